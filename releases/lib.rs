@@ -1,0 +1,75 @@
+//! Raw bindings to the FreeBSD kernel programming interface (KPI), one folder per
+//! supported release.
+//!
+//! | folder   | release | `__FreeBSD_version` | status  | feature      |
+//! |----------|---------|---------------------|---------|--------------|
+//! | `v13_1/` | 13.1    | 1301000             | legacy  | `freebsd-13` |
+//! | `v14_0/` | 14.0    | 1400097             | current | `freebsd-14` |
+//!
+//! Exactly one release feature selects [`selected`], the bindings a kernel module is built
+//! against. Items that are identical on every release (the kernel binary interface that
+//! FreeBSD keeps stable across majors) live in `common/` and are re-exported by every
+//! release folder; each folder adds what differs on its release (for example
+//! `struct sysinit`, which gained a `next` link in 14.0, and `M_VERSION`). Every folder
+//! exports the same names, so code written against [`selected`] compiles on every release.
+//!
+//! The `catalog` feature compiles every release folder at once, as data for host tools:
+//! [`catalog::RELEASES`] lists each release's identity and KPI symbol table.
+//!
+//! This crate is `no_std` and mirrors C declarations one to one: structs keep their C
+//! names and every layout is checked at compile time against the header it mirrors.
+#![no_std]
+#![allow(non_camel_case_types)]
+
+#[cfg(all(feature = "freebsd-13", feature = "freebsd-14"))]
+compile_error!(
+    "freebsd-kpi-rs: the features `freebsd-13` and `freebsd-14` are both enabled; select exactly one \
+     release (with freebsd-kmi-rs: `default-features = false, features = [\"freebsd-13\", ...]` pins 13.1)"
+);
+#[cfg(not(any(feature = "freebsd-13", feature = "freebsd-14", feature = "catalog")))]
+compile_error!(
+    "freebsd-kpi-rs: no FreeBSD release selected; enable exactly one of the features `freebsd-13` (13.1, legacy) \
+     or `freebsd-14` (14.0, current)"
+);
+
+pub mod kpi;
+pub mod release;
+
+#[macro_use]
+mod macros;
+
+pub mod common;
+
+#[cfg(any(feature = "freebsd-13", feature = "catalog"))]
+#[path = "v13_1/mod.rs"]
+pub mod v13_1;
+#[cfg(any(feature = "freebsd-14", feature = "catalog"))]
+#[path = "v14_0/mod.rs"]
+pub mod v14_0;
+
+/// The release selected by the crate features: the bindings a module is built against.
+#[cfg(all(feature = "freebsd-13", not(feature = "freebsd-14")))]
+pub use v13_1 as selected;
+/// The release selected by the crate features: the bindings a module is built against.
+#[cfg(all(feature = "freebsd-14", not(feature = "freebsd-13")))]
+pub use v14_0 as selected;
+
+pub use core::ffi::{c_char, c_int, c_long, c_uint, c_ulong, c_void};
+
+/// Every release folder at once, as data for host tools (feature `catalog`).
+#[cfg(feature = "catalog")]
+pub mod catalog {
+    use crate::release::Release;
+
+    /// Every supported release, oldest first.
+    pub static RELEASES: &[Release] = &[crate::v13_1::RELEASE, crate::v14_0::RELEASE];
+
+    /// The release whose bindings load on a kernel of version `major.minor`
+    /// (same major, not newer than the kernel), e.g. `14.2` -> 14.0.
+    pub fn for_kernel(major: u64, minor: u64) -> Option<&'static Release> {
+        RELEASES
+            .iter()
+            .filter(|r| r.identity.major == major && r.identity.minor <= minor)
+            .max_by_key(|r| r.identity.minor)
+    }
+}

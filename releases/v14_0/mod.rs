@@ -1,0 +1,48 @@
+//! FreeBSD 14.0-RELEASE bindings (current).
+//!
+//! `__FreeBSD_version` 1400097 (Porter's Handbook: stable/14 branched at 1400097 and
+//! releng/14.0 kept it). Modules built from this folder load on every 14.x kernel
+//! (`MODULE_DEPEND(kernel, 1400097, 1400097, 1499999)`) and are refused by 13.x and 15.x.
+//! Layouts were checked against the FreeBSD 14.2 headers (KBI-compatible with 14.0).
+//!
+//! Differences from 13.1, each cited in its file:
+//! - `struct sysinit` gained `STAILQ_ENTRY(sysinit) next`: 32 bytes ([`sysinit`]).
+//! - `malloc_aligned()` and `M_NORECLAIM` exist ([`malloc_aligned`], [`M_NORECLAIM`]).
+
+pub use crate::common::{domainset, errno, kernel::*, module::*, syslog::*, systm::*};
+pub use crate::common::malloc::*;
+
+mod malloc14;
+mod sysinit_layout;
+
+pub use malloc14::{M_NORECLAIM, M_VERSION, MALLOC14_FUNCTIONS, malloc_aligned};
+pub use sysinit_layout::sysinit;
+
+include!(concat!(env!("OUT_DIR"), "/release_v14_0.rs"));
+
+/// Every kernel symbol this folder binds (the KPI a 14.0 module may import).
+pub const SYMBOL_TABLES: &[&[crate::kpi::KpiSymbol]] = &[
+    crate::common::malloc::MALLOC_FUNCTIONS,
+    crate::common::module::MODULE_FUNCTIONS,
+    crate::common::systm::SYSTM_FUNCTIONS,
+    crate::common::domainset::DOMAINSET_DATA,
+    MALLOC14_FUNCTIONS,
+];
+
+/// This release, as data (identity, layouts, symbols).
+pub const RELEASE: crate::release::Release = crate::release::Release {
+    identity: IDENTITY,
+    m_version: M_VERSION as u64,
+    sysinit_size: core::mem::size_of::<sysinit>(),
+    symbol_tables: SYMBOL_TABLES,
+};
+
+/// The 14.0 kernel, as the [`Kpi`](crate::kpi::Kpi) implementation.
+pub struct Kernel;
+
+// SAFETY: every method is the default, which calls the kernel function it names; the
+// constants are this release's values.
+unsafe impl crate::kpi::Kpi for Kernel {
+    const RELEASE: crate::release::Release = RELEASE;
+    const M_VERSION: u64 = M_VERSION as u64;
+}
