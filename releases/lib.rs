@@ -23,13 +23,15 @@
 
 #[cfg(all(feature = "freebsd-13", feature = "freebsd-14"))]
 compile_error!(
-    "freebsd-kpi-rs: the features `freebsd-13` and `freebsd-14` are both enabled; select exactly one \
-     release (with freebsd-kmi-rs: `default-features = false, features = [\"freebsd-13\", ...]` pins 13.1)"
+    "freebsd-kmi-rs / freebsd-kpi-rs: features `freebsd-13` and `freebsd-14` are both enabled; select exactly one \
+     FreeBSD release. `freebsd-14` is a default feature of freebsd-kmi-rs: to pin 13.1 write \
+     `freebsd-kmi-rs = { default-features = false, features = [\"freebsd-13\", \"GLOBAL_ALLOC_FLAG_WAITOK\"] }`."
 );
 #[cfg(not(any(feature = "freebsd-13", feature = "freebsd-14", feature = "catalog")))]
 compile_error!(
-    "freebsd-kpi-rs: no FreeBSD release selected; enable exactly one of the features `freebsd-13` (13.1, legacy) \
-     or `freebsd-14` (14.0, current)"
+    "freebsd-kmi-rs / freebsd-kpi-rs: no FreeBSD release selected. Enable exactly one of the features \
+     `freebsd-14` (14.0, current, the default) or `freebsd-13` (13.1, legacy), e.g. \
+     `freebsd-kmi-rs = { default-features = false, features = [\"freebsd-14\", \"GLOBAL_ALLOC_FLAG_WAITOK\"] }`."
 );
 
 pub mod kpi;

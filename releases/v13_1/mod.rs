@@ -26,7 +26,7 @@ pub const SYMBOL_TABLES: &[&[crate::kpi::KpiSymbol]] = crate::common::SYMBOL_TAB
 /// This release, as data (identity, layouts, symbols).
 pub const RELEASE: crate::release::Release = crate::release::Release {
     identity: IDENTITY,
-    m_version: M_VERSION as u64,
+    m_version: M_VERSION,
     sysinit_size: core::mem::size_of::<sysinit>(),
     symbol_tables: SYMBOL_TABLES,
 };
@@ -38,5 +38,5 @@ pub struct Kernel;
 // constants are this release's values.
 unsafe impl crate::kpi::Kpi for Kernel {
     const RELEASE: crate::release::Release = RELEASE;
-    const M_VERSION: u64 = M_VERSION as u64;
+    const M_VERSION: u64 = M_VERSION;
 }

@@ -1,0 +1,60 @@
+//! Kernel heap: the global allocator over malloc(9) and fallible containers with per-call
+//! flags.
+//!
+//! - [`KernelAllocator`] implements `GlobalAlloc` over malloc(9)/realloc(9)/free(9) with
+//!   a [`MallocType`] and [`Flags`]. Unless the feature `GLOBAL_ALLOC_DISABLED` is on,
+//!   the crate installs one over [`M_RUST`] with the flag the `GLOBAL_ALLOC_FLAG_*`
+//!   features choose, so `alloc::boxed::Box` and `alloc::vec::Vec` work. With
+//!   `GLOBAL_ALLOC_DISABLED`, declare your own with
+//!   [`global_allocator!`](crate::global_allocator).
+//! - [`KBox`] and [`KVec`] allocate with flags chosen per call and report failure as
+//!   `Err(ENOMEM)`: use them with [`Flags::NOWAIT`] wherever sleeping is forbidden.
+//!
+//! Every `Layout` is honoured: alignments up to [`MALLOC_ALIGN`] use malloc(9); larger
+//! ones, up to [`PAGE_SIZE`], use the kernel's aligned allocator
+//! (`malloc_domainset_aligned`, present on every supported release); larger still fail.
+
+mod boxed;
+mod global;
+mod raw;
+mod vec;
+
+pub use boxed::KBox;
+pub use global::{GLOBAL_ALLOC_FLAGS, KernelAllocator};
+pub use raw::{MALLOC_ALIGN, PAGE_SIZE};
+pub use vec::KVec;
+
+use crate::malloc::{Flags, MallocType};
+
+crate::malloc_define!(
+    /// The crate's own malloc type: the built-in global allocator and the default of
+    /// [`KBox::try_new`] / [`KVec::new`] allocate from it. `vmstat -m` shows it as `rust`.
+    pub M_RUST,
+    "rust",
+    "Rust kernel code (freebsd-kmi-rs)"
+);
+
+#[doc(hidden)]
+pub const fn __assert_global_alloc_flags(flags: Flags) -> Flags {
+    match flags.validate() {
+        Ok(f) => f,
+        Err(_) => panic!(
+            "global_allocator!: invalid malloc(9) flags: use exactly one of Flags::WAITOK or Flags::NOWAIT \
+             (Flags::USE_RESERVE only with Flags::NOWAIT)"
+        ),
+    }
+}
+
+#[doc(hidden)]
+pub const fn __assert_global_alloc_disabled() {
+    if GLOBAL_ALLOC_FLAGS.is_some() {
+        panic!(
+            "global_allocator!: freebsd-kmi-rs already provides the global allocator. Enable its feature \
+             `GLOBAL_ALLOC_DISABLED` (with `default-features = false`, which also drops the default \
+             `GLOBAL_ALLOC_FLAG_WAITOK`) to declare your own."
+        )
+    }
+}
+
+#[doc(hidden)]
+pub type __MallocTypeRef = &'static MallocType;

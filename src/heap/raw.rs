@@ -1,0 +1,170 @@
+//! Layout-aware allocation over malloc(9), generic over the [`Kpi`] so host tests can
+//! substitute a mock kernel.
+
+use crate::malloc::{Flags, MallocType};
+use core::alloc::Layout;
+use core::ffi::c_void;
+use core::ptr;
+use freebsd_kpi::kpi::Kpi;
+
+/// The alignment malloc(9) guarantees for every size.
+///
+/// kern_malloc.c (13.0; the same zone design on 14.x) rounds sizes up to 16 and creates
+/// each power-of-two zone aligned to its size, but the 384-byte zone (requests of
+/// 257..=384 bytes) only gets `UMA_ALIGN_PTR`: 8 bytes. So only 8 is safe for every size.
+pub const MALLOC_ALIGN: usize = 8;
+
+/// `PAGE_SIZE` on amd64 (sys/amd64/include/param.h: `PAGE_SHIFT` 12), the largest
+/// alignment `malloc_domainset_aligned` accepts (it asserts `align <= PAGE_SIZE`).
+pub const PAGE_SIZE: usize = 4096;
+
+/// Allocates memory for `layout` from `ty`; null on failure (only with `M_NOWAIT`) or when
+/// the alignment exceeds [`PAGE_SIZE`].
+///
+/// # Safety
+/// `ty` is registered (its SYSINIT ran) and `layout.size()` is not zero.
+pub(crate) unsafe fn allocate<K: Kpi>(layout: Layout, ty: &MallocType, flags: Flags) -> *mut u8 {
+    let p = if layout.align() <= MALLOC_ALIGN {
+        // SAFETY: the caller guarantees a registered type.
+        unsafe { K::malloc(layout.size(), ty.as_ptr(), flags.bits()) }
+    } else if layout.align() <= PAGE_SIZE {
+        // SAFETY: as above; the alignment is a power of two (Layout) no larger than
+        // PAGE_SIZE, as malloc_domainset_aligned requires.
+        unsafe { K::malloc_aligned(layout.size(), layout.align(), ty.as_ptr(), flags.bits()) }
+    } else {
+        ptr::null_mut()
+    };
+    p.cast()
+}
+
+/// Frees memory from [`allocate`] or [`reallocate`].
+///
+/// # Safety
+/// `p` came from one of them with the same `ty` and was not freed.
+pub(crate) unsafe fn deallocate<K: Kpi>(p: *mut u8, ty: &MallocType) {
+    // SAFETY: the caller guarantees `p` is a live allocation from `ty`; free(9) accepts
+    // memory from malloc(9) and from the aligned allocator alike.
+    unsafe { K::free(p.cast::<c_void>(), ty.as_ptr()) }
+}
+
+/// Resizes an allocation to `new_size`, keeping `old.align()`. On failure returns null and
+/// leaves the old allocation untouched.
+///
+/// # Safety
+/// `p` is a live allocation of layout `old` from `ty`; `new_size` is not zero and, rounded
+/// up to `old.align()`, does not overflow `isize`.
+pub(crate) unsafe fn reallocate<K: Kpi>(p: *mut u8, old: Layout, new_size: usize, ty: &MallocType, flags: Flags) -> *mut u8 {
+    if old.align() <= MALLOC_ALIGN {
+        // SAFETY: realloc(9) keeps malloc(9)'s alignment guarantee and leaves `p` intact
+        // when it fails.
+        return unsafe { K::realloc(p.cast(), new_size, ty.as_ptr(), flags.bits()) }.cast();
+    }
+    // realloc(9) does not preserve larger alignments: allocate, copy, free.
+    // SAFETY: the caller guarantees the size is valid for this alignment.
+    let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, old.align()) };
+    // SAFETY: registered type, non-zero size.
+    let q = unsafe { allocate::<K>(new_layout, ty, flags) };
+    if !q.is_null() {
+        // SAFETY: both blocks are live, distinct, and at least min(old, new) bytes long.
+        unsafe {
+            ptr::copy_nonoverlapping(p, q, old.size().min(new_size));
+            deallocate::<K>(p, ty);
+        }
+    }
+    q
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::heap::M_RUST;
+    use crate::mock::{self, Call, MockKernel};
+
+    fn layout(size: usize, align: usize) -> Layout {
+        Layout::from_size_align(size, align).unwrap()
+    }
+
+    #[test]
+    fn small_alignments_use_malloc() {
+        mock::reset();
+        for align in [1, 2, 4, 8] {
+            // SAFETY: M_RUST is "registered" in the mock; non-zero size.
+            let p = unsafe { allocate::<MockKernel>(layout(24, align), &M_RUST, Flags::WAITOK) };
+            assert!(!p.is_null());
+            assert_eq!(p as usize % align, 0);
+            // SAFETY: p came from allocate with M_RUST.
+            unsafe { deallocate::<MockKernel>(p, &M_RUST) };
+        }
+        mock::with(|s| {
+            assert!(s.calls.iter().all(|c| matches!(c, Call::Malloc { size: 24, .. } | Call::Free)));
+            assert!(s.live.is_empty());
+        });
+    }
+
+    #[test]
+    fn large_alignments_use_the_aligned_allocator() {
+        mock::reset();
+        for align in [16, 64, 4096] {
+            // SAFETY: as above.
+            let p = unsafe { allocate::<MockKernel>(layout(100, align), &M_RUST, Flags::NOWAIT) };
+            assert_eq!(p as usize % align, 0, "align {align}");
+            // SAFETY: as above.
+            unsafe { deallocate::<MockKernel>(p, &M_RUST) };
+        }
+        mock::with(|s| {
+            let aligned: Vec<_> = s.calls.iter().filter(|c| matches!(c, Call::MallocAligned { .. })).collect();
+            assert_eq!(aligned.len(), 3);
+            assert_eq!(aligned[2], &Call::MallocAligned { size: 100, align: 4096, flags: Flags::NOWAIT.bits() });
+        });
+    }
+
+    #[test]
+    fn alignment_above_page_size_fails_without_calling_the_kernel() {
+        mock::reset();
+        // SAFETY: as above.
+        let p = unsafe { allocate::<MockKernel>(layout(8, 8192), &M_RUST, Flags::WAITOK) };
+        assert!(p.is_null());
+        mock::with(|s| assert!(s.calls.is_empty()));
+    }
+
+    #[test]
+    fn realloc_keeps_contents_and_large_alignment() {
+        mock::reset();
+        let old = layout(32, 64);
+        // SAFETY: as above; the block is written within its 32 bytes.
+        unsafe {
+            let p = allocate::<MockKernel>(old, &M_RUST, Flags::WAITOK);
+            p.copy_from_nonoverlapping([7u8; 32].as_ptr(), 32);
+            let q = reallocate::<MockKernel>(p, old, 256, &M_RUST, Flags::WAITOK);
+            assert_eq!(q as usize % 64, 0);
+            assert_eq!(std::slice::from_raw_parts(q, 32), &[7u8; 32]);
+            deallocate::<MockKernel>(q, &M_RUST);
+        }
+        mock::with(|s| {
+            assert!(s.live.is_empty());
+            assert!(!s.calls.iter().any(|c| matches!(c, Call::Realloc { .. })), "realloc(9) loses alignment > 8");
+        });
+    }
+
+    #[test]
+    fn realloc_small_alignment_uses_kernel_realloc_and_failure_keeps_the_block() {
+        mock::reset();
+        let old = layout(16, 8);
+        // SAFETY: as above.
+        unsafe {
+            let p = allocate::<MockKernel>(old, &M_RUST, Flags::NOWAIT);
+            p.write(42);
+            mock::with(|s| s.fail_nowait = 1);
+            let q = reallocate::<MockKernel>(p, old, 4096, &M_RUST, Flags::NOWAIT);
+            assert!(q.is_null());
+            assert_eq!(p.read(), 42, "old block intact after a failed realloc");
+            let q = reallocate::<MockKernel>(p, old, 4096, &M_RUST, Flags::NOWAIT);
+            assert_eq!(q.read(), 42);
+            deallocate::<MockKernel>(q, &M_RUST);
+        }
+        mock::with(|s| {
+            assert!(s.calls.contains(&Call::Realloc { size: 4096, flags: Flags::NOWAIT.bits() }));
+            assert!(s.live.is_empty());
+        });
+    }
+}

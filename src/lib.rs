@@ -1,0 +1,39 @@
+//! # freebsd-kmi-rs
+//!
+//! Write FreeBSD kernel modules in Rust: safe realisations of the FreeBSD kernel
+//! programming interface over the raw per-release bindings of
+//! [`freebsd-kpi-rs`](freebsd_kpi).
+//!
+//! - [`module!`] and [`module::Module`]: the module lifecycle (`DECLARE_MODULE`).
+//! - [`heap`]: the global allocator over malloc(9), and [`heap::KBox`] / [`heap::KVec`]
+//!   with per-call [`malloc::Flags`] for code that must not sleep.
+//! - [`malloc_define!`]: malloc types (`MALLOC_DEFINE`).
+//! - [`kprintln!`], [`uprintln!`], [`klog!`]: printing without format-string bugs or
+//!   allocation.
+//! - [`errno`]: FreeBSD errors as [`errno::Errno`].
+//! - [`panic`]: the default panic and alloc-error handlers, and the pieces to write yours.
+//! - [`release`]: the FreeBSD release the build targets (features `freebsd-13` /
+//!   `freebsd-14`).
+//!
+//! The API is the same on every release; only `releases/` differs.
+#![cfg_attr(not(test), no_std)]
+#![cfg_attr(default_alloc_error_handler, feature(alloc_error_handler))]
+
+mod config;
+
+pub mod errno;
+pub mod fmt_buf;
+pub mod heap;
+pub mod kernel;
+pub mod linker_set;
+pub mod malloc;
+pub mod module;
+pub mod panic;
+pub mod print;
+pub mod release;
+
+#[cfg(test)]
+mod mock;
+
+#[doc(hidden)]
+pub use freebsd_kpi as __kpi;

@@ -1,0 +1,239 @@
+//! malloc(9) types and flags.
+//!
+//! A [`MallocType`] is what C's `MALLOC_DEFINE` declares: a named accounting bucket that
+//! `vmstat -m` lists and whose leaks the kernel reports when the module unloads. Declare
+//! one with [`malloc_define!`](crate::malloc_define), which also registers it through
+//! SYSINIT/SYSUNINIT exactly as the C macro does.
+//!
+//! ```
+//! freebsd_kmi::malloc_define!(pub M_EXAMPLE, "example", "Buffers of the example module");
+//! assert_eq!(M_EXAMPLE.name().to_str(), Ok("example"));
+//! ```
+
+use crate::errno::{EINVAL, Errno};
+use core::cell::UnsafeCell;
+use core::ffi::{CStr, c_int, c_void};
+use core::ops::BitOr;
+use freebsd_kpi::selected as kpi;
+
+/// malloc(9) flags for one allocation.
+///
+/// Exactly one of [`Flags::WAITOK`] (may sleep, never fails) and [`Flags::NOWAIT`] (never
+/// sleeps, may fail) must be present; [`Flags::USE_RESERVE`] only goes with `NOWAIT`.
+/// Use `NOWAIT` wherever sleeping is forbidden: with a mutex held, in an interrupt filter
+/// or callout, in a critical section.
+///
+/// ```
+/// use freebsd_kmi::malloc::Flags;
+/// let f = Flags::NOWAIT | Flags::ZERO;
+/// assert!(f.validate().is_ok());
+/// assert!((Flags::WAITOK | Flags::NOWAIT).validate().is_err());
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Flags(c_int);
+
+impl Flags {
+    /// `M_WAITOK`: may sleep until memory is available; never returns NULL.
+    pub const WAITOK: Flags = Flags(kpi::M_WAITOK);
+    /// `M_NOWAIT`: never sleeps; the allocation may fail.
+    pub const NOWAIT: Flags = Flags(kpi::M_NOWAIT);
+    /// `M_ZERO`: zero the memory.
+    pub const ZERO: Flags = Flags(kpi::M_ZERO);
+    /// `M_USE_RESERVE`: with `NOWAIT`, may dip into the reserved pages.
+    pub const USE_RESERVE: Flags = Flags(kpi::M_USE_RESERVE);
+    /// `M_NODUMP`: leave the memory out of kernel dumps.
+    pub const NODUMP: Flags = Flags(kpi::M_NODUMP);
+
+    const KNOWN: c_int = kpi::M_WAITOK | kpi::M_NOWAIT | kpi::M_ZERO | kpi::M_USE_RESERVE | kpi::M_NODUMP;
+
+    /// The raw malloc(9) flag bits.
+    pub const fn bits(self) -> c_int {
+        self.0
+    }
+
+    /// Both sets of flags (`const` form of `|`).
+    pub const fn union(self, other: Flags) -> Flags {
+        Flags(self.0 | other.0)
+    }
+
+    /// Whether every flag of `other` is set.
+    pub const fn contains(self, other: Flags) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Checks the malloc(9) rules: exactly one of `WAITOK`/`NOWAIT`, `USE_RESERVE` only
+    /// with `NOWAIT`. Returns `EINVAL` otherwise.
+    pub const fn validate(self) -> Result<Flags, Errno> {
+        let waitok = self.contains(Flags::WAITOK);
+        let nowait = self.contains(Flags::NOWAIT);
+        if waitok == nowait
+            || (self.contains(Flags::USE_RESERVE) && !nowait)
+            || self.0 & !Flags::KNOWN != 0
+        {
+            Err(EINVAL)
+        } else {
+            Ok(self)
+        }
+    }
+
+    /// Whether an allocation with these flags may sleep.
+    pub const fn may_sleep(self) -> bool {
+        self.contains(Flags::WAITOK)
+    }
+}
+
+impl BitOr for Flags {
+    type Output = Flags;
+    fn bitor(self, rhs: Flags) -> Flags {
+        self.union(rhs)
+    }
+}
+
+/// A malloc(9) type (`struct malloc_type`), declared with
+/// [`malloc_define!`](crate::malloc_define).
+///
+/// The kernel owns most of the structure once `malloc_init` registered it, so it lives in
+/// writable memory and Rust only hands out its address.
+#[repr(transparent)]
+pub struct MallocType(UnsafeCell<kpi::malloc_type>);
+
+// SAFETY: after registration the kernel synchronises every access to the structure
+// (malloc_mtx for the list link, per-CPU statistics otherwise); Rust code never writes it.
+unsafe impl Sync for MallocType {}
+
+impl MallocType {
+    /// A type named `shortdesc`, carrying the selected release's `M_VERSION`. It must still
+    /// be registered with `malloc_init` before use: declare it with
+    /// [`malloc_define!`](crate::malloc_define), which does that.
+    #[doc(hidden)]
+    pub const fn new(shortdesc: &'static CStr) -> Self {
+        MallocType(UnsafeCell::new(kpi::malloc_type::new(shortdesc.as_ptr(), kpi::M_VERSION)))
+    }
+
+    /// The raw `struct malloc_type *` for kernel functions.
+    pub const fn as_ptr(&self) -> *mut kpi::malloc_type {
+        self.0.get()
+    }
+
+    /// The name `vmstat -m` shows.
+    pub fn name(&self) -> &'static CStr {
+        // SAFETY: `ks_shortdesc` was set from a `&'static CStr` in `new` and nothing
+        // writes it afterwards (the kernel only writes ks_next and ks_mti).
+        unsafe { CStr::from_ptr((*self.0.get()).ks_shortdesc) }
+    }
+
+    /// The SYSINIT function `MALLOC_DEFINE` registers: `malloc_init(type)`.
+    #[doc(hidden)]
+    pub const INIT: crate::linker_set::SysInitFn = malloc_init_trampoline;
+    /// The SYSUNINIT function `MALLOC_DEFINE` registers: `malloc_uninit(type)`.
+    #[doc(hidden)]
+    pub const UNINIT: crate::linker_set::SysInitFn = malloc_uninit_trampoline;
+}
+
+// `void malloc_init(void *)` has the same ABI as `sysinit_cfunc_t`; C casts it in
+// MALLOC_DEFINE. These wrappers make the cast explicit and compile to a tail call.
+#[cfg(kernel)]
+unsafe extern "C" fn malloc_init_trampoline(ty: *const c_void) {
+    // SAFETY: registered by malloc_define! with the address of its MallocType static.
+    unsafe { kpi::malloc_init(ty as *mut c_void) }
+}
+
+#[cfg(kernel)]
+unsafe extern "C" fn malloc_uninit_trampoline(ty: *const c_void) {
+    // SAFETY: registered by malloc_define! with the address of its MallocType static,
+    // after the matching malloc_init.
+    unsafe { kpi::malloc_uninit(ty as *mut c_void) }
+}
+
+// Host builds (tests, `cargo check`) keep the linker-set entries, which must point at
+// something that links; only a kernel runs SYSINITs.
+#[cfg(not(kernel))]
+unsafe extern "C" fn malloc_init_trampoline(_ty: *const c_void) {
+    crate::linker_set::host_sysinit("malloc_init")
+}
+
+#[cfg(not(kernel))]
+unsafe extern "C" fn malloc_uninit_trampoline(_ty: *const c_void) {
+    crate::linker_set::host_sysinit("malloc_uninit")
+}
+
+/// Declares a malloc(9) type, like C's `MALLOC_DEFINE(type, shortdesc, longdesc)`:
+/// a static [`MallocType`] plus the SYSINIT (`SI_SUB_KMEM, SI_ORDER_THIRD`,
+/// `malloc_init`) and SYSUNINIT (`SI_SUB_KMEM, SI_ORDER_ANY`, `malloc_uninit`) that
+/// register it when the module loads and unregister it (reporting leaks) at unload.
+///
+/// ```
+/// freebsd_kmi::malloc_define!(pub M_MYDEV, "mydev", "mydev softc and buffers");
+/// ```
+#[macro_export]
+macro_rules! malloc_define {
+    ($(#[$meta:meta])* $vis:vis $name:ident, $shortdesc:literal, $longdesc:literal $(,)?) => {
+        $(#[$meta])*
+        #[doc = $longdesc]
+        $vis static $name: $crate::malloc::MallocType =
+            $crate::malloc::MallocType::new($crate::__cstr!($shortdesc));
+        $crate::sysinit!(
+            $crate::kernel::SI_SUB_KMEM,
+            $crate::kernel::SI_ORDER_THIRD,
+            $crate::malloc::MallocType::INIT,
+            &$name
+        );
+        $crate::sysuninit!(
+            $crate::kernel::SI_SUB_KMEM,
+            $crate::kernel::SI_ORDER_ANY,
+            $crate::malloc::MallocType::UNINIT,
+            &$name
+        );
+    };
+}
+
+/// A `&'static CStr` from a string literal, checked at compile time.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __cstr {
+    ($s:literal) => {
+        match ::core::ffi::CStr::from_bytes_with_nul(::core::concat!($s, "\0").as_bytes()) {
+            Ok(s) => s,
+            Err(_) => ::core::panic!(::core::concat!("string contains a NUL byte: ", $s)),
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_values_are_the_kernels() {
+        // sys/sys/malloc.h
+        assert_eq!(Flags::NOWAIT.bits(), 0x1);
+        assert_eq!(Flags::WAITOK.bits(), 0x2);
+        assert_eq!(Flags::ZERO.bits(), 0x100);
+        assert_eq!(Flags::USE_RESERVE.bits(), 0x400);
+        assert_eq!(Flags::NODUMP.bits(), 0x800);
+    }
+
+    #[test]
+    fn validation_rules() {
+        assert!(Flags::WAITOK.validate().is_ok());
+        assert!(Flags::NOWAIT.validate().is_ok());
+        assert!((Flags::NOWAIT | Flags::USE_RESERVE | Flags::ZERO).validate().is_ok());
+        assert_eq!((Flags::WAITOK | Flags::NOWAIT).validate(), Err(EINVAL));
+        assert_eq!(Flags::ZERO.validate(), Err(EINVAL));
+        assert_eq!((Flags::WAITOK | Flags::USE_RESERVE).validate(), Err(EINVAL));
+        assert_eq!(Flags(0x4000 | 0x2).validate(), Err(EINVAL), "M_EXEC is not offered");
+        assert!(Flags::WAITOK.may_sleep() && !Flags::NOWAIT.may_sleep());
+    }
+
+    crate::malloc_define!(M_TESTTYPE, "testtype", "unit test type");
+
+    #[test]
+    fn malloc_define_builds_the_c_initialiser() {
+        assert_eq!(M_TESTTYPE.name().to_str(), Ok("testtype"));
+        // SAFETY: read-only look at a static nobody writes on the host.
+        let raw = unsafe { &*M_TESTTYPE.as_ptr() };
+        assert!(raw.ks_next.is_null());
+        assert_eq!(raw.ks_version, freebsd_kpi::selected::M_VERSION);
+        assert!(raw.ks_mti.mti_stats.is_null() && raw.ks_mti.mti_spare == [0; 8]);
+    }
+}
