@@ -1,0 +1,771 @@
+//! A userspace FreeBSD amd64 kernel linker and KPI simulator.
+//!
+//! It loads a kernel module (`.ko`, an ELF64 `ET_REL` object) natively into a Linux process,
+//! links it like `sys/kern/link_elf_obj.c`, starts it like `sys/kern/kern_linker.c` (module
+//! metadata, dependencies, SYSINITs) and runs its code on a simulated kernel stack with fault
+//! recovery. Kernel functions it calls are host implementations ([`kern`]).
+//!
+//! ```no_run
+//! use kernel_sim::{Kernel, SimOptions, SimRelease};
+//! let mut k = Kernel::boot(SimRelease::V14_0, SimOptions::default()).unwrap();
+//! let id = k.load(std::path::Path::new("hello.ko")).unwrap();
+//! print!("{}", k.console());
+//! k.unload(id).unwrap();
+//! ```
+//!
+//! **One kernel per process at a time.** Kernel functions called by module code find the
+//! kernel through a process-wide pointer, the arena has a fixed address and the signal handlers
+//! are process-wide. [`Kernel::boot`] fails with [`SimError::AlreadyBooted`] while another
+//! kernel exists; after it is dropped a new one can be booted. Module code runs on the thread
+//! that calls [`Kernel::load`] / [`Kernel::call`], one call at a time. Tests that load modules
+//! should still run one process per test (cargo-nextest does; with `cargo test`, put one test
+//! per file or serialise them), because a module that corrupts host memory takes the process
+//! with it.
+
+pub mod arena;
+pub mod exec;
+pub mod kern;
+pub mod ksyms;
+pub mod loader;
+pub mod reloc;
+pub mod report;
+
+use std::path::Path;
+use std::time::Duration;
+
+pub use kern::malloc::MallocTypeStats;
+pub use ksyms::{KsymDef, KsymKind};
+pub use loader::LoadError;
+pub use report::{Fault, FaultKind};
+
+use arena::{ARENA_BASE, ARENA_SIZE, Arena};
+use exec::{AbortInfo, Executor};
+use kern::KState;
+use kern::module::{EINVAL, EOPNOTSUPP, MOD_QUIESCE, MOD_SHUTDOWN, MOD_UNLOAD};
+use ksyms::KernelSymbols;
+use loader::Image;
+
+/// Identity of a simulated FreeBSD release.
+///
+/// TODO: feed from `freebsd_kpi::catalog::RELEASES` (package freebsd-kpi-rs, feature
+/// "catalog") once that table carries these fields; until then the values come from
+/// /work/shared/freebsd-facts/FACTS.md §1-§3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SimRelease {
+    /// Release name, e.g. "14.0".
+    pub name: &'static str,
+    /// `__FreeBSD_version` of the running kernel (the version of module "kernel").
+    pub freebsd_version: u32,
+    /// `sizeof(struct sysinit)`: 24 on 13.x, 32 on 14.x/15.x (`next` pointer at offset 8).
+    pub sysinit_size: usize,
+    /// `M_VERSION` expected in `struct malloc_type.ks_version`.
+    pub m_version: u64,
+}
+
+impl SimRelease {
+    /// FreeBSD 13.1-RELEASE.
+    pub const V13_1: SimRelease = SimRelease { name: "13.1", freebsd_version: 1301000, sysinit_size: 24, m_version: 2020110501 };
+    /// FreeBSD 14.0-RELEASE.
+    pub const V14_0: SimRelease = SimRelease { name: "14.0", freebsd_version: 1400097, sysinit_size: 32, m_version: 2020110501 };
+    /// FreeBSD 15.0-RELEASE.
+    pub const V15_0: SimRelease = SimRelease { name: "15.0", freebsd_version: 1500068, sysinit_size: 32, m_version: 2024073001 };
+    /// Every simulated release.
+    pub const ALL: [SimRelease; 3] = [SimRelease::V13_1, SimRelease::V14_0, SimRelease::V15_0];
+
+    /// Look a release up by name ("13.1", "14.0", "15.0").
+    pub fn by_name(name: &str) -> Option<SimRelease> {
+        SimRelease::ALL.into_iter().find(|r| r.name == name)
+    }
+}
+
+/// Options of a simulated kernel.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    /// Watchdog deadline of every call into module code (SYSINITs, events, [`Kernel::call`]).
+    pub timeout: Duration,
+    /// Copy console output to stderr as it is printed.
+    pub echo_console: bool,
+    /// Additional kernel symbols (future KPI).
+    pub extra_symbols: Vec<KsymDef>,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions { timeout: Duration::from_secs(5), echo_console: false, extra_symbols: Vec::new() }
+    }
+}
+
+/// Why a kernel could not boot.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// Another [`Kernel`] exists in this process.
+    #[error("kernel-sim: a simulated kernel is already running in this process (one at a time)")]
+    AlreadyBooted,
+    /// The low arena could not be mapped.
+    #[error("kernel-sim: {0}")]
+    Arena(String),
+}
+
+/// Why `kldunload` failed; the file stays loaded.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum UnloadError {
+    /// No such file.
+    #[error("kldunload: no loaded file with id {0}")]
+    NoSuchFile(u32),
+    /// The file was loaded as a dependency, not by the user.
+    #[error("kldunload: attempt to unload file that was loaded by the kernel")]
+    NotUserLoaded,
+    /// `MOD_QUIESCE` refused (the kernel's `linker_file_unload` returns its error).
+    #[error("kldunload: module {module} vetoed unload: MOD_QUIESCE returned {error}")]
+    Quiesce {
+        /// Module name.
+        module: String,
+        /// Handler's return value.
+        error: i32,
+    },
+    /// `MOD_UNLOAD` failed.
+    #[error("kldunload: module {module} failed to unload: MOD_UNLOAD returned {error}")]
+    Unload {
+        /// Module name.
+        module: String,
+        /// Handler's return value.
+        error: i32,
+    },
+    /// Module code crashed during unload (the file was torn down by force).
+    #[error("{0}")]
+    Crashed(Box<Fault>),
+}
+
+impl UnloadError {
+    /// The errno `kldunload(2)` would return.
+    pub fn errno(&self) -> i32 {
+        match self {
+            UnloadError::NoSuchFile(_) => kern::module::ENOENT,
+            UnloadError::NotUserLoaded => kern::module::EBUSY,
+            UnloadError::Quiesce { error, .. } | UnloadError::Unload { error, .. } => *error,
+            UnloadError::Crashed(_) => kern::module::EBUSY,
+        }
+    }
+}
+
+/// A loaded file (`kldload` returns its id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ModuleId(pub u32);
+
+#[derive(Debug)]
+struct LinkerFile {
+    id: u32,
+    image: Image,
+    refs: u32,
+    userrefs: u32,
+    deps: Vec<u32>,
+    linked: bool,
+}
+
+/// One `MODULE_VERSION` provided by a file (`struct modlist`); `file == None` is the kernel.
+#[derive(Debug, Clone)]
+struct ModList {
+    name: String,
+    version: i32,
+    file: Option<u32>,
+}
+
+/// Parsed `struct mod_metadata`.
+#[derive(Debug, Clone)]
+struct Md {
+    mtype: i32,
+    data: usize,
+    cval: String,
+}
+
+/// `MDT_DEPEND`, `MDT_MODULE`, `MDT_VERSION` (sys/sys/module.h).
+const MDT_DEPEND: i32 = 1;
+const MDT_MODULE: i32 = 2;
+const MDT_VERSION: i32 = 3;
+/// `SI_SUB_DUMMY` (sys/sys/kernel.h).
+const SI_SUB_DUMMY: u32 = 0;
+
+/// One simulated FreeBSD kernel. See the crate documentation for the one-per-process rule.
+#[derive(Debug)]
+pub struct Kernel {
+    // Field order is drop order: executor (watchdog) first, arena last.
+    exec: Executor,
+    files: Vec<LinkerFile>,
+    modlist: Vec<ModList>,
+    ksyms: KernelSymbols,
+    next_id: u32,
+    st: *mut KState,
+    release: SimRelease,
+    arena: Arena,
+}
+
+impl Kernel {
+    /// Boot a simulated kernel of `release`.
+    pub fn boot(release: SimRelease, opts: SimOptions) -> Result<Kernel, SimError> {
+        let st = Box::into_raw(Box::new(KState {
+            console: String::new(),
+            release,
+            malloc: kern::malloc::MallocState::new(release.m_version),
+            modules: Default::default(),
+            panics: Vec::new(),
+            echo: opts.echo_console,
+        }));
+        if !kern::install(st) {
+            // SAFETY: st was never shared.
+            drop(unsafe { Box::from_raw(st) });
+            return Err(SimError::AlreadyBooted);
+        }
+        let fail = |e: String| {
+            kern::uninstall(st);
+            // SAFETY: st is no longer installed, nobody else holds it.
+            drop(unsafe { Box::from_raw(st) });
+            SimError::Arena(e)
+        };
+        let mut arena = Arena::reserve().map_err(|e| fail(e.to_string()))?;
+        let mut defs = ksyms::default_symbols();
+        defs.extend(opts.extra_symbols.iter().cloned());
+        let ksyms = KernelSymbols::build(&mut arena, &defs).map_err(|e| fail(e.to_string()))?;
+        let exec = Executor::new(opts.timeout, (ARENA_BASE, ARENA_BASE + ARENA_SIZE));
+        Ok(Kernel {
+            exec,
+            files: Vec::new(),
+            // The running kernel provides module "kernel" at its __FreeBSD_version.
+            modlist: vec![ModList { name: "kernel".into(), version: release.freebsd_version as i32, file: None }],
+            ksyms,
+            next_id: 1,
+            st,
+            release,
+            arena,
+        })
+    }
+
+    fn st(&self) -> &KState {
+        // SAFETY: st is valid for the kernel's lifetime; no module code runs during this borrow.
+        unsafe { &*self.st }
+    }
+
+    fn st_mut(&mut self) -> &mut KState {
+        // SAFETY: as above, and &mut self guarantees no other borrow from this side.
+        unsafe { &mut *self.st }
+    }
+
+    /// The simulated release.
+    pub fn release(&self) -> SimRelease {
+        self.release
+    }
+
+    /// Everything printed so far by printf/uprintf/log/panic and by the kernel itself.
+    pub fn console(&self) -> &str {
+        &self.st().console
+    }
+
+    /// Return and clear the console.
+    pub fn take_console(&mut self) -> String {
+        std::mem::take(&mut self.st_mut().console)
+    }
+
+    fn kprintf(&mut self, s: &str) {
+        let st = self.st_mut();
+        if st.echo {
+            eprint!("{s}");
+        }
+        st.console.push_str(s);
+    }
+
+    /// Per-malloc-type accounting.
+    pub fn malloc_stats(&self) -> Vec<MallocTypeStats> {
+        self.st().malloc.stats()
+    }
+
+    /// Accounting of the malloc type whose `ks_shortdesc` is `name`.
+    pub fn malloc_type(&self, name: &str) -> Option<MallocTypeStats> {
+        self.malloc_stats().into_iter().find(|t| t.name == name)
+    }
+
+    /// Panic messages seen so far.
+    pub fn panics(&self) -> &[String] {
+        &self.st().panics
+    }
+
+    /// Make the `nth` `M_NOWAIT` allocation from now on return NULL (`None` disables).
+    pub fn set_nowait_failure(&mut self, nth: Option<u64>) {
+        self.st_mut().malloc.set_nowait_failure(nth);
+    }
+
+    /// Address of kernel symbol `name` (trampoline or data object).
+    pub fn kernel_symbol(&self, name: &str) -> Option<usize> {
+        self.ksyms.lookup(name)
+    }
+
+    /// Address of symbol `name` defined by loaded file `id` (globals first, then locals).
+    pub fn lookup_symbol(&self, id: ModuleId, name: &str) -> Option<usize> {
+        self.file(id.0).and_then(|f| f.image.lookup(name, false))
+    }
+
+    /// Whether file `id` is loaded.
+    pub fn is_loaded(&self, id: ModuleId) -> bool {
+        self.file(id.0).is_some()
+    }
+
+    /// Names of the registered modules (`modfind`-able), in the kernel's list order.
+    pub fn modules(&self) -> Vec<String> {
+        self.st().modules.mods.iter().map(|m| m.name.clone()).collect()
+    }
+
+    /// Loaded files: `(id, filename)`.
+    pub fn files(&self) -> Vec<(ModuleId, String)> {
+        self.files.iter().map(|f| (ModuleId(f.id), f.image.filename.clone())).collect()
+    }
+
+    fn file(&self, id: u32) -> Option<&LinkerFile> {
+        self.files.iter().find(|f| f.id == id)
+    }
+
+    /// Call module code `addr` with up to six integer arguments on the kernel stack.
+    pub fn call(&mut self, addr: usize, args: &[u64]) -> Result<u64, Fault> {
+        self.call_timeout(addr, args, None)
+    }
+
+    /// Like [`Kernel::call`] with an explicit watchdog deadline.
+    pub fn call_timeout(&mut self, addr: usize, args: &[u64], timeout: Option<Duration>) -> Result<u64, Fault> {
+        self.exec.call(addr, args, timeout).map_err(|a| self.fault(a))
+    }
+
+    /// Describe `addr`: `symbol+0xoff (file.ko)`.
+    pub fn symbolize(&self, addr: usize) -> (String, Option<String>, usize) {
+        for f in &self.files {
+            if let Some((name, off)) = f.image.symbolize(addr) {
+                return (format!("{name}+{off:#x} ({})", f.image.filename), Some(name), off);
+            }
+            if f.image.contains(addr, 1) {
+                return (format!("{}+{:#x}", f.image.filename, addr - f.image.base), None, 0);
+            }
+        }
+        if let Some((name, off)) = self.ksyms.symbolize(addr) {
+            return (format!("{name}+{off:#x} (kernel)"), Some(name.to_string()), off);
+        }
+        if addr == 0 {
+            return ("unknown".into(), None, 0);
+        }
+        ("host code of the simulator (a kernel function stub)".into(), None, 0)
+    }
+
+    fn fault(&self, a: AbortInfo) -> Fault {
+        let (kind, rip) = match a {
+            AbortInfo::Signal { signo, code, addr, rip, rsp } => {
+                let kind = match signo {
+                    libc::SIGSEGV if self.exec.in_stack_guard(addr) || self.exec.in_stack_guard(rsp) => {
+                        FaultKind::StackOverflow { addr }
+                    }
+                    // SI_KERNEL: #GP (privileged instruction, non-canonical address).
+                    libc::SIGSEGV if code == 0x80 => FaultKind::ProtectionFault,
+                    libc::SIGSEGV => FaultKind::PageFault { addr },
+                    libc::SIGBUS => FaultKind::BusError { addr },
+                    libc::SIGILL => FaultKind::IllegalInstruction,
+                    libc::SIGFPE => FaultKind::DivideError,
+                    _ => FaultKind::Breakpoint,
+                };
+                (kind, rip)
+            }
+            AbortInfo::Timeout { rip, after } => (FaultKind::Timeout(after), rip),
+            AbortInfo::Panic { message, caller } => (FaultKind::Panic(message), caller),
+        };
+        let (location, symbol, offset) = self.symbolize(rip);
+        Fault { kind, rip, location, symbol, offset }
+    }
+
+    // ---- kern_linker.c ----
+
+    fn read_usize(img: &Image, addr: usize) -> Option<usize> {
+        // SAFETY: bounds-checked against the image, which is mapped readable.
+        img.contains(addr, 8).then(|| unsafe { (addr as *const usize).read_unaligned() })
+    }
+
+    fn read_i32(img: &Image, addr: usize) -> Option<i32> {
+        // SAFETY: bounds-checked against the image.
+        img.contains(addr, 4).then(|| unsafe { (addr as *const i32).read_unaligned() })
+    }
+
+    fn read_cstr(img: &Image, addr: usize) -> Option<String> {
+        let mut v = Vec::new();
+        let mut a = addr;
+        while img.contains(a, 1) {
+            // SAFETY: bounds-checked.
+            let b = unsafe { *(a as *const u8) };
+            if b == 0 {
+                return Some(String::from_utf8_lossy(&v).into_owned());
+            }
+            v.push(b);
+            a += 1;
+        }
+        None
+    }
+
+    /// Walk `set_modmetadata_set`.
+    fn metadata(img: &Image) -> Result<Vec<Md>, LoadError> {
+        let Some((start, stop)) = img.set_bounds("modmetadata_set") else { return Ok(Vec::new()) };
+        let bad = |what: &str| LoadError::Format(format!("kldload: {}: bad module metadata: {what}", img.filename));
+        let mut out = Vec::new();
+        let mut p = start;
+        while p + 8 <= stop {
+            let md = Self::read_usize(img, p).ok_or_else(|| bad("set entry"))?;
+            let mtype = Self::read_i32(img, md + 4).ok_or_else(|| bad("mod_metadata pointer outside the file"))?;
+            let data = Self::read_usize(img, md + 8).ok_or_else(|| bad("md_data"))?;
+            let cval_p = Self::read_usize(img, md + 16).ok_or_else(|| bad("md_cval"))?;
+            let cval = Self::read_cstr(img, cval_p).ok_or_else(|| bad("md_cval string"))?;
+            out.push(Md { mtype, data, cval });
+            p += 8;
+        }
+        Ok(out)
+    }
+
+    /// `modlist_lookup2`: the best provider of `name` within `[min, max]`, preferring `pref`.
+    fn modlist_lookup2(&self, name: &str, ver: Option<(i32, i32, i32)>) -> Option<ModList> {
+        let Some((min, pref, max)) = ver else {
+            return self.modlist.iter().find(|m| m.name == name).cloned();
+        };
+        let mut best: Option<&ModList> = None;
+        for m in self.modlist.iter().filter(|m| m.name == name) {
+            if m.version == pref {
+                return Some(m.clone());
+            }
+            if m.version >= min && m.version <= max && best.is_none_or(|b| m.version > b.version) {
+                best = Some(m);
+            }
+        }
+        best.cloned()
+    }
+
+    /// `kldload(2)`: link the file, resolve dependencies, register its modules, run its
+    /// SYSINITs (which send `MOD_LOAD` through `module_register_init`).
+    pub fn load(&mut self, path: &Path) -> Result<ModuleId, LoadError> {
+        let r = self.load_inner(path);
+        if let Err(e) = &r {
+            if !matches!(e, LoadError::Crashed(_)) {
+                let msg = format!("{e}\n");
+                self.kprintf(&msg);
+            }
+        }
+        r
+    }
+
+    fn load_inner(&mut self, path: &Path) -> Result<ModuleId, LoadError> {
+        let filename = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        if self.files.iter().any(|f| f.image.filename == filename) {
+            return Err(LoadError::FileExists(filename));
+        }
+        let mut img = Image::map(path, &mut self.arena)?;
+        // link_elf_reloc_local: relocations against the file's own symbols.
+        if let Err(e) = img.relocate(true, &|_| None) {
+            img.unmap(&mut self.arena);
+            return Err(e);
+        }
+        let id = self.next_id;
+        // linker_load_dependencies
+        let deps = match self.load_dependencies(&img, id) {
+            Ok(d) => d,
+            Err(e) => {
+                img.unmap(&mut self.arena);
+                return Err(e);
+            }
+        };
+        // relocate_file: the rest, looking up the kernel first, then the dependencies.
+        let r = {
+            let ksyms = &self.ksyms;
+            let dep_imgs: Vec<&Image> =
+                deps.iter().filter_map(|d| self.files.iter().find(|f| f.id == *d)).map(|f| &f.image).collect();
+            img.relocate(false, &|name| {
+                ksyms.lookup(name).or_else(|| dep_imgs.iter().find_map(|i| i.lookup(name, true)))
+            })
+        };
+        if let Err(e) = r {
+            self.drop_deps(&deps);
+            self.modlist.retain(|m| m.file != Some(id));
+            img.unmap(&mut self.arena);
+            return Err(e);
+        }
+        img.protect(&self.arena);
+        self.next_id += 1;
+        self.files.push(LinkerFile { id, image: img, refs: 1, userrefs: 0, deps, linked: false });
+
+        // linker_file_register_modules
+        let md = Self::metadata(&self.file(id).expect("file").image)?;
+        let mut first_error = None;
+        for m in md.iter().filter(|m| m.mtype == MDT_MODULE) {
+            let img = &self.file(id).expect("file").image;
+            let name = Self::read_usize(img, m.data).and_then(|p| Self::read_cstr(img, p));
+            let evhand = Self::read_usize(img, m.data + 8).unwrap_or(0);
+            let priv_ = Self::read_usize(img, m.data + 16).unwrap_or(0);
+            let Some(name) = name else { continue };
+            let r = self.st_mut().modules.register(&name, evhand, priv_, id);
+            if let Err(err) = r {
+                let other = self.st().modules.file_of(&name).and_then(|f| self.file(f)).map(|f| f.image.filename.clone());
+                let msg = format!(
+                    "module_register: cannot register {name} from {filename}; already loaded from {}\nModule {name} failed to register: {err}\n",
+                    other.clone().unwrap_or_default()
+                );
+                self.kprintf(&msg);
+                if first_error.is_none() {
+                    first_error = Some((name, other.unwrap_or_default()));
+                }
+            }
+        }
+        if let Some((module, other)) = first_error {
+            // EEXIST: linker_file_unload(lf, LINKER_UNLOAD_FORCE)
+            let _ = self.file_unload(id, true);
+            return Err(LoadError::ModuleExists { module, file: filename, other });
+        }
+        let had_modules = !self.st().modules.of_file(id).is_empty();
+        // linker_file_sysinit
+        let inits = self.sysinits(id, "sysinit_set", false);
+        for (_, _, func, udata) in inits {
+            if let Err(a) = self.exec.call(func, &[udata as u64], None) {
+                let f = self.fault(a);
+                self.kprintf(&format!("{f}\n"));
+                self.crash_teardown(id);
+                return Err(LoadError::Crashed(Box::new(f)));
+            }
+        }
+        if let Some(f) = self.files.iter_mut().find(|f| f.id == id) {
+            f.linked = true;
+        }
+        if had_modules && self.st().modules.of_file(id).is_empty() {
+            let _ = self.file_unload(id, true);
+            return Err(LoadError::ModulesFailed { file: filename });
+        }
+        if let Some(f) = self.files.iter_mut().find(|f| f.id == id) {
+            f.userrefs += 1;
+        }
+        Ok(ModuleId(id))
+    }
+
+    /// `linker_load_dependencies`: returns the files this one depends on (refs taken).
+    fn load_dependencies(&mut self, img: &Image, id: u32) -> Result<Vec<u32>, LoadError> {
+        let md = Self::metadata(img)?;
+        for m in md.iter().filter(|m| m.mtype == MDT_VERSION) {
+            let ver = Self::read_i32(img, m.data).unwrap_or(0);
+            if let Some(p) = self.modlist.iter().find(|p| p.name == m.cval && p.version == ver) {
+                let file = p.file.and_then(|f| self.file(f)).map(|f| f.image.filename.clone()).unwrap_or_else(|| "kernel".into());
+                return Err(LoadError::InterfaceExists { module: m.cval.clone(), version: ver, file });
+            }
+        }
+        let mut deps = Vec::new();
+        for m in md.iter().filter(|m| m.mtype == MDT_DEPEND) {
+            // A dependency on a module this file provides itself is skipped.
+            if md.iter().any(|n| n.mtype == MDT_VERSION && n.cval == m.cval) {
+                continue;
+            }
+            let v = (
+                Self::read_i32(img, m.data).unwrap_or(0),
+                Self::read_i32(img, m.data + 4).unwrap_or(0),
+                Self::read_i32(img, m.data + 8).unwrap_or(0),
+            );
+            match self.modlist_lookup2(&m.cval, Some(v)) {
+                Some(p) => {
+                    if let Some(f) = p.file {
+                        if let Some(lf) = self.files.iter_mut().find(|x| x.id == f) {
+                            lf.refs += 1;
+                            deps.push(f);
+                        }
+                    }
+                }
+                None => {
+                    // linker_load_module would search the module path; the simulator has none.
+                    self.drop_deps(&deps);
+                    return Err(LoadError::Dependency { file: img.filename.clone(), module: m.cval.clone() });
+                }
+            }
+        }
+        // linker_addmodules
+        for m in md.iter().filter(|m| m.mtype == MDT_VERSION) {
+            let ver = Self::read_i32(img, m.data).unwrap_or(0);
+            self.modlist.push(ModList { name: m.cval.clone(), version: ver, file: Some(id) });
+        }
+        Ok(deps)
+    }
+
+    fn drop_deps(&mut self, deps: &[u32]) {
+        for d in deps {
+            if let Some(f) = self.files.iter_mut().find(|f| f.id == *d) {
+                f.refs -= 1;
+            }
+        }
+    }
+
+    /// The SYSINITs (or SYSUNINITs) of file `id`, sorted like `linker_file_sysinit` /
+    /// `linker_file_sysuninit` (the kernel's in-place bubble sort, written back to the set):
+    /// `(subsystem, order, func, udata)`, dummies removed.
+    fn sysinits(&mut self, id: u32, set: &str, reverse: bool) -> Vec<(u32, u32, usize, usize)> {
+        let sz = self.release.sysinit_size;
+        let Some(f) = self.file(id) else { return Vec::new() };
+        let img = &f.image;
+        let Some((start, stop)) = img.set_bounds(set) else { return Vec::new() };
+        let mut ptrs: Vec<usize> = (start..stop).step_by(8).filter_map(|p| Self::read_usize(img, p)).collect();
+        let key = |p: usize| (Self::read_i32(img, p).unwrap_or(0) as u32, Self::read_i32(img, p + 4).unwrap_or(0) as u32);
+        for i in 0..ptrs.len() {
+            for j in i + 1..ptrs.len() {
+                let (a, b) = (key(ptrs[i]), key(ptrs[j]));
+                let skip = if reverse {
+                    a.0 > b.0 || (a.0 == b.0 && a.1 >= b.1)
+                } else {
+                    a.0 < b.0 || (a.0 == b.0 && a.1 <= b.1)
+                };
+                if !skip {
+                    ptrs.swap(i, j);
+                }
+            }
+        }
+        // The set is writable (DATA_WSET); the kernel leaves it sorted.
+        for (k, p) in ptrs.iter().enumerate() {
+            if img.contains(start + 8 * k, 8) {
+                // SAFETY: inside the writable set section of the image.
+                unsafe { ((start + 8 * k) as *mut usize).write_unaligned(*p) };
+            }
+        }
+        let func_off = if sz == 32 { 16 } else { 8 };
+        ptrs.iter()
+            .filter_map(|&p| {
+                let (sub, order) = key(p);
+                let func = Self::read_usize(img, p + func_off)?;
+                let udata = Self::read_usize(img, p + func_off + 8)?;
+                Some((sub, order, func, udata))
+            })
+            .filter(|s| s.0 != SI_SUB_DUMMY)
+            .collect()
+    }
+
+    fn event(&mut self, handler: usize, handle: usize, what: i32, arg: usize) -> Result<i32, Fault> {
+        if handler == 0 {
+            return Ok(kern::module::modevent_nop(what));
+        }
+        self.exec
+            .call(handler, &[handle as u64, what as u64, arg as u64], None)
+            .map(|r| r as i32)
+            .map_err(|a| self.fault(a))
+    }
+
+    /// `kldunload(2)`: `MOD_QUIESCE` then `MOD_UNLOAD` for each module of the file, then its
+    /// SYSUNINITs in reverse order. A refusal keeps the file loaded and returns the error.
+    /// Unloading a file other files depend on only drops the user reference (the kernel's
+    /// `linker_file_unload` with `refs > 1`): it goes away with its last dependent.
+    pub fn unload(&mut self, id: ModuleId) -> Result<(), UnloadError> {
+        let r = self.unload_inner(id.0);
+        if let Err(e) = &r {
+            if !matches!(e, UnloadError::Crashed(_)) {
+                self.kprintf(&format!("{e}\n"));
+            }
+        }
+        r
+    }
+
+    fn unload_inner(&mut self, id: u32) -> Result<(), UnloadError> {
+        let Some(f) = self.files.iter_mut().find(|f| f.id == id) else { return Err(UnloadError::NoSuchFile(id)) };
+        if f.userrefs == 0 {
+            return Err(UnloadError::NotUserLoaded);
+        }
+        f.userrefs -= 1;
+        let r = self.file_unload(id, false);
+        if r.is_err() {
+            if let Some(f) = self.files.iter_mut().find(|f| f.id == id) {
+                f.userrefs += 1;
+            }
+        }
+        r
+    }
+
+    /// `linker_file_unload(file, flags)`.
+    fn file_unload(&mut self, id: u32, force: bool) -> Result<(), UnloadError> {
+        let Some(f) = self.files.iter_mut().find(|f| f.id == id) else { return Ok(()) };
+        if f.refs > 1 {
+            f.refs -= 1;
+            return Ok(());
+        }
+        let mods = self.st().modules.of_file(id);
+        for (name, handler, handle, arg) in &mods {
+            let mut e = match self.event(*handler, *handle, MOD_QUIESCE, *arg) {
+                Ok(e) => e,
+                Err(fault) => return Err(self.crashed(id, fault)),
+            };
+            if e == EOPNOTSUPP || e == EINVAL {
+                e = 0;
+            }
+            if e != 0 && !force {
+                return Err(UnloadError::Quiesce { module: name.clone(), error: e });
+            }
+        }
+        for (name, handler, handle, arg) in &mods {
+            let e = match self.event(*handler, *handle, MOD_UNLOAD, *arg) {
+                Ok(e) => e,
+                Err(fault) => return Err(self.crashed(id, fault)),
+            };
+            if e != 0 {
+                return Err(UnloadError::Unload { module: name.clone(), error: e });
+            }
+            self.st_mut().modules.release(name);
+        }
+        self.modlist.retain(|m| m.file != Some(id));
+        let linked = self.file(id).is_some_and(|f| f.linked);
+        if linked {
+            if let Some(f) = self.files.iter_mut().find(|f| f.id == id) {
+                f.linked = false;
+            }
+            for (_, _, func, udata) in self.sysinits(id, "sysuninit_set", true) {
+                if let Err(a) = self.exec.call(func, &[udata as u64], None) {
+                    let fault = self.fault(a);
+                    return Err(self.crashed(id, fault));
+                }
+            }
+        }
+        let pos = self.files.iter().position(|f| f.id == id).expect("file");
+        let f = self.files.remove(pos);
+        for d in &f.deps {
+            let _ = self.file_unload(*d, force);
+        }
+        f.image.unmap(&mut self.arena);
+        Ok(())
+    }
+
+    fn crashed(&mut self, id: u32, fault: Fault) -> UnloadError {
+        self.kprintf(&format!("{fault}\n"));
+        self.crash_teardown(id);
+        UnloadError::Crashed(Box::new(fault))
+    }
+
+    /// After a crash in module code the real kernel is dead; the simulator removes the file
+    /// without running any more of its code so the process can go on (its leaked allocations
+    /// stay visible in [`Kernel::malloc_stats`]).
+    fn crash_teardown(&mut self, id: u32) {
+        let mods = self.st().modules.of_file(id);
+        for (name, ..) in mods {
+            self.st_mut().modules.release(&name);
+        }
+        self.modlist.retain(|m| m.file != Some(id));
+        if let Some(pos) = self.files.iter().position(|f| f.id == id) {
+            let f = self.files.remove(pos);
+            self.drop_deps(&f.deps);
+            f.image.unmap(&mut self.arena);
+        }
+    }
+
+    /// Send `MOD_SHUTDOWN` to every module (`module_shutdown`); returns the handlers' results.
+    pub fn shutdown(&mut self) -> Result<Vec<(String, i32)>, Fault> {
+        let mods: Vec<_> = self.st().modules.mods.iter().map(|m| (m.name.clone(), m.handler, m.handle.as_ptr() as usize, m.arg)).collect();
+        let mut out = Vec::new();
+        for (name, handler, handle, arg) in mods {
+            out.push((name, self.event(handler, handle, MOD_SHUTDOWN, arg)?));
+        }
+        Ok(out)
+    }
+}
+
+impl Drop for Kernel {
+    fn drop(&mut self) {
+        for f in std::mem::take(&mut self.files) {
+            f.image.unmap(&mut self.arena);
+        }
+        self.st_mut().malloc.release_all();
+        kern::uninstall(self.st);
+        // SAFETY: uninstalled; no module code can run any more.
+        drop(unsafe { Box::from_raw(self.st) });
+    }
+}
