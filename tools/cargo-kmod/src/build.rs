@@ -1,0 +1,217 @@
+//! `cargo kmod build`: builds a module package for the kernel target, links the `.ko`
+//! and checks it.
+//!
+//! A module package is a `no_std` `[lib] crate-type = ["staticlib"]` package with
+//! features `freebsd-13` / `freebsd-14` (forwarded to `freebsd-kmi-rs`); the module name
+//! is its lib name. The inner build is
+//!
+//! ```text
+//! RUSTC=<rustc> RUSTC_BOOTSTRAP=1 CARGO_ENCODED_RUSTFLAGS=-Cforce-frame-pointers=yes␟-Cforce-unwind-tables=no␟-Cdebuginfo=0 \
+//! <cargo> build --manifest-path <pkg>/Cargo.toml --release \
+//!     --target <ws>/target/kmod/x86_64-unknown-freebsd-kmod.json -Z json-target-spec \
+//!     -Z build-std=core,alloc -Z build-std-features=compiler-builtins-mem \
+//!     --features freebsd-NN --target-dir <ws>/target/kmod-build --message-format=json-render-diagnostics
+//! ```
+//!
+//! with the outer cargo's/rustup's variables removed. The target spec (embedded from
+//! `tools/cargo-kmod/x86_64-unknown-freebsd-kmod.json`) is rustc's `x86_64-unknown-none`
+//! with kmod.mk's choices: static relocation model, kernel code model, no red zone,
+//! soft-float, frame pointers, abort on panic, no TLS, no unwind tables.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context as _, bail};
+use freebsd_kpi::release::Release;
+
+use crate::check::{self, CheckReport};
+use crate::link::{self, command_line};
+use crate::toolchain::Toolchain;
+use crate::workspace::Workspace;
+
+/// The embedded kernel target spec.
+pub const TARGET_SPEC: &str = include_str!("../x86_64-unknown-freebsd-kmod.json");
+/// Its file name (the stem is the target name cargo uses for the output directory).
+pub const TARGET_SPEC_FILE: &str = "x86_64-unknown-freebsd-kmod.json";
+/// Extra flags for every crate of the inner build, including `core` and `alloc`.
+pub const RUSTFLAGS: [&str; 3] = ["-Cforce-frame-pointers=yes", "-Cforce-unwind-tables=no", "-Cdebuginfo=0"];
+
+/// What to build.
+#[derive(Clone, Debug)]
+pub struct BuildOptions {
+    /// A module under `examples/` or a package path.
+    pub module: String,
+    /// The release.
+    pub release: &'static Release,
+    /// `-j` for the inner cargo.
+    pub jobs: Option<u32>,
+    /// Print the commands.
+    pub verbose: bool,
+}
+
+/// What was built.
+#[derive(Clone, Debug)]
+pub struct BuildOutput {
+    /// `target/kmod/<release>/<module>.ko`.
+    pub ko: PathBuf,
+    /// The staticlib the `.ko` was linked from.
+    pub staticlib: PathBuf,
+    /// The module (lib) name.
+    pub module_name: String,
+    /// Every command run (cargo, ld.lld, objcopy).
+    pub commands: Vec<String>,
+    /// The check's summary.
+    pub report: CheckReport,
+}
+
+/// Writes the target spec to `dir` (if it changed); returns its path.
+pub fn write_target_spec(dir: &Path) -> anyhow::Result<PathBuf> {
+    let path = dir.join(TARGET_SPEC_FILE);
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(TARGET_SPEC) {
+        std::fs::create_dir_all(dir)?;
+        std::fs::write(&path, TARGET_SPEC).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(path)
+}
+
+/// Whether an environment variable of the outer cargo/rustup must not reach the inner
+/// build.
+fn inherited_build_var(name: &str) -> bool {
+    const KEEP: [&str; 6] = ["CARGO_HOME", "CARGO_NET_", "CARGO_HTTP_", "CARGO_REGISTRIES_", "CARGO_REGISTRY_", "CARGO_TERM_"];
+    const EXACT: [&str; 14] = [
+        "CARGO", "RUSTC", "RUSTDOC", "RUSTFLAGS", "RUSTDOCFLAGS", "RUSTUP_TOOLCHAIN", "OUT_DIR", "TARGET", "HOST",
+        "NUM_JOBS", "OPT_LEVEL", "PROFILE", "MAKEFLAGS", "MFLAGS",
+    ];
+    if KEEP.iter().any(|k| name.starts_with(k)) {
+        return false;
+    }
+    EXACT.contains(&name)
+        || name.starts_with("CARGO_")
+        || name.starts_with("__CARGO")
+        || name.starts_with("RUSTC_")
+        || name.starts_with("RUSTDOC_")
+        || name == "DEBUG"
+}
+
+/// The inner `cargo build` command.
+pub fn cargo_command(
+    tc: &Toolchain,
+    manifest: &Path,
+    spec: &Path,
+    target_dir: &Path,
+    release: &Release,
+    jobs: Option<u32>,
+) -> Command {
+    let mut cmd = Command::new(&tc.cargo);
+    for (name, _) in std::env::vars_os() {
+        if inherited_build_var(&name.to_string_lossy()) {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.env("RUSTC", &tc.rustc)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .env("CARGO_ENCODED_RUSTFLAGS", RUSTFLAGS.join("\x1f"))
+        .arg("build")
+        .arg("--manifest-path")
+        .arg(manifest)
+        .arg("--release")
+        .arg("--target")
+        .arg(spec)
+        .args(["-Z", "json-target-spec", "-Z", "build-std=core,alloc", "-Z", "build-std-features=compiler-builtins-mem"])
+        .args(["--features", release.identity.feature])
+        .arg("--target-dir")
+        .arg(target_dir)
+        .arg("--message-format=json-render-diagnostics");
+    if let Some(j) = jobs {
+        cmd.arg(format!("-j{j}"));
+    }
+    cmd
+}
+
+/// The staticlib artifact of the package in cargo's JSON messages: `(lib name, .a path)`.
+fn staticlib_artifact(line: &str, manifest: &Path) -> Option<(String, PathBuf)> {
+    let msg: serde_json::Value = serde_json::from_str(line).ok()?;
+    if msg["reason"] != "compiler-artifact" {
+        return None;
+    }
+    let same = Path::new(msg["manifest_path"].as_str()?).canonicalize().ok()? == manifest.canonicalize().ok()?;
+    let kinds = msg["target"]["crate_types"].as_array()?;
+    if !same || !kinds.iter().any(|k| k == "staticlib") {
+        return None;
+    }
+    let name = msg["target"]["name"].as_str()?.replace('-', "_");
+    let file = msg["filenames"].as_array()?.iter().filter_map(|f| f.as_str()).find(|f| f.ends_with(".a"))?;
+    Some((name, PathBuf::from(file)))
+}
+
+/// Builds, links and checks a module.
+pub fn build(ws: &Workspace, opts: &BuildOptions) -> anyhow::Result<BuildOutput> {
+    let release = opts.release;
+    let package = ws.module_package(&opts.module)?;
+    let manifest = package.join("Cargo.toml");
+    let tc = Toolchain::discover()?;
+    if opts.verbose {
+        eprintln!("Toolchain: {}", tc.describe());
+    }
+    let kmod_dir = ws.kmod_dir();
+    let spec = write_target_spec(&kmod_dir)?;
+    let mut commands = Vec::new();
+
+    eprintln!(
+        "Compiling core/alloc for the kernel target (build-std) and {} for FreeBSD {} (--features {})...",
+        package.display(),
+        release.identity.name,
+        release.identity.feature
+    );
+    let mut cmd = cargo_command(&tc, &manifest, &spec, &ws.build_dir(), release, opts.jobs);
+    let line = command_line(&cmd);
+    if opts.verbose {
+        eprintln!("  {line}");
+    }
+    commands.push(line.clone());
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("cannot run {}", tc.cargo.display()))?;
+    let mut artifact = None;
+    for l in BufReader::new(child.stdout.take().expect("piped stdout")).lines() {
+        let l = l?;
+        if let Some(a) = staticlib_artifact(&l, &manifest) {
+            artifact = Some(a);
+        }
+    }
+    let status = child.wait()?;
+    if !status.success() {
+        bail!(
+            "building {} for FreeBSD {} failed ({status}); a module package needs `[lib] crate-type = [\"staticlib\"]` \
+             and the features freebsd-13 / freebsd-14. Command: {line}",
+            package.display(),
+            release.identity.name
+        );
+    }
+    let Some((module_name, staticlib)) = artifact else {
+        bail!("{} produced no staticlib: a module package needs `[lib] crate-type = [\"staticlib\"]`", manifest.display());
+    };
+
+    let ko = kmod_dir.join(release.identity.name).join(format!("{module_name}.ko"));
+    eprintln!("Linking {module_name}.ko");
+    let linked = link::link(&tc, &staticlib, &ko, &kmod_dir)?;
+    if opts.verbose {
+        for c in &linked.commands {
+            eprintln!("  {c}");
+        }
+    }
+    commands.extend(linked.commands);
+
+    eprintln!("Checking {} for FreeBSD {}", ko.display(), release.identity.name);
+    let report = check::check_file(&ko, release)?;
+    if !report.modules.iter().any(|m| *m == module_name) {
+        eprintln!(
+            "warning: {module_name}.ko declares module(s) {} (MDT_MODULE), not `{module_name}`",
+            report.modules.join(", ")
+        );
+    }
+    Ok(BuildOutput { ko, staticlib, module_name, commands, report })
+}

@@ -1,0 +1,24 @@
+//! `cargo kmod`: builds FreeBSD amd64 kernel modules (`.ko`) written in Rust and checks
+//! them against what the FreeBSD kernel linker accepts.
+//!
+//! The library holds everything the `cargo-kmod` binary does, so tests and other tools
+//! (the kernel-linker simulator, a future `cargo kmod run`) can call it:
+//!
+//! * [`release`]: `--freebsd 14.2` -> the bindings that load there (the
+//!   `freebsd_kpi::catalog`).
+//! * [`check`]: the `.ko` checker ([`check::check`], [`check::check_file`]).
+//! * [`toolchain`]: finds a rustc with the library source, `ld.lld` and an objcopy.
+//! * [`build`]: builds a module package for the kernel target and links it
+//!   ([`build::build`]).
+//! * [`link`]: the kmod.mk link step (`ld.lld -r` with the kmod linker script, symbol
+//!   localisation, strip).
+//! * [`workspace`]: where the module packages and outputs live.
+
+pub mod build;
+pub mod check;
+pub mod link;
+pub mod release;
+pub mod toolchain;
+pub mod workspace;
+
+pub use freebsd_kpi::release::Release;

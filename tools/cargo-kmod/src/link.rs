@@ -1,0 +1,134 @@
+//! The kmod.mk link step for amd64, with lld.
+//!
+//! kmod.mk (sys/conf/kmod.mk) links amd64 modules with `${LD} -m elf_x86_64_fbsd -r -d
+//! -T ldscript.kmod.amd64 -o X.ko ${OBJS}`, then (EXPORT_SYMS=NO, the default) localises
+//! every defined global with `kmod_syms.awk` + `objcopy -L`, then `objcopy --strip-debug`.
+//! Here:
+//!
+//! 1. `ld.lld -m elf_x86_64_fbsd -r --gc-sections -T <ldscript> -o X.ko.full
+//!    --whole-archive libX.a --no-whole-archive`: the staticlib's members are all pulled
+//!    in (an `-r` link of an archive pulls members only for undefined symbols, and a
+//!    module's roots are linker-set statics) and garbage collection keeps exactly what the
+//!    linker sets (KEEP in the script) reach.
+//! 2. Every defined global or weak symbol is listed in `X.ko.localize`.
+//! 3. `objcopy --localize-symbols=X.ko.localize --strip-debug -R .comment -R .llvm_addrsig
+//!    -R .eh_frame -R .rela.eh_frame X.ko.full X.ko`: two Rust modules loaded together
+//!    never clash (`__rust_alloc`, `memcpy`, ...); `.symtab` stays (the kernel linker
+//!    needs exactly one).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context as _, bail};
+use object::{Object, ObjectSymbol};
+
+use crate::toolchain::Toolchain;
+
+/// The embedded linker script (`tools/cargo-kmod/ldscript.kmod.amd64`).
+pub const LDSCRIPT: &str = include_str!("../ldscript.kmod.amd64");
+
+/// Sections removed from the final module.
+pub const REMOVED_SECTIONS: [&str; 4] = [".comment", ".llvm_addrsig", ".eh_frame", ".rela.eh_frame"];
+
+/// What [`link`] ran and produced.
+#[derive(Clone, Debug)]
+pub struct LinkOutput {
+    /// The `.ko`.
+    pub ko: PathBuf,
+    /// The command lines run, shell-quoted.
+    pub commands: Vec<String>,
+    /// The symbols made local.
+    pub localized: Vec<String>,
+}
+
+/// Renders a command line for messages.
+pub fn command_line(cmd: &Command) -> String {
+    let mut parts = vec![cmd.get_program().to_string_lossy().into_owned()];
+    parts.extend(cmd.get_args().map(|a| {
+        let a = a.to_string_lossy();
+        if a.is_empty() || a.contains(|c: char| c.is_whitespace() || "'\"$\\".contains(c)) {
+            format!("'{}'", a.replace('\'', "'\\''"))
+        } else {
+            a.into_owned()
+        }
+    }));
+    parts.join(" ")
+}
+
+fn run(mut cmd: Command, commands: &mut Vec<String>) -> anyhow::Result<()> {
+    let line = command_line(&cmd);
+    commands.push(line.clone());
+    let out = cmd.output().with_context(|| format!("cannot run {line}"))?;
+    if !out.status.success() {
+        bail!("`{line}` failed ({}):\n{}{}", out.status, String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(())
+}
+
+/// Writes the linker script to `dir/ldscript.kmod.amd64` (if it changed); returns its path.
+pub fn write_ldscript(dir: &Path) -> anyhow::Result<PathBuf> {
+    let path = dir.join("ldscript.kmod.amd64");
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(LDSCRIPT) {
+        std::fs::create_dir_all(dir)?;
+        std::fs::write(&path, LDSCRIPT).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(path)
+}
+
+/// The defined global and weak symbols of an object (kmod_syms.awk's `nm -g` list with an
+/// empty export list).
+pub fn defined_globals(data: &[u8]) -> anyhow::Result<Vec<String>> {
+    let file = object::File::parse(data)?;
+    let mut names: Vec<String> = file
+        .symbols()
+        .filter(|s| s.is_definition() || s.is_common())
+        .filter(|s| s.is_global() || s.is_weak())
+        .filter_map(|s| s.name().ok().map(str::to_owned))
+        .filter(|n| !n.is_empty())
+        .collect();
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+/// Links `archive` (a staticlib) into the module `ko`; `script_dir` receives the linker
+/// script.
+pub fn link(tc: &Toolchain, archive: &Path, ko: &Path, script_dir: &Path) -> anyhow::Result<LinkOutput> {
+    let script = write_ldscript(script_dir)?;
+    if let Some(dir) = ko.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let full = ko.with_extension("ko.full");
+    let list = ko.with_extension("ko.localize");
+    let mut commands = Vec::new();
+
+    let mut ld = Command::new(&tc.ld);
+    ld.args(["-m", "elf_x86_64_fbsd", "-r", "--gc-sections", "-T"])
+        .arg(&script)
+        .arg("-o")
+        .arg(&full)
+        .arg("--whole-archive")
+        .arg(archive)
+        .arg("--no-whole-archive");
+    run(ld, &mut commands)?;
+
+    let data = std::fs::read(&full).with_context(|| format!("reading {}", full.display()))?;
+    let localized = defined_globals(&data)?;
+    let mut text = localized.join("\n");
+    text.push('\n');
+    std::fs::write(&list, text)?;
+
+    let mut objcopy = Command::new(&tc.objcopy);
+    objcopy.arg(format!("--localize-symbols={}", list.display())).arg("--strip-debug");
+    for s in REMOVED_SECTIONS {
+        objcopy.arg(format!("--remove-section={s}"));
+    }
+    objcopy.arg(&full).arg(ko);
+    run(objcopy, &mut commands)?;
+
+    let left = defined_globals(&std::fs::read(ko)?)?;
+    if !left.is_empty() {
+        bail!("{}: symbols still global after localisation: {}", ko.display(), left.join(", "));
+    }
+    Ok(LinkOutput { ko: ko.to_owned(), commands, localized })
+}

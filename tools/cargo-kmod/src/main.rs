@@ -1,0 +1,107 @@
+//! `cargo kmod`: builds FreeBSD amd64 kernel modules written in Rust and checks them.
+//!
+//! ```text
+//! cargo kmod build [--freebsd 13.1|14.0|14.2|...] [-j N] [-v] <module>
+//! cargo kmod check [--freebsd <release>] <file.ko>
+//! cargo kmod releases
+//! ```
+//!
+//! Run through the workspace alias (`.cargo/config.toml`: `kmod = "run --quiet -p
+//! cargo-kmod --"`) or as an installed cargo subcommand (`cargo-kmod kmod ...`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use cargo_kmod::{build, check, release, workspace::Workspace};
+use clap::{Parser, Subcommand};
+
+/// Build, check (and later run) FreeBSD amd64 kernel modules written in Rust.
+#[derive(Parser)]
+#[command(name = "cargo kmod", bin_name = "cargo kmod", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build a module package for the kernel and write target/kmod/<release>/<module>.ko,
+    /// then check it.
+    Build {
+        /// FreeBSD release to build for: 13.1, 14.0, or any newer kernel of a supported
+        /// major (14.2 builds the 14.0 bindings). Default: the current release.
+        #[arg(long, value_name = "RELEASE")]
+        freebsd: Option<String>,
+        /// Parallel jobs for the inner cargo build.
+        #[arg(short, long)]
+        jobs: Option<u32>,
+        /// Print the commands run.
+        #[arg(short, long)]
+        verbose: bool,
+        /// A module under examples/ (e.g. `hello`) or the path of a module package.
+        module: String,
+    },
+    /// Check a .ko against what the FreeBSD kernel linker accepts for a release.
+    Check {
+        /// FreeBSD release the module is meant for (default: the current release).
+        #[arg(long, value_name = "RELEASE")]
+        freebsd: Option<String>,
+        /// The module file.
+        file: PathBuf,
+    },
+    /// List the supported releases.
+    Releases,
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Build { freebsd, jobs, verbose, module } => {
+            let release = release::resolve(freebsd.as_deref())?;
+            let ws = Workspace::locate()?;
+            let out = build::build(&ws, &build::BuildOptions { module, release, jobs, verbose })?;
+            println!("{}", out.report);
+            println!("wrote {}", out.ko.display());
+        }
+        Command::Check { freebsd, file } => {
+            let release = release::resolve(freebsd.as_deref())?;
+            eprintln!("Checking {} for FreeBSD {}", file.display(), release.identity.name);
+            let report = check::check_file(&file, release).context("check failed")?;
+            println!("{report}");
+        }
+        Command::Releases => {
+            for r in freebsd_kpi::catalog::RELEASES {
+                let id = &r.identity;
+                println!(
+                    "{}  {:?}  feature {}  __FreeBSD_version {}  loads on {}..={}  sysinit {} bytes  {} KPI symbols",
+                    id.name,
+                    id.status,
+                    id.feature,
+                    id.freebsd_version,
+                    id.kernel_min,
+                    id.kernel_max,
+                    r.sysinit_size,
+                    r.symbols().count()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    // As an external subcommand cargo runs `cargo-kmod kmod <args>`; through the alias
+    // the arguments start directly.
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "kmod") {
+        args.remove(1);
+    }
+    let cli = Cli::parse_from(args);
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
