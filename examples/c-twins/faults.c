@@ -4,6 +4,7 @@
 #include <sys/kernel.h>
 #include <sys/systm.h>
 #include <sys/malloc.h>
+#include <sys/domainset.h>
 
 static MALLOC_DEFINE(M_FAULTS, "faults", "fault twin");
 

@@ -125,7 +125,8 @@ pub fn build(tag: &str, sources: &[&str], target: Target) -> PathBuf {
             l
         }
     };
-    l.arg("-o").arg(&ko).args(&objs);
+    // kmod.mk links with -T ldscript.kmod.amd64; kmod.ld is the same page padding.
+    l.arg("-T").arg(twins.join("kmod.ld")).arg("-o").arg(&ko).args(&objs);
     run(&mut l, "link (ld -r)");
     ko
 }

@@ -1,0 +1,109 @@
+//! Faults in module code are caught and reported with symbol + offset; they never hang or kill
+//! the harness.
+mod common;
+use std::time::Duration;
+
+use kernel_sim::{FaultKind, Kernel, ModuleId, SimOptions, SimRelease};
+
+fn boot() -> (std::sync::MutexGuard<'static, ()>, Kernel, ModuleId) {
+    let g = common::lock();
+    let ko = common::build("faults", &["faults.c"], common::Target::Fbsd14);
+    let mut k = Kernel::boot(SimRelease::V14_0, SimOptions::default()).expect("boot");
+    let id = k.load(&ko).unwrap_or_else(|e| panic!("{e}\n{}", k.console()));
+    (g, k, id)
+}
+
+fn sym(k: &Kernel, id: ModuleId, name: &str) -> usize {
+    k.lookup_symbol(id, name).unwrap_or_else(|| panic!("no symbol {name}"))
+}
+
+#[test]
+fn null_dereference_reports_symbol_and_offset() {
+    let (_g, mut k, id) = boot();
+    let f = k.call(sym(&k, id, "faults_nullderef"), &[0]).expect_err("must fault");
+    assert_eq!(f.kind, FaultKind::PageFault { addr: 0 });
+    assert_eq!(f.symbol.as_deref(), Some("faults_nullderef"));
+    assert_eq!(f.rip, sym(&k, id, "faults_nullderef") + f.offset);
+    assert!(f.location.starts_with("faults_nullderef+0x") && f.location.ends_with("(faults.ko)"), "{}", f.location);
+    assert!(f.to_string().contains("Fatal trap 12: page fault while in kernel mode"), "{f}");
+    // The kernel still works and the module unloads.
+    assert_eq!(k.call(sym(&k, id, "faults_recurse"), &[3]).expect("call"), 6);
+    k.unload(id).expect("unload");
+}
+
+#[test]
+fn endless_loop_hits_the_watchdog() {
+    let (_g, mut k, id) = boot();
+    let spin = sym(&k, id, "faults_spin");
+    let t0 = std::time::Instant::now();
+    let f = k.call_timeout(spin, &[], Some(Duration::from_millis(200))).expect_err("must time out");
+    assert!(t0.elapsed() < Duration::from_secs(5), "watchdog too slow: {:?}", t0.elapsed());
+    assert_eq!(f.kind, FaultKind::Timeout(Duration::from_millis(200)));
+    assert_eq!(f.symbol.as_deref(), Some("faults_spin"), "{}", f.location);
+    k.unload(id).expect("unload");
+}
+
+#[test]
+fn kernel_stack_overflow_hits_the_guard_page() {
+    let (_g, mut k, id) = boot();
+    let f = k.call(sym(&k, id, "faults_recurse"), &[100_000]).expect_err("must overflow");
+    assert!(matches!(f.kind, FaultKind::StackOverflow { .. }), "{f}");
+    assert_eq!(f.symbol.as_deref(), Some("faults_recurse"));
+    k.unload(id).expect("unload");
+}
+
+#[test]
+fn write_to_rodata_faults() {
+    let (_g, mut k, id) = boot();
+    let f = k.call(sym(&k, id, "faults_write_rodata"), &[]).expect_err("rodata is read-only");
+    assert!(matches!(f.kind, FaultKind::PageFault { addr } if addr == sym(&k, id, "faults_ro")), "{f}");
+    k.unload(id).expect("unload");
+}
+
+#[test]
+fn double_free_is_detected() {
+    let (_g, mut k, id) = boot();
+    let f = k.call(sym(&k, id, "faults_double_free"), &[]).expect_err("double free");
+    let msg = f.panic_message().expect("panic").to_string();
+    assert!(msg.starts_with("free: address 0x") && msg.contains("double free"), "{msg}");
+    assert!(k.console().contains("panic: free: address"));
+}
+
+#[test]
+fn nowait_failure_injection_returns_null() {
+    let (_g, mut k, id) = boot();
+    let alloc = sym(&k, id, "faults_nowait_alloc");
+    let free = sym(&k, id, "faults_free");
+    k.set_nowait_failure(Some(2));
+    let a = k.call(alloc, &[]).expect("1st");
+    let b = k.call(alloc, &[]).expect("2nd");
+    let c = k.call(alloc, &[]).expect("3rd");
+    assert_ne!(a, 0);
+    assert_eq!(b, 0, "the 2nd M_NOWAIT allocation must fail");
+    assert_ne!(c, 0);
+    assert_eq!(a % 32, 0, "32-byte zone alignment");
+    k.call(free, &[a]).expect("free");
+    k.call(free, &[c]).expect("free");
+    let t = k.malloc_type("faults").expect("type");
+    assert_eq!((t.total_allocs, t.total_frees, t.live_allocs), (2, 2, 0));
+    k.unload(id).expect("unload");
+    assert!(!k.console().contains("leaked"), "{}", k.console());
+}
+
+#[test]
+fn aligned_allocations_and_bad_alignments() {
+    let (_g, mut k, id) = boot();
+    let alloc = sym(&k, id, "faults_aligned_alloc");
+    let free = sym(&k, id, "faults_free");
+    for (size, align) in [(100u64, 64u64), (1, 4096), (5000, 256), (24, 16)] {
+        let p = k.call(alloc, &[size, align]).expect("aligned alloc");
+        assert_ne!(p, 0);
+        assert_eq!(p % align, 0, "size {size} align {align}");
+        k.call(free, &[p]).expect("free");
+    }
+    let f = k.call(alloc, &[100, 3]).expect_err("bad align");
+    assert_eq!(f.panic_message(), Some("malloc_domainset_aligned: wrong align 0x3 size 0x64"));
+    let f = k.call(alloc, &[100, 8192]).expect_err("too large");
+    assert_eq!(f.panic_message(), Some("malloc_domainset_aligned: align 0x2000 (size 0x64) too large"));
+    k.unload(id).expect("unload");
+}
