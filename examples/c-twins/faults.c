@@ -68,6 +68,27 @@ faults_aligned_alloc(unsigned long size, unsigned long align)
 	    DOMAINSET_RR(), M_WAITOK));
 }
 
+static MALLOC_DEFINE(M_FAULTS_OTHER, "faults_other", "another type");
+/* A malloc type that no SYSINIT initialises. */
+static struct malloc_type M_NOINIT[1] = { { .ks_next = NULL,
+    .ks_version = M_VERSION, .ks_shortdesc = "noinit" } };
+
+void faults_wrong_type_free(void);
+void
+faults_wrong_type_free(void)
+{
+	void *p = malloc(16, M_FAULTS, M_WAITOK);
+
+	free(p, M_FAULTS_OTHER);
+}
+
+void *faults_noinit_alloc(void);
+void *
+faults_noinit_alloc(void)
+{
+	return (malloc(16, M_NOINIT, M_WAITOK));
+}
+
 static const int faults_ro = 5;
 void faults_write_rodata(void);
 void

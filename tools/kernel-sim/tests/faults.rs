@@ -107,3 +107,19 @@ fn aligned_allocations_and_bad_alignments() {
     assert_eq!(f.panic_message(), Some("malloc_domainset_aligned: align 0x2000 (size 0x64) too large"));
     k.unload(id).expect("unload");
 }
+
+#[test]
+fn free_with_the_wrong_type_is_detected() {
+    let (_g, mut k, id) = boot();
+    let f = k.call(sym(&k, id, "faults_wrong_type_free"), &[]).expect_err("wrong type");
+    let msg = f.panic_message().expect("panic");
+    assert!(msg.contains("allocated with type 'faults' but freed with type 'faults_other'"), "{msg}");
+}
+
+#[test]
+fn malloc_type_used_before_malloc_init_is_reported() {
+    let (_g, mut k, id) = boot();
+    let f = k.call(sym(&k, id, "faults_noinit_alloc"), &[]).expect_err("uninitialised type");
+    let msg = f.panic_message().expect("panic");
+    assert!(msg.contains("('noinit') used before malloc_init()"), "{msg}");
+}

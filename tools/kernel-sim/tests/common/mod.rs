@@ -74,6 +74,11 @@ fn run(cmd: &mut Command, what: &str) {
 
 /// Build `sources` (file names under examples/c-twins) into `<tag>.ko`; returns its path.
 pub fn build(tag: &str, sources: &[&str], target: Target) -> PathBuf {
+    build_with(tag, sources, target, &[])
+}
+
+/// [`build`] with extra compiler flags (appended last).
+pub fn build_with(tag: &str, sources: &[&str], target: Target, extra: &[&str]) -> PathBuf {
     let gcc = which(&["gcc", "cc"]).unwrap_or_else(|| panic!("no C compiler (gcc) found: apt-get install gcc"));
     let ld = which(&["/usr/lib/llvm-22/bin/ld.lld", "ld.lld", "/usr/bin/ld.lld"]);
     let gnu_ld = which(&["ld"]);
@@ -108,7 +113,7 @@ pub fn build(tag: &str, sources: &[&str], target: Target) -> PathBuf {
     for s in sources {
         let obj = out_dir.join(format!("{s}.o"));
         let mut c = Command::new(&gcc);
-        c.args(&cflags).arg(twins.join(s)).arg("-o").arg(&obj);
+        c.args(&cflags).args(extra).arg(twins.join(s)).arg("-o").arg(&obj);
         run(&mut c, &format!("gcc {s}"));
         objs.push(obj);
     }
