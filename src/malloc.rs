@@ -185,6 +185,11 @@ macro_rules! malloc_define {
             &$name
         );
     };
+    ($($other:tt)*) => {
+        ::core::compile_error!(
+            "usage: malloc_define!(NAME, \"shortdesc\", \"long description\"), as C's MALLOC_DEFINE(type, shortdesc, longdesc)"
+        );
+    };
 }
 
 /// A `&'static CStr` from a string literal, checked at compile time.

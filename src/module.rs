@@ -298,6 +298,12 @@ macro_rules! module {
     };
     (@version) => { 1 };
     (@version $v:expr) => { $v };
+    ($($other:tt)*) => {
+        ::core::compile_error!(
+            "usage: module! { type: MyModule, name: \"mymodule\", version: 1, depends: [(\"other\", 1, 1, 1)] } \
+             (type and name required, in this order; version and depends optional)"
+        );
+    };
 }
 
 #[cfg(test)]
