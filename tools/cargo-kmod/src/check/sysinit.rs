@@ -69,24 +69,27 @@ fn entry(m: &Module<'_>, release: &Release, l: &Layout, sec: SectionIndex, off: 
             m.section_name(sec)
         ));
     }
-    match m.bytes(sec, off, l.size) {
-        Err(e) => {
-            errs.push(format!("{what}: {e}"));
-            return errs;
-        }
-        Ok(bytes) => {
-            if let Some(next) = l.next {
-                let n = next as usize;
-                if m.relocation_at(sec, off + next).is_some() || bytes[n..n + 8].iter().any(|&b| b != 0) {
-                    errs.push(format!(
-                        "{what} has a non-zero value or a relocation at offset {next}, where FreeBSD {name} keeps the \
-                         zero `next` link (STAILQ_ENTRY); the object looks like a 13.x sysinit (func at 8)"
-                    ));
-                }
-            }
+    let section_size = m.elf.section_by_index(sec).map(|s| s.size()).unwrap_or(0);
+    let available = section_size.saturating_sub(off).min(l.size);
+    let fits = |field: u64| field + 8 <= available;
+    if available < l.size && object.as_ref().is_none_or(|(_, size)| *size >= l.size) {
+        errs.push(format!(
+            "{what}: only {available} bytes before the end of `{}`; FreeBSD {name}'s struct sysinit is {} bytes",
+            m.section_name(sec),
+            l.size
+        ));
+    }
+    if let Some(next) = l.next.filter(|&n| fits(n)) {
+        let zero = m.bytes(sec, off + next, 8).is_ok_and(|b| b.iter().all(|&x| x == 0));
+        if m.relocation_at(sec, off + next).is_some() || !zero {
+            errs.push(format!(
+                "{what} has a non-zero value or a relocation at offset {next}, where FreeBSD {name} keeps the \
+                 zero `next` link (STAILQ_ENTRY); the object looks like a 13.x sysinit (func at 8)"
+            ));
         }
     }
-    match m.pointer_at(sec, off + l.func) {
+    let func = if fits(l.func) { m.pointer_at(sec, off + l.func) } else { Ok(Pointer::Null) };
+    match func {
         Ok(Pointer::Target { .. } | Pointer::Undefined(_)) => {}
         Ok(Pointer::Null) => errs.push(format!(
             "{what} has no function pointer relocation at offset {} (FreeBSD {name} layout: func at {}, udata at {}{})",
@@ -98,7 +101,7 @@ fn entry(m: &Module<'_>, release: &Release, l: &Layout, sec: SectionIndex, off: 
         Ok(Pointer::Other(why)) => errs.push(format!("{what}: the function pointer at offset {} is {why}", l.func)),
         Err(e) => errs.push(format!("{what}: {e}")),
     }
-    if let Ok(Pointer::Other(why)) = m.pointer_at(sec, off + l.udata) {
+    if let (true, Ok(Pointer::Other(why))) = (fits(l.udata), m.pointer_at(sec, off + l.udata)) {
         errs.push(format!("{what}: udata at offset {} is {why}", l.udata));
     }
     for (roff, r) in m.relocations(sec) {
