@@ -440,12 +440,11 @@ impl Kernel {
     /// SYSINITs (which send `MOD_LOAD` through `module_register_init`).
     pub fn load(&mut self, path: &Path) -> Result<ModuleId, LoadError> {
         let r = self.load_inner(path);
-        if let Err(e) = &r {
-            if !matches!(e, LoadError::Crashed(_)) {
+        if let Err(e) = &r
+            && !matches!(e, LoadError::Crashed(_)) {
                 let msg = format!("{e}\n");
                 self.kprintf(&msg);
             }
-        }
         r
     }
 
@@ -562,12 +561,11 @@ impl Kernel {
             );
             match self.modlist_lookup2(&m.cval, Some(v)) {
                 Some(p) => {
-                    if let Some(f) = p.file {
-                        if let Some(lf) = self.files.iter_mut().find(|x| x.id == f) {
+                    if let Some(f) = p.file
+                        && let Some(lf) = self.files.iter_mut().find(|x| x.id == f) {
                             lf.refs += 1;
                             deps.push(f);
                         }
-                    }
                 }
                 None => {
                     // linker_load_module would search the module path; the simulator has none.
@@ -650,11 +648,10 @@ impl Kernel {
     /// `linker_file_unload` with `refs > 1`): it goes away with its last dependent.
     pub fn unload(&mut self, id: ModuleId) -> Result<(), UnloadError> {
         let r = self.unload_inner(id.0);
-        if let Err(e) = &r {
-            if !matches!(e, UnloadError::Crashed(_)) {
+        if let Err(e) = &r
+            && !matches!(e, UnloadError::Crashed(_)) {
                 self.kprintf(&format!("{e}\n"));
             }
-        }
         r
     }
 
@@ -665,11 +662,10 @@ impl Kernel {
         }
         f.userrefs -= 1;
         let r = self.file_unload(id, false);
-        if r.is_err() {
-            if let Some(f) = self.files.iter_mut().find(|f| f.id == id) {
+        if r.is_err()
+            && let Some(f) = self.files.iter_mut().find(|f| f.id == id) {
                 f.userrefs += 1;
             }
-        }
         r
     }
 

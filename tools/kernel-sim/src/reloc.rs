@@ -77,28 +77,61 @@ pub enum RelocFailure {
 /// `place` must be writable for the relocation's width (4 or 8 bytes).
 pub unsafe fn apply(place: usize, rtype: u32, s: u64, a: i64, base: u64) -> Result<(), RelocFailure> {
     let p = place as u64;
-    // SAFETY (writes below): guaranteed by the caller.
+    let w64 = |v: u64| {
+        // SAFETY: place is writable for 8 bytes (caller's contract).
+        unsafe { (place as *mut u64).write_unaligned(v) }
+    };
+    let w32 = |v: u32| {
+        // SAFETY: place is writable for 4 bytes (caller's contract).
+        unsafe { (place as *mut u32).write_unaligned(v) }
+    };
     match rtype {
         R_NONE => {}
-        R_64 => unsafe { (place as *mut u64).write_unaligned(s.wrapping_add(a as u64)) },
+        R_64 => w64(s.wrapping_add(a as u64)),
         R_PC32 | R_PLT32 => {
             let v = s as i128 + a as i128 - p as i128;
             if v < i32::MIN as i128 || v > i32::MAX as i128 {
                 return Err(RelocFailure::Overflow(v));
             }
-            unsafe { (place as *mut u32).write_unaligned(v as i32 as u32) }
+            w32(v as i32 as u32)
         }
         R_32S => {
             let v = s as i64 as i128 + a as i128;
             if v < i32::MIN as i128 || v > i32::MAX as i128 {
                 return Err(RelocFailure::Overflow(v));
             }
-            unsafe { (place as *mut u32).write_unaligned(v as i32 as u32) }
+            w32(v as i32 as u32)
         }
-        R_GLOB_DAT | R_JMP_SLOT => unsafe { (place as *mut u64).write_unaligned(s) },
-        R_RELATIVE => unsafe { (place as *mut u64).write_unaligned(base.wrapping_add(a as u64)) },
+        R_GLOB_DAT | R_JMP_SLOT => w64(s),
+        R_RELATIVE => w64(base.wrapping_add(a as u64)),
         R_IRELATIVE => return Err(RelocFailure::Unsupported),
         _ => return Err(RelocFailure::Unexpected),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pc32_and_32s_are_range_checked() {
+        let mut buf = [0u8; 8];
+        let place = buf.as_mut_ptr() as usize;
+        // SAFETY: buf is 8 writable bytes.
+        unsafe {
+            assert!(apply(place, R_PC32, place as u64 + 0x100, -4, 0).is_ok());
+            assert_eq!(i32::from_le_bytes(buf[..4].try_into().unwrap()), 0xfc);
+            assert!(matches!(apply(place, R_PC32, place as u64 + (1 << 33), 0, 0), Err(RelocFailure::Overflow(_))));
+            assert!(apply(place, R_32S, 0x4000_0000, 0x10, 0).is_ok());
+            assert!(matches!(apply(place, R_32S, 0x8000_0000, 0, 0), Err(RelocFailure::Overflow(_))));
+            assert!(apply(place, R_32S, (-8i64) as u64, 0, 0).is_ok(), "negative values sign-extend");
+            assert_eq!(apply(place, R_32, 0x1000, 0, 0), Err(RelocFailure::Unexpected));
+            assert!(apply(place, R_64, 0x1122_3344_5566_7788, 8, 0).is_ok());
+            assert_eq!(u64::from_le_bytes(buf), 0x1122_3344_5566_7790);
+        }
+        for t in [3, 5, 9, 10, 23, 24, 41, 42] {
+            assert!(!kernel_accepts(t), "type {t}");
+        }
+    }
 }

@@ -42,9 +42,11 @@ pub unsafe fn kvprintf(fmt: *const u8, ap: &mut VaList, out: &mut Vec<u8>) -> i3
     let null_fmt = b"(fmt null)\n\0";
     let mut fmt = if fmt.is_null() { null_fmt.as_ptr() } else { fmt };
     let radix = 10u64;
-    // SAFETY (whole function): reads of fmt stay within its NUL terminator; other pointer
-    // reads follow the caller's contract.
-    let rd = |p: *const u8| -> u8 { unsafe { *p } };
+    let rd = |p: *const u8| -> u8 {
+        // SAFETY: reads of fmt stay within its NUL terminator; other pointer reads follow the
+        // caller's contract (the kernel's own kvprintf trusts its arguments the same way).
+        unsafe { *p }
+    };
     let mut stop = false;
     loop {
         let mut padc = b' ';
@@ -213,7 +215,7 @@ pub unsafe fn kvprintf(fmt: *const u8, ap: &mut VaList, out: &mut Vec<u8>) -> i3
                 b's' => {
                     let mut p = ap.next_u64() as *const u8;
                     if p.is_null() {
-                        p = b"(null)\0".as_ptr();
+                        p = c"(null)".as_ptr() as *const u8;
                     }
                     let mut n: i64 = 0;
                     if !dot {
@@ -355,7 +357,7 @@ pub unsafe fn kvprintf(fmt: *const u8, ap: &mut VaList, out: &mut Vec<u8>) -> i3
                 let bit = rd(q) as u32;
                 // SAFETY: walking the NUL-terminated %b descriptor.
                 q = unsafe { q.add(1) };
-                if bit >= 1 && bit <= 64 && num & (1u64 << (bit - 1)) != 0 {
+                if (1..=64).contains(&bit) && num & (1u64 << (bit - 1)) != 0 {
                     out.push(if out.len() != before { b',' } else { b'<' });
                     while rd(q) > b' ' {
                         out.push(rd(q));
@@ -477,4 +479,63 @@ pub fn symbols(v: &mut Vec<KsymDef>) {
     v.push(KsymDef::variadic("sprintf", sim_va_sprintf as *const () as usize));
     v.push(KsymDef::function("vprintf", vprintf_host as *const () as usize));
     v.push(KsymDef::function("vsnprintf", vsnprintf_host as *const () as usize));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fmt(f: &str, args: &[u64]) -> String {
+        let f = std::ffi::CString::new(f).expect("fmt");
+        let mut gp = [0u64; 6];
+        let n = args.len().min(6);
+        gp[..n].copy_from_slice(&args[..n]);
+        let stack: Vec<u64> = args.iter().skip(6).copied().collect();
+        // SAFETY: gp holds 6 slots, stack the rest; pointers in args are valid.
+        let mut ap = unsafe { VaList::new(gp.as_ptr(), 0, stack.as_ptr()) };
+        // SAFETY: f is NUL-terminated.
+        String::from_utf8(unsafe { format(f.as_ptr() as *const u8, &mut ap) }).expect("utf8")
+    }
+
+    #[test]
+    fn precision_string_reads_only_len_bytes() {
+        // "abcd" as the last 4 bytes before an inaccessible page: reading a 5th byte faults.
+        // SAFETY: fresh anonymous mapping; the second page is made inaccessible.
+        let p = unsafe {
+            let p = libc::mmap(std::ptr::null_mut(), 8192, libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0) as usize;
+            libc::mprotect((p + 4096) as *mut libc::c_void, 4096, libc::PROT_NONE);
+            std::ptr::copy_nonoverlapping(b"abcd".as_ptr(), (p + 4092) as *mut u8, 4);
+            p
+        };
+        assert_eq!(fmt("[%.*s]", &[4, (p + 4092) as u64]), "[abcd]");
+        assert_eq!(fmt("[%.2s]", &[(p + 4092) as u64]), "[ab]");
+        assert_eq!(fmt("[%-6.*s]", &[3, (p + 4092) as u64]), "[abc   ]");
+        // SAFETY: unmapping our own mapping.
+        unsafe { libc::munmap(p as *mut libc::c_void, 8192) };
+    }
+
+    #[test]
+    fn numbers_flags_and_stack_arguments() {
+        assert_eq!(fmt("%d %d %d %d %d %d %d %d", &[1, 2, 3, 4, 5, 6, 7, (-8i64) as u64]), "1 2 3 4 5 6 7 -8");
+        assert_eq!(fmt("%x|%#x|%#o|%08x|%-4d|%+d", &[255, 255, 8, 0xab, 7, 5]), "ff|0xff|010|000000ab|7   |+5");
+        assert_eq!(fmt("%*d|%*d|", &[5, 42, (-5i64) as u64, 42]), "   42|42   |");
+        assert_eq!(fmt("%lu %ld %llx %jd %zu %hhd %hu", &[u64::MAX, u64::MAX, 0xdead, (-1i64) as u64, 9, 0x1ff, 0x12345]),
+            "18446744073709551615 -1 dead -1 9 -1 9029");
+        assert_eq!(fmt("%5s|%-5s|%c%c", &[c"ab".as_ptr() as u64, c"cd".as_ptr() as u64, b'o' as u64, b'k' as u64]),
+            "   ab|cd   |ok");
+        assert_eq!(fmt("%p %p", &[0, 0x10]), "0 0x10");
+        assert_eq!(fmt("100%% %y", &[(-16i64) as u64]), "100% -10");
+        // Unknown conversion: printed raw, the rest is not interpreted (stop = 1).
+        assert_eq!(fmt("a %k %d b", &[5]), "a %k %d b");
+    }
+
+    #[test]
+    fn bit_field_and_hexdump() {
+        let bits = c"\x10\x01A\x02B\x03C";
+        assert_eq!(fmt("%b", &[5, bits.as_ptr() as u64]), "5<A,C>");
+        assert_eq!(fmt("%b", &[0, bits.as_ptr() as u64]), "0");
+        let mac = [0xdeu8, 0xad, 0xbe, 0xef];
+        assert_eq!(fmt("%4D", &[mac.as_ptr() as u64, c"-".as_ptr() as u64]), "de-ad-be-ef");
+    }
 }
