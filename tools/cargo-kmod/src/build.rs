@@ -35,7 +35,11 @@ pub const TARGET_SPEC: &str = include_str!("../x86_64-unknown-freebsd-kmod.json"
 /// Its file name (the stem is the target name cargo uses for the output directory).
 pub const TARGET_SPEC_FILE: &str = "x86_64-unknown-freebsd-kmod.json";
 /// Extra flags for every crate of the inner build, including `core` and `alloc`.
-pub const RUSTFLAGS: [&str; 3] = ["-Cforce-frame-pointers=yes", "-Cforce-unwind-tables=no", "-Cdebuginfo=0"];
+pub const RUSTFLAGS: [&str; 3] = [
+    "-Cforce-frame-pointers=yes",
+    "-Cforce-unwind-tables=no",
+    "-Cdebuginfo=0",
+];
 
 /// What to build.
 #[derive(Clone, Debug)]
@@ -70,7 +74,8 @@ pub fn write_target_spec(dir: &Path) -> anyhow::Result<PathBuf> {
     let path = dir.join(TARGET_SPEC_FILE);
     if std::fs::read_to_string(&path).ok().as_deref() != Some(TARGET_SPEC) {
         std::fs::create_dir_all(dir)?;
-        std::fs::write(&path, TARGET_SPEC).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(&path, TARGET_SPEC)
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(path)
 }
@@ -78,10 +83,29 @@ pub fn write_target_spec(dir: &Path) -> anyhow::Result<PathBuf> {
 /// Whether an environment variable of the outer cargo/rustup must not reach the inner
 /// build.
 fn inherited_build_var(name: &str) -> bool {
-    const KEEP: [&str; 6] = ["CARGO_HOME", "CARGO_NET_", "CARGO_HTTP_", "CARGO_REGISTRIES_", "CARGO_REGISTRY_", "CARGO_TERM_"];
+    const KEEP: [&str; 6] = [
+        "CARGO_HOME",
+        "CARGO_NET_",
+        "CARGO_HTTP_",
+        "CARGO_REGISTRIES_",
+        "CARGO_REGISTRY_",
+        "CARGO_TERM_",
+    ];
     const EXACT: [&str; 14] = [
-        "CARGO", "RUSTC", "RUSTDOC", "RUSTFLAGS", "RUSTDOCFLAGS", "RUSTUP_TOOLCHAIN", "OUT_DIR", "TARGET", "HOST",
-        "NUM_JOBS", "OPT_LEVEL", "PROFILE", "MAKEFLAGS", "MFLAGS",
+        "CARGO",
+        "RUSTC",
+        "RUSTDOC",
+        "RUSTFLAGS",
+        "RUSTDOCFLAGS",
+        "RUSTUP_TOOLCHAIN",
+        "OUT_DIR",
+        "TARGET",
+        "HOST",
+        "NUM_JOBS",
+        "OPT_LEVEL",
+        "PROFILE",
+        "MAKEFLAGS",
+        "MFLAGS",
     ];
     if KEEP.iter().any(|k| name.starts_with(k)) {
         return false;
@@ -118,7 +142,14 @@ pub fn cargo_command(
         .arg("--release")
         .arg("--target")
         .arg(spec)
-        .args(["-Z", "json-target-spec", "-Z", "build-std=core,alloc", "-Z", "build-std-features=compiler-builtins-mem"])
+        .args([
+            "-Z",
+            "json-target-spec",
+            "-Z",
+            "build-std=core,alloc",
+            "-Z",
+            "build-std-features=compiler-builtins-mem",
+        ])
         .args(["--features", release.identity.feature])
         .arg("--target-dir")
         .arg(target_dir)
@@ -135,13 +166,20 @@ fn staticlib_artifact(line: &str, manifest: &Path) -> Option<(String, PathBuf)> 
     if msg["reason"] != "compiler-artifact" {
         return None;
     }
-    let same = Path::new(msg["manifest_path"].as_str()?).canonicalize().ok()? == manifest.canonicalize().ok()?;
+    let same = Path::new(msg["manifest_path"].as_str()?)
+        .canonicalize()
+        .ok()?
+        == manifest.canonicalize().ok()?;
     let kinds = msg["target"]["crate_types"].as_array()?;
     if !same || !kinds.iter().any(|k| k == "staticlib") {
         return None;
     }
     let name = msg["target"]["name"].as_str()?.replace('-', "_");
-    let file = msg["filenames"].as_array()?.iter().filter_map(|f| f.as_str()).find(|f| f.ends_with(".a"))?;
+    let file = msg["filenames"]
+        .as_array()?
+        .iter()
+        .filter_map(|f| f.as_str())
+        .find(|f| f.ends_with(".a"))?;
     Some((name, PathBuf::from(file)))
 }
 
@@ -192,10 +230,15 @@ pub fn build(ws: &Workspace, opts: &BuildOptions) -> anyhow::Result<BuildOutput>
         );
     }
     let Some((module_name, staticlib)) = artifact else {
-        bail!("{} produced no staticlib: a module package needs `[lib] crate-type = [\"staticlib\"]`", manifest.display());
+        bail!(
+            "{} produced no staticlib: a module package needs `[lib] crate-type = [\"staticlib\"]`",
+            manifest.display()
+        );
     };
 
-    let ko = kmod_dir.join(release.identity.name).join(format!("{module_name}.ko"));
+    let ko = kmod_dir
+        .join(release.identity.name)
+        .join(format!("{module_name}.ko"));
     eprintln!("Linking {module_name}.ko");
     let linked = link::link(&tc, &staticlib, &ko, &kmod_dir)?;
     if opts.verbose {
@@ -205,13 +248,23 @@ pub fn build(ws: &Workspace, opts: &BuildOptions) -> anyhow::Result<BuildOutput>
     }
     commands.extend(linked.commands);
 
-    eprintln!("Checking {} for FreeBSD {}", ko.display(), release.identity.name);
+    eprintln!(
+        "Checking {} for FreeBSD {}",
+        ko.display(),
+        release.identity.name
+    );
     let report = check::check_file(&ko, release)?;
-    if !report.modules.iter().any(|m| *m == module_name) {
+    if !report.modules.contains(&module_name) {
         eprintln!(
             "warning: {module_name}.ko declares module(s) {} (MDT_MODULE), not `{module_name}`",
             report.modules.join(", ")
         );
     }
-    Ok(BuildOutput { ko, staticlib, module_name, commands, report })
+    Ok(BuildOutput {
+        ko,
+        staticlib,
+        module_name,
+        commands,
+        report,
+    })
 }

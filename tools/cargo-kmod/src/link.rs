@@ -28,7 +28,8 @@ use crate::toolchain::Toolchain;
 pub const LDSCRIPT: &str = include_str!("../ldscript.kmod.amd64");
 
 /// Sections removed from the final module.
-pub const REMOVED_SECTIONS: [&str; 4] = [".comment", ".llvm_addrsig", ".eh_frame", ".rela.eh_frame"];
+pub const REMOVED_SECTIONS: [&str; 4] =
+    [".comment", ".llvm_addrsig", ".eh_frame", ".rela.eh_frame"];
 
 /// What [`link`] ran and produced.
 #[derive(Clone, Debug)]
@@ -60,7 +61,12 @@ fn run(mut cmd: Command, commands: &mut Vec<String>) -> anyhow::Result<()> {
     commands.push(line.clone());
     let out = cmd.output().with_context(|| format!("cannot run {line}"))?;
     if !out.status.success() {
-        bail!("`{line}` failed ({}):\n{}{}", out.status, String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "`{line}` failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(())
 }
@@ -93,7 +99,12 @@ pub fn defined_globals(data: &[u8]) -> anyhow::Result<Vec<String>> {
 
 /// Links `archive` (a staticlib) into the module `ko`; `script_dir` receives the linker
 /// script.
-pub fn link(tc: &Toolchain, archive: &Path, ko: &Path, script_dir: &Path) -> anyhow::Result<LinkOutput> {
+pub fn link(
+    tc: &Toolchain,
+    archive: &Path,
+    ko: &Path,
+    script_dir: &Path,
+) -> anyhow::Result<LinkOutput> {
     let script = write_ldscript(script_dir)?;
     if let Some(dir) = ko.parent() {
         std::fs::create_dir_all(dir)?;
@@ -119,7 +130,9 @@ pub fn link(tc: &Toolchain, archive: &Path, ko: &Path, script_dir: &Path) -> any
     std::fs::write(&list, text)?;
 
     let mut objcopy = Command::new(&tc.objcopy);
-    objcopy.arg(format!("--localize-symbols={}", list.display())).arg("--strip-debug");
+    objcopy
+        .arg(format!("--localize-symbols={}", list.display()))
+        .arg("--strip-debug");
     for s in REMOVED_SECTIONS {
         objcopy.arg(format!("--remove-section={s}"));
     }
@@ -128,7 +141,15 @@ pub fn link(tc: &Toolchain, archive: &Path, ko: &Path, script_dir: &Path) -> any
 
     let left = defined_globals(&std::fs::read(ko)?)?;
     if !left.is_empty() {
-        bail!("{}: symbols still global after localisation: {}", ko.display(), left.join(", "));
+        bail!(
+            "{}: symbols still global after localisation: {}",
+            ko.display(),
+            left.join(", ")
+        );
     }
-    Ok(LinkOutput { ko: ko.to_owned(), commands, localized })
+    Ok(LinkOutput {
+        ko: ko.to_owned(),
+        commands,
+        localized,
+    })
 }

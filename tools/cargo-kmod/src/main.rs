@@ -56,16 +56,33 @@ enum Command {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Build { freebsd, jobs, verbose, module } => {
+        Command::Build {
+            freebsd,
+            jobs,
+            verbose,
+            module,
+        } => {
             let release = release::resolve(freebsd.as_deref())?;
             let ws = Workspace::locate()?;
-            let out = build::build(&ws, &build::BuildOptions { module, release, jobs, verbose })?;
+            let out = build::build(
+                &ws,
+                &build::BuildOptions {
+                    module,
+                    release,
+                    jobs,
+                    verbose,
+                },
+            )?;
             println!("{}", out.report);
             println!("wrote {}", out.ko.display());
         }
         Command::Check { freebsd, file } => {
             let release = release::resolve(freebsd.as_deref())?;
-            eprintln!("Checking {} for FreeBSD {}", file.display(), release.identity.name);
+            eprintln!(
+                "Checking {} for FreeBSD {}",
+                file.display(),
+                release.identity.name
+            );
             let report = check::check_file(&file, release).context("check failed")?;
             println!("{report}");
         }

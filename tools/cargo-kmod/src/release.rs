@@ -13,7 +13,10 @@ use freebsd_kpi::release::{Release, Status};
 #[derive(Debug, thiserror::Error)]
 pub enum ReleaseError {
     /// Not a version number.
-    #[error("`{given}` is not a FreeBSD release (expected MAJOR[.MINOR[.PATCH]], e.g. 14.0): {reason}; {}", supported())]
+    #[error(
+        "`{given}` is not a FreeBSD release (expected MAJOR[.MINOR[.PATCH]], e.g. 14.0): {reason}; {}",
+        supported()
+    )]
     Syntax {
         /// The argument.
         given: String,
@@ -21,7 +24,10 @@ pub enum ReleaseError {
         reason: String,
     },
     /// A major release with no bindings.
-    #[error("FreeBSD {given} is not supported: no bindings for major release {major}; {}", supported())]
+    #[error(
+        "FreeBSD {given} is not supported: no bindings for major release {major}; {}",
+        supported()
+    )]
     UnknownMajor {
         /// The argument.
         given: String,
@@ -57,7 +63,10 @@ pub fn supported() -> String {
                 Status::Current => "current, default",
                 Status::Legacy => "legacy",
             };
-            format!("{} ({status}; loads on {}.{}-{}.x)", r.identity.name, r.identity.major, r.identity.minor, r.identity.major)
+            format!(
+                "{} ({status}; loads on {}.{}-{}.x)",
+                r.identity.name, r.identity.major, r.identity.minor, r.identity.major
+            )
         })
         .collect();
     format!("supported releases: {}", list.join(", "))
@@ -69,13 +78,19 @@ pub fn default_release() -> &'static Release {
         .iter()
         .rev()
         .find(|r| r.identity.status == Status::Current)
-        .unwrap_or_else(|| RELEASES.last().expect("the catalog lists at least one release"))
+        .unwrap_or_else(|| {
+            RELEASES
+                .last()
+                .expect("the catalog lists at least one release")
+        })
 }
 
 /// Resolves a `--freebsd` argument (`14`, `14.0`, `14.2`, `14.2.1`, `14.2-RELEASE`);
 /// `None` gives [`default_release`].
 pub fn resolve(arg: Option<&str>) -> Result<&'static Release, ReleaseError> {
-    let Some(given) = arg else { return Ok(default_release()) };
+    let Some(given) = arg else {
+        return Ok(default_release());
+    };
     let given = given.trim();
     let bare = given.split_once('-').map_or(given, |(v, _)| v);
     let parts = bare.split('.').count();
@@ -84,17 +99,27 @@ pub fn resolve(arg: Option<&str>) -> Result<&'static Release, ReleaseError> {
         2 => format!("{bare}.0"),
         _ => bare.to_owned(),
     };
-    let version = semver::Version::parse(&padded)
-        .map_err(|e| ReleaseError::Syntax { given: given.to_owned(), reason: e.to_string() })?;
-    let same_major: Vec<&'static Release> =
-        RELEASES.iter().filter(|r| r.identity.major == version.major).collect();
+    let version = semver::Version::parse(&padded).map_err(|e| ReleaseError::Syntax {
+        given: given.to_owned(),
+        reason: e.to_string(),
+    })?;
+    let same_major: Vec<&'static Release> = RELEASES
+        .iter()
+        .filter(|r| r.identity.major == version.major)
+        .collect();
     if same_major.is_empty() {
-        return Err(ReleaseError::UnknownMajor { given: given.to_owned(), major: version.major });
+        return Err(ReleaseError::UnknownMajor {
+            given: given.to_owned(),
+            major: version.major,
+        });
     }
     // A bare major (`14`) means the newest bound release of that major.
     let minor = if parts == 1 { u64::MAX } else { version.minor };
     catalog::for_kernel(version.major, minor).ok_or_else(|| {
-        let oldest = same_major.iter().min_by_key(|r| r.identity.minor).expect("non-empty");
+        let oldest = same_major
+            .iter()
+            .min_by_key(|r| r.identity.minor)
+            .expect("non-empty");
         ReleaseError::TooOld {
             given: given.to_owned(),
             major: version.major,
@@ -127,9 +152,15 @@ mod tests {
     #[test]
     fn rejects_unsupported() {
         let e = resolve(Some("13.0")).unwrap_err().to_string();
-        assert!(e.contains("older than") && e.contains("13.1") && e.contains("supported releases"), "{e}");
+        assert!(
+            e.contains("older than") && e.contains("13.1") && e.contains("supported releases"),
+            "{e}"
+        );
         let e = resolve(Some("15")).unwrap_err().to_string();
-        assert!(e.contains("not supported") && e.contains("13.1") && e.contains("14.0"), "{e}");
+        assert!(
+            e.contains("not supported") && e.contains("13.1") && e.contains("14.0"),
+            "{e}"
+        );
         let e = resolve(Some("fourteen")).unwrap_err().to_string();
         assert!(e.contains("not a FreeBSD release"), "{e}");
     }

@@ -49,43 +49,59 @@ pub struct Toolchain {
 
 fn output(cmd: &mut Command) -> Option<String> {
     let out = cmd.output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
 /// A command without the variables an outer rustup/cargo sets.
 fn clean(program: &Path) -> Command {
     let mut cmd = Command::new(program);
-    cmd.env_remove("RUSTUP_TOOLCHAIN").env_remove("RUSTC").env_remove("RUSTC_WRAPPER");
+    cmd.env_remove("RUSTUP_TOOLCHAIN")
+        .env_remove("RUSTC")
+        .env_remove("RUSTC_WRAPPER");
     cmd
 }
 
 fn has_library_source(sysroot: &Path) -> bool {
-    sysroot.join("lib/rustlib/src/rust/library/core/Cargo.toml").is_file()
+    sysroot
+        .join("lib/rustlib/src/rust/library/core/Cargo.toml")
+        .is_file()
 }
 
 fn on_path(name: &str) -> Option<PathBuf> {
-    env::split_paths(&env::var_os("PATH")?).map(|d| d.join(name)).find(|p| p.is_file())
+    env::split_paths(&env::var_os("PATH")?)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
 }
 
 /// A rustc + cargo pair whose sysroot has the library source.
 fn find_rust() -> Result<(PathBuf, PathBuf, PathBuf, String), MissingTool> {
     let mut tried = Vec::new();
     if let Some(rustc) = env::var_os("KMOD_RUSTC").map(PathBuf::from) {
-        let cargo = env::var_os("KMOD_CARGO").map(PathBuf::from).unwrap_or_else(|| rustc.with_file_name("cargo"));
+        let cargo = env::var_os("KMOD_CARGO")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| rustc.with_file_name("cargo"));
         let sysroot = output(clean(&rustc).args(["--print", "sysroot"])).map(PathBuf::from);
         match sysroot {
             Some(s) if has_library_source(&s) => return Ok((rustc, cargo, s, "KMOD_RUSTC".into())),
-            _ => tried.push(format!("KMOD_RUSTC={} has no library source", rustc.display())),
+            _ => tried.push(format!(
+                "KMOD_RUSTC={} has no library source",
+                rustc.display()
+            )),
         }
     }
     // rustup nightly with rust-src.
     if let Some(rustup) = on_path("rustup") {
         let which = |tool: &str| {
-            output(clean(&rustup).args(["which", "--toolchain", "nightly", tool])).map(PathBuf::from)
+            output(clean(&rustup).args(["which", "--toolchain", "nightly", tool]))
+                .map(PathBuf::from)
         };
         if let (Some(rustc), Some(cargo)) = (which("rustc"), which("cargo")) {
             match output(clean(&rustc).args(["--print", "sysroot"])).map(PathBuf::from) {
-                Some(s) if has_library_source(&s) => return Ok((rustc, cargo, s, "rustup nightly".into())),
+                Some(s) if has_library_source(&s) => {
+                    return Ok((rustc, cargo, s, "rustup nightly".into()));
+                }
                 Some(s) => tried.push(format!("rustup nightly ({}) has no rust-src", s.display())),
                 None => tried.push("rustup nightly rustc does not run".into()),
             }
@@ -94,17 +110,28 @@ fn find_rust() -> Result<(PathBuf, PathBuf, PathBuf, String), MissingTool> {
         }
     }
     // Debian rustc-web + cargo-web + rust-web-src.
-    let (rustc, cargo) = (PathBuf::from("/usr/bin/rustc"), PathBuf::from("/usr/bin/cargo"));
+    let (rustc, cargo) = (
+        PathBuf::from("/usr/bin/rustc"),
+        PathBuf::from("/usr/bin/cargo"),
+    );
     if rustc.is_file() && cargo.is_file() {
         match output(clean(&rustc).args(["--print", "sysroot"])).map(PathBuf::from) {
-            Some(s) if has_library_source(&s) => return Ok((rustc, cargo, s, "Debian rustc-web".into())),
-            Some(s) => tried.push(format!("/usr/bin/rustc: no library source under {}/lib/rustlib/src/rust", s.display())),
+            Some(s) if has_library_source(&s) => {
+                return Ok((rustc, cargo, s, "Debian rustc-web".into()));
+            }
+            Some(s) => tried.push(format!(
+                "/usr/bin/rustc: no library source under {}/lib/rustlib/src/rust",
+                s.display()
+            )),
             None => tried.push("/usr/bin/rustc does not run".into()),
         }
     } else {
         tried.push("no /usr/bin/rustc + /usr/bin/cargo".into());
     }
-    Err(MissingTool { what: "a Rust toolchain with the library source (rust-src)".into(), detail: tried.join("; ") })
+    Err(MissingTool {
+        what: "a Rust toolchain with the library source (rust-src)".into(),
+        detail: tried.join("; "),
+    })
 }
 
 fn find_ld(llvm: Option<u32>, sysroot: &Path) -> Result<PathBuf, MissingTool> {
@@ -123,10 +150,13 @@ fn find_ld(llvm: Option<u32>, sysroot: &Path) -> Result<PathBuf, MissingTool> {
     }
     candidates
         .into_iter()
-        .find(|p| p.is_file() && output(&mut Command::new(p).arg("--version")).is_some())
+        .find(|p| p.is_file() && output(Command::new(p).arg("--version")).is_some())
         .ok_or_else(|| MissingTool {
             what: "ld.lld".into(),
-            detail: format!("looked for /usr/lib/llvm-{}/bin/ld.lld, ld.lld on PATH and rust-lld", llvm.unwrap_or(22)),
+            detail: format!(
+                "looked for /usr/lib/llvm-{}/bin/ld.lld, ld.lld on PATH and rust-lld",
+                llvm.unwrap_or(22)
+            ),
         })
 }
 
@@ -140,13 +170,18 @@ fn find_objcopy(llvm: Option<u32>, sysroot: &Path) -> Result<PathBuf, MissingToo
         candidates.extend(on_path(&format!("llvm-objcopy-{v}")));
     }
     candidates.push(sysroot.join("lib/rustlib/x86_64-unknown-linux-gnu/bin/rust-objcopy"));
-    candidates.push(PathBuf::from("/usr/lib/rustlib/x86_64-unknown-linux-gnu/bin/rust-objcopy"));
+    candidates.push(PathBuf::from(
+        "/usr/lib/rustlib/x86_64-unknown-linux-gnu/bin/rust-objcopy",
+    ));
     candidates.extend(on_path("llvm-objcopy"));
     candidates.extend(on_path("objcopy"));
-    candidates.into_iter().find(|p| p.is_file()).ok_or_else(|| MissingTool {
-        what: "an objcopy (llvm-objcopy, rust-objcopy or GNU objcopy)".into(),
-        detail: "looked in /usr/lib/llvm-*/bin, the rustc sysroot and PATH".into(),
-    })
+    candidates
+        .into_iter()
+        .find(|p| p.is_file())
+        .ok_or_else(|| MissingTool {
+            what: "an objcopy (llvm-objcopy, rust-objcopy or GNU objcopy)".into(),
+            detail: "looked in /usr/lib/llvm-*/bin, the rustc sysroot and PATH".into(),
+        })
 }
 
 impl Toolchain {
@@ -154,12 +189,26 @@ impl Toolchain {
     pub fn discover() -> Result<Self, MissingTool> {
         let (rustc, cargo, sysroot, origin) = find_rust()?;
         let vv = output(clean(&rustc).arg("-vV")).unwrap_or_default();
-        let field = |key: &str| vv.lines().find_map(|l| l.strip_prefix(key)).map(str::trim).map(str::to_owned);
+        let field = |key: &str| {
+            vv.lines()
+                .find_map(|l| l.strip_prefix(key))
+                .map(str::trim)
+                .map(str::to_owned)
+        };
         let rustc_version = field("release:").unwrap_or_else(|| "unknown".into());
         let llvm_major = field("LLVM version:").and_then(|v| v.split('.').next()?.parse().ok());
         let ld = find_ld(llvm_major, &sysroot)?;
         let objcopy = find_objcopy(llvm_major, &sysroot)?;
-        Ok(Toolchain { cargo, rustc, sysroot, rustc_version, llvm_major, ld, objcopy, origin })
+        Ok(Toolchain {
+            cargo,
+            rustc,
+            sysroot,
+            rustc_version,
+            llvm_major,
+            ld,
+            objcopy,
+            origin,
+        })
     }
 
     /// A one-line description for progress output.
@@ -168,7 +217,8 @@ impl Toolchain {
             "rustc {} ({}, LLVM {}), ld {}, objcopy {}",
             self.rustc_version,
             self.origin,
-            self.llvm_major.map_or_else(|| "?".into(), |v| v.to_string()),
+            self.llvm_major
+                .map_or_else(|| "?".into(), |v| v.to_string()),
             self.ld.display(),
             self.objcopy.display()
         )

@@ -18,17 +18,27 @@ impl Workspace {
     pub fn locate() -> anyhow::Result<Self> {
         let built_in = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         if built_in.join("Cargo.toml").is_file() && built_in.join("examples").is_dir() {
-            return Ok(Workspace { root: built_in.canonicalize()? });
+            return Ok(Workspace {
+                root: built_in.canonicalize()?,
+            });
         }
         let out = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
             .args(["locate-project", "--workspace", "--message-format", "plain"])
             .output()
             .context("running `cargo locate-project --workspace`")?;
         if !out.status.success() {
-            bail!("cannot find the workspace root: {}", String::from_utf8_lossy(&out.stderr).trim());
+            bail!(
+                "cannot find the workspace root: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
         }
         let manifest = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-        Ok(Workspace { root: manifest.parent().context("manifest path has no parent")?.to_owned() })
+        Ok(Workspace {
+            root: manifest
+                .parent()
+                .context("manifest path has no parent")?
+                .to_owned(),
+        })
     }
 
     /// A workspace at an explicit root.
@@ -67,7 +77,11 @@ impl Workspace {
             return Ok(example);
         }
         let path = Path::new(module);
-        let dir = if path.file_name().is_some_and(|f| f == "Cargo.toml") { path.parent().unwrap_or(path) } else { path };
+        let dir = if path.file_name().is_some_and(|f| f == "Cargo.toml") {
+            path.parent().unwrap_or(path)
+        } else {
+            path
+        };
         if dir.join("Cargo.toml").is_file() {
             return Ok(dir.canonicalize()?);
         }
@@ -75,7 +89,11 @@ impl Workspace {
         bail!(
             "unknown module `{module}`: not an example under {} nor a package directory; valid modules: {}",
             self.root.join("examples").display(),
-            if examples.is_empty() { "(no examples yet) or a path to a module package".to_owned() } else { examples.join(", ") }
+            if examples.is_empty() {
+                "(no examples yet) or a path to a module package".to_owned()
+            } else {
+                examples.join(", ")
+            }
         )
     }
 }

@@ -6,8 +6,8 @@
 //! COMMON symbols); FACTS.md section 8 for `.init_array` ("lost base for reltab" on 13.x).
 
 use object::elf::{
-    ELFCLASS64, ELFDATA2LSB, EM_X86_64, ET_CORE, ET_DYN, ET_EXEC, ET_NONE, ET_REL, SHF_TLS, SHT_FINI_ARRAY,
-    SHT_INIT_ARRAY, SHT_PREINIT_ARRAY, SHT_SYMTAB,
+    ELFCLASS64, ELFDATA2LSB, EM_X86_64, ET_CORE, ET_DYN, ET_EXEC, ET_NONE, ET_REL, SHF_TLS,
+    SHT_FINI_ARRAY, SHT_INIT_ARRAY, SHT_PREINIT_ARRAY, SHT_SYMTAB,
 };
 use object::read::elf::SectionHeader;
 use object::{LittleEndian, Object, ObjectSection, ObjectSymbol, SymbolKind, SymbolSection};
@@ -17,18 +17,28 @@ use super::{Module, Problem};
 /// Checks the ELF identification and header before parsing anything else.
 pub(super) fn header(data: &[u8]) -> Result<(), Problem> {
     if data.len() < 64 || &data[..4] != b"\x7fELF" {
-        return Err(Problem::NotElf("no ELF magic (or shorter than an ELF64 header)".into()));
+        return Err(Problem::NotElf(
+            "no ELF magic (or shorter than an ELF64 header)".into(),
+        ));
     }
     if data[4] != ELFCLASS64 {
-        return Err(Problem::NotElf(format!("EI_CLASS is {}, not ELFCLASS64", data[4])));
+        return Err(Problem::NotElf(format!(
+            "EI_CLASS is {}, not ELFCLASS64",
+            data[4]
+        )));
     }
     if data[5] != ELFDATA2LSB {
-        return Err(Problem::NotElf(format!("EI_DATA is {}, not ELFDATA2LSB (little-endian)", data[5])));
+        return Err(Problem::NotElf(format!(
+            "EI_DATA is {}, not ELFDATA2LSB (little-endian)",
+            data[5]
+        )));
     }
     let e_type = u16::from_le_bytes([data[16], data[17]]);
     let e_machine = u16::from_le_bytes([data[18], data[19]]);
     if e_machine != EM_X86_64 {
-        return Err(Problem::NotElf(format!("e_machine is {e_machine}, not EM_X86_64 ({EM_X86_64})")));
+        return Err(Problem::NotElf(format!(
+            "e_machine is {e_machine}, not EM_X86_64 ({EM_X86_64})"
+        )));
     }
     if e_type != ET_REL {
         let found = match e_type {
@@ -55,9 +65,14 @@ pub(super) fn check(m: &Module<'_>, problems: &mut Vec<Problem>) {
         if sh_type == SHT_SYMTAB {
             symtabs += 1;
         }
-        let forbidden = |reason: &str| Problem::ForbiddenSection { section: name.clone(), reason: reason.to_owned() };
+        let forbidden = |reason: &str| Problem::ForbiddenSection {
+            section: name.clone(),
+            reason: reason.to_owned(),
+        };
         if matches!(sh_type, SHT_INIT_ARRAY | SHT_FINI_ARRAY | SHT_PREINIT_ARRAY)
-            || [".init_array", ".fini_array", ".preinit_array"].iter().any(|p| name.starts_with(p))
+            || [".init_array", ".fini_array", ".preinit_array"]
+                .iter()
+                .any(|p| name.starts_with(p))
         {
             problems.push(forbidden(
                 "constructor/destructor arrays are not run by the 13.x/14.0 kernel linker (link_elf_obj.c loads only \
@@ -70,8 +85,13 @@ pub(super) fn check(m: &Module<'_>, problems: &mut Vec<Problem>) {
                  SYSINIT/SYSUNINIT",
             ));
         }
-        if sh_flags & u64::from(SHF_TLS) != 0 || name.starts_with(".tdata") || name.starts_with(".tbss") {
-            problems.push(forbidden("thread-local storage: the kernel linker has no TLS support"));
+        if sh_flags & u64::from(SHF_TLS) != 0
+            || name.starts_with(".tdata")
+            || name.starts_with(".tbss")
+        {
+            problems.push(forbidden(
+                "thread-local storage: the kernel linker has no TLS support",
+            ));
         }
     }
     if symtabs != 1 {
@@ -82,7 +102,8 @@ pub(super) fn check(m: &Module<'_>, problems: &mut Vec<Problem>) {
         if sym.kind() == SymbolKind::Tls {
             problems.push(Problem::ForbiddenSymbol {
                 symbol: name(),
-                reason: "thread-local (STT_TLS) symbol: the kernel linker has no TLS support".into(),
+                reason: "thread-local (STT_TLS) symbol: the kernel linker has no TLS support"
+                    .into(),
             });
         }
         if sym.section() == SymbolSection::Common {

@@ -8,7 +8,8 @@
 //! registers and CPUID features are inspected.
 
 use iced_x86::{
-    CpuidFeature, Decoder, DecoderOptions, Formatter, Instruction, InstructionInfoFactory, IntelFormatter, Register,
+    CpuidFeature, Decoder, DecoderOptions, Formatter, Instruction, InstructionInfoFactory,
+    IntelFormatter, Register,
 };
 use object::elf::SHF_EXECINSTR;
 use object::{Object, ObjectSection, SectionKind};
@@ -27,8 +28,26 @@ fn is_fpu_register(r: Register) -> bool {
 /// Whether a CPUID feature denotes FPU/SIMD execution state.
 fn is_fpu_feature(f: CpuidFeature) -> bool {
     const PREFIXES: [&str; 20] = [
-        "FPU", "MMX", "SSE", "SSSE3", "AVX", "FMA", "F16C", "D3NOW", "XOP", "AES", "VAES", "PCLMULQDQ", "VPCLMULQDQ",
-        "SHA", "GFNI", "AMX", "FXSR", "XSAVE", "KNC", "CYRIX_D3NOW",
+        "FPU",
+        "MMX",
+        "SSE",
+        "SSSE3",
+        "AVX",
+        "FMA",
+        "F16C",
+        "D3NOW",
+        "XOP",
+        "AES",
+        "VAES",
+        "PCLMULQDQ",
+        "VPCLMULQDQ",
+        "SHA",
+        "GFNI",
+        "AMX",
+        "FXSR",
+        "XSAVE",
+        "KNC",
+        "CYRIX_D3NOW",
     ];
     let name = format!("{f:?}");
     PREFIXES.iter().any(|p| name.starts_with(p))
@@ -93,7 +112,10 @@ pub(super) fn check(m: &Module<'_>, problems: &mut Vec<Problem>) -> usize {
             section: "(all)".into(),
             location: "(elsewhere)".into(),
             disassembly: "...".into(),
-            what: format!("{} more FPU/SIMD instructions not listed", found - MAX_REPORTED),
+            what: format!(
+                "{} more FPU/SIMD instructions not listed",
+                found - MAX_REPORTED
+            ),
         });
     }
     decoded

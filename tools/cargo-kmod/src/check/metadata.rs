@@ -34,7 +34,12 @@ pub(super) struct ModuleInfo {
 }
 
 /// Resolves a pointer slot that must point into the module.
-fn target(m: &Module<'_>, section: SectionIndex, offset: u64, what: &str) -> Result<(SectionIndex, u64), String> {
+fn target(
+    m: &Module<'_>,
+    section: SectionIndex,
+    offset: u64,
+    what: &str,
+) -> Result<(SectionIndex, u64), String> {
     match m.pointer_at(section, offset)? {
         Pointer::Target { section, offset } => Ok((section, offset)),
         Pointer::Null => Err(format!("{what} is NULL")),
@@ -44,12 +49,19 @@ fn target(m: &Module<'_>, section: SectionIndex, offset: u64, what: &str) -> Res
 }
 
 /// Reads one `struct mod_metadata` entry.
-fn entry(m: &Module<'_>, set: SectionIndex, index: usize, info: &mut ModuleInfo) -> Result<(), String> {
+fn entry(
+    m: &Module<'_>,
+    set: SectionIndex,
+    index: usize,
+    info: &mut ModuleInfo,
+) -> Result<(), String> {
     let (sec, off) = target(m, set, index as u64 * 8, "the set entry")?;
     let md_version = m.read_i32(sec, off)?;
     let md_type = m.read_i32(sec, off + 4)?;
     if md_version != MDT_STRUCT_VERSION {
-        return Err(format!("md_version is {md_version}, not MDT_STRUCT_VERSION (1)"));
+        return Err(format!(
+            "md_version is {md_version}, not MDT_STRUCT_VERSION (1)"
+        ));
     }
     let (csec, coff) = target(m, sec, off + 16, "md_cval")?;
     let cval = m.read_cstr(csec, coff)?;
@@ -63,7 +75,9 @@ fn entry(m: &Module<'_>, set: SectionIndex, index: usize, info: &mut ModuleInfo)
             };
             if cval == "kernel" {
                 if let Some(previous) = info.kernel.filter(|p| *p != range) {
-                    return Err(format!("two MDT_DEPEND entries on `kernel` disagree: {previous} and {range}"));
+                    return Err(format!(
+                        "two MDT_DEPEND entries on `kernel` disagree: {previous} and {range}"
+                    ));
                 }
                 info.kernel = Some(range);
             } else {
@@ -71,11 +85,17 @@ fn entry(m: &Module<'_>, set: SectionIndex, index: usize, info: &mut ModuleInfo)
             }
         }
         MDT_MODULE => {
-            target(m, sec, off + 8, &format!("md_data (moduledata_t) of MDT_MODULE `{cval}`"))?;
+            target(
+                m,
+                sec,
+                off + 8,
+                &format!("md_data (moduledata_t) of MDT_MODULE `{cval}`"),
+            )?;
             info.modules.push(cval);
         }
         MDT_VERSION => {
-            let (vsec, voff) = target(m, sec, off + 8, &format!("md_data of MDT_VERSION `{cval}`"))?;
+            let (vsec, voff) =
+                target(m, sec, off + 8, &format!("md_data of MDT_VERSION `{cval}`"))?;
             info.versions.push((cval, m.read_i32(vsec, voff)?));
         }
         MDT_PNP_INFO => {}
@@ -103,7 +123,9 @@ pub(super) fn check(m: &Module<'_>, release: &Release, problems: &mut Vec<Proble
     }
     let size = m.elf.section_by_index(set).map(|s| s.size()).unwrap_or(0);
     if size % 8 != 0 {
-        problems.push(Problem::Metadata(format!("`{SET}` is {size} bytes, not a whole number of pointers")));
+        problems.push(Problem::Metadata(format!(
+            "`{SET}` is {size} bytes, not a whole number of pointers"
+        )));
     }
     for index in 0..(size / 8) as usize {
         if let Err(e) = entry(m, set, index, &mut info) {

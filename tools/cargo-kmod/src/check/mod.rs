@@ -29,8 +29,8 @@ use freebsd_kpi::release::Release;
 use object::elf::R_X86_64_64;
 use object::read::elf::ElfFile64;
 use object::{
-    LittleEndian, Object, ObjectSection, ObjectSymbol, RelocationFlags, RelocationTarget, SectionIndex,
-    SectionKind, SymbolIndex, SymbolKind, SymbolSection,
+    LittleEndian, Object, ObjectSection, ObjectSymbol, RelocationFlags, RelocationTarget,
+    SectionIndex, SectionKind, SymbolIndex, SymbolKind, SymbolSection,
 };
 
 pub use relocations::relocation_type_name;
@@ -48,7 +48,11 @@ pub struct VersionRange {
 
 impl fmt::Display for VersionRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "min {} / pref {} / max {}", self.min, self.pref, self.max)
+        write!(
+            f,
+            "min {} / pref {} / max {}",
+            self.min, self.pref, self.max
+        )
     }
 }
 
@@ -59,7 +63,9 @@ pub enum Problem {
     #[error("not an ELF64 little-endian x86-64 object: {0}")]
     NotElf(String),
     /// Not `ET_REL` (link_elf_obj.c returns ENOSYS for anything else).
-    #[error("not a relocatable object: e_type is {found}; the amd64 kernel linker (link_elf_obj.c) loads only ET_REL modules")]
+    #[error(
+        "not a relocatable object: e_type is {found}; the amd64 kernel linker (link_elf_obj.c) loads only ET_REL modules"
+    )]
     NotRelocatable {
         /// The `e_type` found, by name.
         found: String,
@@ -68,7 +74,9 @@ pub enum Problem {
     #[error("malformed ELF: {0}")]
     Malformed(String),
     /// Not exactly one `SHT_SYMTAB` (link_elf_obj.c: "file must have exactly one symbol table").
-    #[error("{count} SHT_SYMTAB sections: the kernel linker (link_elf_obj.c) requires exactly one symbol table")]
+    #[error(
+        "{count} SHT_SYMTAB sections: the kernel linker (link_elf_obj.c) requires exactly one symbol table"
+    )]
     SymbolTables {
         /// How many were found.
         count: usize,
@@ -207,9 +215,18 @@ pub struct CheckReport {
 
 impl fmt::Display for CheckReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "module {} for FreeBSD {}: ok", self.modules.join(", "), self.release)?;
+        writeln!(
+            f,
+            "module {} for FreeBSD {}: ok",
+            self.modules.join(", "),
+            self.release
+        )?;
         if let Some(r) = self.kernel_range {
-            writeln!(f, "  kernel versions: {} .. {} (preferred {})", r.min, r.max, r.pref)?;
+            writeln!(
+                f,
+                "  kernel versions: {} .. {} (preferred {})",
+                r.min, r.max, r.pref
+            )?;
         }
         for (name, r) in &self.dependencies {
             writeln!(f, "  depends on {name}: {r}")?;
@@ -222,9 +239,22 @@ impl fmt::Display for CheckReport {
         for s in &self.sections {
             writeln!(f, "    {:<24} {:>8} {}", s.name, s.size, s.flags)?;
         }
-        writeln!(f, "  sysinit entries: {}, sysuninit entries: {}", self.sysinits, self.sysuninits)?;
-        writeln!(f, "  {} instructions scanned, no FPU/SIMD use", self.instructions)?;
-        write!(f, "  imported KPI symbols ({}): {}", self.imports.len(), self.imports.join(", "))
+        writeln!(
+            f,
+            "  sysinit entries: {}, sysuninit entries: {}",
+            self.sysinits, self.sysuninits
+        )?;
+        writeln!(
+            f,
+            "  {} instructions scanned, no FPU/SIMD use",
+            self.instructions
+        )?;
+        write!(
+            f,
+            "  imported KPI symbols ({}): {}",
+            self.imports.len(),
+            self.imports.join(", ")
+        )
     }
 }
 
@@ -240,7 +270,10 @@ pub struct CheckError {
 
 /// Checks a module image against `release`.
 pub fn check(data: &[u8], release: &'static Release) -> Result<CheckReport, CheckError> {
-    let fail = |problems| CheckError { release: release.identity.name, problems };
+    let fail = |problems| CheckError {
+        release: release.identity.name,
+        problems,
+    };
     elf::header(data).map_err(|p| fail(vec![p]))?;
     let module = Module::parse(data).map_err(|p| fail(vec![p]))?;
     let mut problems = Vec::new();
@@ -269,8 +302,15 @@ pub fn check(data: &[u8], release: &'static Release) -> Result<CheckReport, Chec
 
 /// Reads and checks a `.ko` file; the error lists every problem.
 pub fn check_file(path: &Path, release: &'static Release) -> anyhow::Result<CheckReport> {
-    let data = std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-    check(&data, release).map_err(|e| anyhow::anyhow!("{} is not a valid FreeBSD {} module: {e}", path.display(), e.release))
+    let data =
+        std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    check(&data, release).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not a valid FreeBSD {} module: {e}",
+            path.display(),
+            e.release
+        )
+    })
 }
 
 /// One relocation, by section offset.
@@ -303,19 +343,27 @@ pub(crate) struct Module<'d> {
 
 impl<'d> Module<'d> {
     fn parse(data: &'d [u8]) -> Result<Self, Problem> {
-        let elf = ElfFile64::<LittleEndian>::parse(data).map_err(|e| Problem::Malformed(e.to_string()))?;
+        let elf = ElfFile64::<LittleEndian>::parse(data)
+            .map_err(|e| Problem::Malformed(e.to_string()))?;
         let mut relocs = HashMap::new();
         for section in elf.sections() {
             let mut map = BTreeMap::new();
             for (offset, r) in section.relocations() {
-                let RelocationFlags::Elf { r_type } = r.flags() else { continue };
+                let RelocationFlags::Elf { r_type } = r.flags() else {
+                    continue;
+                };
                 let symbol = match r.target() {
                     RelocationTarget::Symbol(s) => Some(s),
                     _ => None,
                 };
                 map.insert(
                     offset,
-                    Reloc { r_type, symbol, addend: r.addend(), implicit_addend: r.has_implicit_addend() },
+                    Reloc {
+                        r_type,
+                        symbol,
+                        addend: r.addend(),
+                        implicit_addend: r.has_implicit_addend(),
+                    },
                 );
             }
             if !map.is_empty() {
@@ -327,7 +375,10 @@ impl<'d> Module<'d> {
 
     /// The relocations applying to a section.
     pub fn relocations(&self, section: SectionIndex) -> impl Iterator<Item = (u64, &Reloc)> {
-        self.relocs.get(&section).into_iter().flat_map(|m| m.iter().map(|(o, r)| (*o, r)))
+        self.relocs
+            .get(&section)
+            .into_iter()
+            .flat_map(|m| m.iter().map(|(o, r)| (*o, r)))
     }
 
     /// The relocation at exactly `offset`, if any.
@@ -346,7 +397,11 @@ impl<'d> Module<'d> {
 
     /// Every section with a given name.
     pub fn sections_named(&self, name: &str) -> Vec<SectionIndex> {
-        self.elf.sections().filter(|s| s.name() == Ok(name)).map(|s| s.index()).collect()
+        self.elf
+            .sections()
+            .filter(|s| s.name() == Ok(name))
+            .map(|s| s.index())
+            .collect()
     }
 
     /// `sh_flags` of a section.
@@ -358,8 +413,16 @@ impl<'d> Module<'d> {
     }
 
     /// `len` bytes at `offset` of a section (zeros for `SHT_NOBITS`).
-    pub fn bytes(&self, index: SectionIndex, offset: u64, len: u64) -> Result<Cow<'d, [u8]>, String> {
-        let section = self.elf.section_by_index(index).map_err(|e| e.to_string())?;
+    pub fn bytes(
+        &self,
+        index: SectionIndex,
+        offset: u64,
+        len: u64,
+    ) -> Result<Cow<'d, [u8]>, String> {
+        let section = self
+            .elf
+            .section_by_index(index)
+            .map_err(|e| e.to_string())?;
         let end = offset.checked_add(len).filter(|&e| e <= section.size());
         let Some(end) = end else {
             return Err(format!(
@@ -374,7 +437,12 @@ impl<'d> Module<'d> {
         let data = section.data().map_err(|e| e.to_string())?;
         data.get(offset as usize..end as usize)
             .map(Cow::Borrowed)
-            .ok_or_else(|| format!("`{}` has no file data at {offset:#x}", self.section_name(index)))
+            .ok_or_else(|| {
+                format!(
+                    "`{}` has no file data at {offset:#x}",
+                    self.section_name(index)
+                )
+            })
     }
 
     /// A little-endian `i32` in a section.
@@ -385,10 +453,18 @@ impl<'d> Module<'d> {
 
     /// A NUL-terminated string starting at `offset` of a section.
     pub fn read_cstr(&self, index: SectionIndex, offset: u64) -> Result<String, String> {
-        let section = self.elf.section_by_index(index).map_err(|e| e.to_string())?;
+        let section = self
+            .elf
+            .section_by_index(index)
+            .map_err(|e| e.to_string())?;
         let data = section.data().map_err(|e| e.to_string())?;
-        let tail = data.get(offset as usize..).ok_or_else(|| format!("string offset {offset:#x} out of range"))?;
-        let end = tail.iter().position(|&b| b == 0).ok_or("string without NUL terminator")?;
+        let tail = data
+            .get(offset as usize..)
+            .ok_or_else(|| format!("string offset {offset:#x} out of range"))?;
+        let end = tail
+            .iter()
+            .position(|&b| b == 0)
+            .ok_or("string without NUL terminator")?;
         Ok(String::from_utf8_lossy(&tail[..end]).into_owned())
     }
 
@@ -398,7 +474,9 @@ impl<'d> Module<'d> {
             Ok(sym) => match sym.name() {
                 Ok(name) if !name.is_empty() => name.to_owned(),
                 _ => match sym.section() {
-                    SymbolSection::Section(s) if sym.kind() == SymbolKind::Section => self.section_name(s),
+                    SymbolSection::Section(s) if sym.kind() == SymbolKind::Section => {
+                        self.section_name(s)
+                    }
                     _ => format!("symbol #{}", index.0),
                 },
             },
@@ -408,7 +486,9 @@ impl<'d> Module<'d> {
 
     /// `symbol+addend` for messages.
     pub fn reloc_target_name(&self, r: &Reloc) -> String {
-        let base = r.symbol.map_or_else(|| "(no symbol)".to_owned(), |s| self.symbol_name(s));
+        let base = r
+            .symbol
+            .map_or_else(|| "(no symbol)".to_owned(), |s| self.symbol_name(s));
         match r.addend {
             0 => base,
             a if a > 0 => format!("{base}+{a:#x}"),
@@ -421,25 +501,49 @@ impl<'d> Module<'d> {
         let raw = self.bytes(section, offset, 8)?;
         let raw = u64::from_le_bytes(raw[..8].try_into().expect("8 bytes"));
         let Some(r) = self.relocation_at(section, offset) else {
-            return Ok(if raw == 0 { Pointer::Null } else { Pointer::Other(format!("unrelocated value {raw:#x}")) });
+            return Ok(if raw == 0 {
+                Pointer::Null
+            } else {
+                Pointer::Other(format!("unrelocated value {raw:#x}"))
+            });
         };
         if r.r_type != R_X86_64_64 {
-            return Ok(Pointer::Other(format!("a {} relocation, not R_X86_64_64", relocation_type_name(r.r_type))));
+            return Ok(Pointer::Other(format!(
+                "a {} relocation, not R_X86_64_64",
+                relocation_type_name(r.r_type)
+            )));
         }
-        let addend = if r.implicit_addend { raw as i64 } else { r.addend };
-        let Some(sym_index) = r.symbol else { return Ok(Pointer::Other(format!("absolute {addend:#x}"))) };
-        let sym = self.elf.symbol_by_index(sym_index).map_err(|e| e.to_string())?;
+        let addend = if r.implicit_addend {
+            raw as i64
+        } else {
+            r.addend
+        };
+        let Some(sym_index) = r.symbol else {
+            return Ok(Pointer::Other(format!("absolute {addend:#x}")));
+        };
+        let sym = self
+            .elf
+            .symbol_by_index(sym_index)
+            .map_err(|e| e.to_string())?;
         Ok(match sym.section() {
-            SymbolSection::Section(s) => {
-                Pointer::Target { section: s, offset: sym.address().wrapping_add(addend as u64) }
-            }
+            SymbolSection::Section(s) => Pointer::Target {
+                section: s,
+                offset: sym.address().wrapping_add(addend as u64),
+            },
             SymbolSection::Undefined => Pointer::Undefined(self.symbol_name(sym_index)),
-            other => Pointer::Other(format!("symbol `{}` in {other:?}", self.symbol_name(sym_index))),
+            other => Pointer::Other(format!(
+                "symbol `{}` in {other:?}",
+                self.symbol_name(sym_index)
+            )),
         })
     }
 
     /// The named symbol that covers `offset` of a section: `(name, start, size)`.
-    pub fn symbol_covering(&self, section: SectionIndex, offset: u64) -> Option<(String, u64, u64)> {
+    pub fn symbol_covering(
+        &self,
+        section: SectionIndex,
+        offset: u64,
+    ) -> Option<(String, u64, u64)> {
         let mut best: Option<(String, u64, u64)> = None;
         for sym in self.elf.symbols() {
             if sym.section() != SymbolSection::Section(section)
@@ -448,7 +552,11 @@ impl<'d> Module<'d> {
                 continue;
             }
             let (start, size) = (sym.address(), sym.size());
-            let covers = if size > 0 { start <= offset && offset < start + size } else { start <= offset };
+            let covers = if size > 0 {
+                start <= offset && offset < start + size
+            } else {
+                start <= offset
+            };
             if !covers {
                 continue;
             }
@@ -459,7 +567,9 @@ impl<'d> Module<'d> {
             // Prefer a sized symbol, then the closest start.
             let better = match &best {
                 None => true,
-                Some((_, bstart, bsize)) => (size > 0 && *bsize == 0) || ((size > 0) == (*bsize > 0) && start > *bstart),
+                Some((_, bstart, bsize)) => {
+                    (size > 0 && *bsize == 0) || ((size > 0) == (*bsize > 0) && start > *bstart)
+                }
             };
             if better {
                 best = Some((name.to_owned(), start, size));
@@ -472,7 +582,11 @@ impl<'d> Module<'d> {
     pub fn location(&self, section: SectionIndex, offset: u64) -> String {
         match self.symbol_covering(section, offset) {
             Some((name, start, _)) => {
-                format!("{:#}+{:#x} (offset {offset:#x})", rustc_demangle::demangle(&name), offset - start)
+                format!(
+                    "{:#}+{:#x} (offset {offset:#x})",
+                    rustc_demangle::demangle(&name),
+                    offset - start
+                )
             }
             None => format!("offset {offset:#x}"),
         }
@@ -496,7 +610,11 @@ impl<'d> Module<'d> {
                 if flags & u64::from(object::elf::SHF_EXECINSTR) != 0 {
                     f.push('X');
                 }
-                SectionSummary { name: s.name().unwrap_or("?").to_owned(), size: s.size(), flags: f }
+                SectionSummary {
+                    name: s.name().unwrap_or("?").to_owned(),
+                    size: s.size(),
+                    flags: f,
+                }
             })
             .collect()
     }

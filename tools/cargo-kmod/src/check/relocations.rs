@@ -16,18 +16,64 @@ use object::{Object, ObjectSection};
 use super::{Module, Problem};
 
 /// The relocation types a module may carry.
-pub const ACCEPTED: [u32; 5] = [R_X86_64_NONE, R_X86_64_64, R_X86_64_PC32, R_X86_64_PLT32, R_X86_64_32S];
+pub const ACCEPTED: [u32; 5] = [
+    R_X86_64_NONE,
+    R_X86_64_64,
+    R_X86_64_PC32,
+    R_X86_64_PLT32,
+    R_X86_64_32S,
+];
 
 /// `R_X86_64_...` name of a relocation type (psABI numbering).
 pub fn relocation_type_name(r_type: u32) -> String {
     const NAMES: [&str; 43] = [
-        "NONE", "64", "PC32", "GOT32", "PLT32", "COPY", "GLOB_DAT", "JUMP_SLOT", "RELATIVE", "GOTPCREL", "32", "32S",
-        "16", "PC16", "8", "PC8", "DTPMOD64", "DTPOFF64", "TPOFF64", "TLSGD", "TLSLD", "DTPOFF32", "GOTTPOFF",
-        "TPOFF32", "PC64", "GOTOFF64", "GOTPC32", "GOT64", "GOTPCREL64", "GOTPC64", "GOTPLT64", "PLTOFF64", "SIZE32",
-        "SIZE64", "GOTPC32_TLSDESC", "TLSDESC_CALL", "TLSDESC", "IRELATIVE", "RELATIVE64", "PC32_BND", "PLT32_BND",
-        "GOTPCRELX", "REX_GOTPCRELX",
+        "NONE",
+        "64",
+        "PC32",
+        "GOT32",
+        "PLT32",
+        "COPY",
+        "GLOB_DAT",
+        "JUMP_SLOT",
+        "RELATIVE",
+        "GOTPCREL",
+        "32",
+        "32S",
+        "16",
+        "PC16",
+        "8",
+        "PC8",
+        "DTPMOD64",
+        "DTPOFF64",
+        "TPOFF64",
+        "TLSGD",
+        "TLSLD",
+        "DTPOFF32",
+        "GOTTPOFF",
+        "TPOFF32",
+        "PC64",
+        "GOTOFF64",
+        "GOTPC32",
+        "GOT64",
+        "GOTPCREL64",
+        "GOTPC64",
+        "GOTPLT64",
+        "PLTOFF64",
+        "SIZE32",
+        "SIZE64",
+        "GOTPC32_TLSDESC",
+        "TLSDESC_CALL",
+        "TLSDESC",
+        "IRELATIVE",
+        "RELATIVE64",
+        "PC32_BND",
+        "PLT32_BND",
+        "GOTPCRELX",
+        "REX_GOTPCRELX",
     ];
-    NAMES.get(r_type as usize).map_or_else(|| format!("type {r_type}"), |n| format!("R_X86_64_{n}"))
+    NAMES
+        .get(r_type as usize)
+        .map_or_else(|| format!("type {r_type}"), |n| format!("R_X86_64_{n}"))
 }
 
 /// Checks every relocation of every loaded section.

@@ -20,7 +20,11 @@ pub(super) fn check(m: &Module<'_>, release: &Release, problems: &mut Vec<Proble
         if name.is_empty() || name.starts_with("__start_set_") || name.starts_with("__stop_set_") {
             continue;
         }
-        let list = if release.symbol(name).is_some() { &mut imports } else { &mut unknown };
+        let list = if release.symbol(name).is_some() {
+            &mut imports
+        } else {
+            &mut unknown
+        };
         if !list.iter().any(|n| n == name) {
             list.push(name.to_owned());
         }
@@ -28,7 +32,10 @@ pub(super) fn check(m: &Module<'_>, release: &Release, problems: &mut Vec<Proble
     imports.sort();
     unknown.sort();
     if !unknown.is_empty() {
-        problems.push(Problem::UnknownSymbols { release: release.identity.name.to_owned(), symbols: unknown });
+        problems.push(Problem::UnknownSymbols {
+            release: release.identity.name.to_owned(),
+            symbols: unknown,
+        });
     }
     imports
 }

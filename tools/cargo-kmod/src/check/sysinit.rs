@@ -29,9 +29,19 @@ struct Layout {
 
 fn layout(release: &Release) -> Layout {
     if release.sysinit_size == 24 {
-        Layout { size: 24, next: None, func: 8, udata: 16 }
+        Layout {
+            size: 24,
+            next: None,
+            func: 8,
+            udata: 16,
+        }
     } else {
-        Layout { size: release.sysinit_size as u64, next: Some(8), func: 16, udata: 24 }
+        Layout {
+            size: release.sysinit_size as u64,
+            next: Some(8),
+            func: 16,
+            udata: 24,
+        }
     }
 }
 
@@ -39,14 +49,32 @@ fn layout(release: &Release) -> Layout {
 fn object_symbol(m: &Module<'_>, section: SectionIndex, offset: u64) -> Option<(String, u64)> {
     m.elf
         .symbols()
-        .filter(|s| s.section() == SymbolSection::Section(section) && s.address() == offset && s.size() > 0)
-        .filter(|s| !matches!(s.kind(), SymbolKind::Section | SymbolKind::File | SymbolKind::Text))
-        .map(|s| (format!("{:#}", rustc_demangle::demangle(s.name().unwrap_or("?"))), s.size()))
+        .filter(|s| {
+            s.section() == SymbolSection::Section(section) && s.address() == offset && s.size() > 0
+        })
+        .filter(|s| {
+            !matches!(
+                s.kind(),
+                SymbolKind::Section | SymbolKind::File | SymbolKind::Text
+            )
+        })
+        .map(|s| {
+            (
+                format!("{:#}", rustc_demangle::demangle(s.name().unwrap_or("?"))),
+                s.size(),
+            )
+        })
         .next()
 }
 
 /// Checks one sysinit object; returns the problems' messages.
-fn entry(m: &Module<'_>, release: &Release, l: &Layout, sec: SectionIndex, off: u64) -> Vec<String> {
+fn entry(
+    m: &Module<'_>,
+    release: &Release,
+    l: &Layout,
+    sec: SectionIndex,
+    off: u64,
+) -> Vec<String> {
     let mut errs = Vec::new();
     let name = release.identity.name;
     let object = object_symbol(m, sec, off);
@@ -80,7 +108,9 @@ fn entry(m: &Module<'_>, release: &Release, l: &Layout, sec: SectionIndex, off: 
         ));
     }
     if let Some(next) = l.next.filter(|&n| fits(n)) {
-        let zero = m.bytes(sec, off + next, 8).is_ok_and(|b| b.iter().all(|&x| x == 0));
+        let zero = m
+            .bytes(sec, off + next, 8)
+            .is_ok_and(|b| b.iter().all(|&x| x == 0));
         if m.relocation_at(sec, off + next).is_some() || !zero {
             errs.push(format!(
                 "{what} has a non-zero value or a relocation at offset {next}, where FreeBSD {name} keeps the \
@@ -88,7 +118,11 @@ fn entry(m: &Module<'_>, release: &Release, l: &Layout, sec: SectionIndex, off: 
             ));
         }
     }
-    let func = if fits(l.func) { m.pointer_at(sec, off + l.func) } else { Ok(Pointer::Null) };
+    let func = if fits(l.func) {
+        m.pointer_at(sec, off + l.func)
+    } else {
+        Ok(Pointer::Null)
+    };
     match func {
         Ok(Pointer::Target { .. } | Pointer::Undefined(_)) => {}
         Ok(Pointer::Null) => errs.push(format!(
@@ -123,7 +157,11 @@ fn entry(m: &Module<'_>, release: &Release, l: &Layout, sec: SectionIndex, off: 
 }
 
 /// Checks both sets; returns the entry counts.
-pub(super) fn check(m: &Module<'_>, release: &Release, problems: &mut Vec<Problem>) -> (usize, usize) {
+pub(super) fn check(
+    m: &Module<'_>,
+    release: &Release,
+    problems: &mut Vec<Problem>,
+) -> (usize, usize) {
     let l = layout(release);
     let mut counts = [0usize; 2];
     for (i, (set, required)) in SETS.iter().enumerate() {
@@ -139,7 +177,10 @@ pub(super) fn check(m: &Module<'_>, release: &Release, problems: &mut Vec<Proble
             }
             continue;
         };
-        let set_problem = |message: String| Problem::Set { set: (*set).to_owned(), message };
+        let set_problem = |message: String| Problem::Set {
+            set: (*set).to_owned(),
+            message,
+        };
         if sections.len() > 1 {
             problems.push(set_problem(format!(
                 "{} sections with this name; the kernel linker (link_elf_lookup_set) uses only the first",
@@ -155,19 +196,27 @@ pub(super) fn check(m: &Module<'_>, release: &Release, problems: &mut Vec<Proble
         }
         let size = m.elf.section_by_index(sec).map(|s| s.size()).unwrap_or(0);
         if size % 8 != 0 {
-            problems.push(set_problem(format!("{size} bytes, not a whole number of pointers")));
+            problems.push(set_problem(format!(
+                "{size} bytes, not a whole number of pointers"
+            )));
         }
         counts[i] = (size / 8) as usize;
         for index in 0..counts[i] {
             let errs = match m.pointer_at(sec, index as u64 * 8) {
                 Ok(Pointer::Target { section, offset }) => entry(m, release, &l, section, offset),
                 Ok(Pointer::Null) => vec!["NULL entry".to_owned()],
-                Ok(Pointer::Undefined(name)) => vec![format!("points to the undefined symbol `{name}`")],
+                Ok(Pointer::Undefined(name)) => {
+                    vec![format!("points to the undefined symbol `{name}`")]
+                }
                 Ok(Pointer::Other(why)) => vec![format!("the entry is {why}")],
                 Err(e) => vec![e],
             };
             for message in errs {
-                problems.push(Problem::Sysinit { set: (*set).to_owned(), index, message });
+                problems.push(Problem::Sysinit {
+                    set: (*set).to_owned(),
+                    index,
+                    message,
+                });
             }
         }
     }

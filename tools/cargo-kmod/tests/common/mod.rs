@@ -6,8 +6,8 @@
 use object::elf;
 use object::write::{Object, Relocation, SectionId, Symbol, SymbolId, SymbolSection};
 use object::{
-    Architecture, BinaryFormat, Endianness, RelocationFlags, SectionFlags, SectionKind, SymbolFlags, SymbolKind,
-    SymbolScope,
+    Architecture, BinaryFormat, Endianness, RelocationFlags, SectionFlags, SectionKind,
+    SymbolFlags, SymbolKind, SymbolScope,
 };
 
 /// What to put in the test module.
@@ -54,7 +54,11 @@ impl Spec {
 
     /// A correct FreeBSD 13.1 module.
     pub fn v13() -> Self {
-        Spec { sysinit_size: 24, range: (1301000, 1301000, 1399999), ..Spec::v14() }
+        Spec {
+            sysinit_size: 24,
+            range: (1301000, 1301000, 1399999),
+            ..Spec::v14()
+        }
     }
 }
 
@@ -64,14 +68,25 @@ struct Builder {
 
 impl Builder {
     fn section(&mut self, name: &str, kind: SectionKind, sh_flags: Option<u32>) -> SectionId {
-        let id = self.obj.add_section(Vec::new(), name.as_bytes().to_vec(), kind);
+        let id = self
+            .obj
+            .add_section(Vec::new(), name.as_bytes().to_vec(), kind);
         if let Some(f) = sh_flags {
-            self.obj.section_mut(id).flags = SectionFlags::Elf { sh_flags: u64::from(f) };
+            self.obj.section_mut(id).flags = SectionFlags::Elf {
+                sh_flags: u64::from(f),
+            };
         }
         id
     }
 
-    fn symbol(&mut self, name: &str, section: SectionId, value: u64, size: u64, kind: SymbolKind) -> SymbolId {
+    fn symbol(
+        &mut self,
+        name: &str,
+        section: SectionId,
+        value: u64,
+        size: u64,
+        kind: SymbolKind,
+    ) -> SymbolId {
         self.obj.add_symbol(Symbol {
             name: name.as_bytes().to_vec(),
             value,
@@ -97,16 +112,33 @@ impl Builder {
         })
     }
 
-    fn reloc(&mut self, section: SectionId, offset: u64, symbol: SymbolId, addend: i64, r_type: u32) {
+    fn reloc(
+        &mut self,
+        section: SectionId,
+        offset: u64,
+        symbol: SymbolId,
+        addend: i64,
+        r_type: u32,
+    ) {
         self.obj
-            .add_relocation(section, Relocation { offset, symbol, addend, flags: RelocationFlags::Elf { r_type } })
+            .add_relocation(
+                section,
+                Relocation {
+                    offset,
+                    symbol,
+                    addend,
+                    flags: RelocationFlags::Elf { r_type },
+                },
+            )
             .expect("relocation");
     }
 }
 
 /// Builds the module.
 pub fn module(spec: &Spec) -> Vec<u8> {
-    let mut b = Builder { obj: Object::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little) };
+    let mut b = Builder {
+        obj: Object::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little),
+    };
 
     // .rodata: the strings.
     let rodata = b.section(".rodata", SectionKind::ReadOnlyData, None);
@@ -137,8 +169,20 @@ pub fn module(spec: &Spec) -> Vec<u8> {
     }
     code.extend([0x31, 0xc0, 0x5d, 0xc3]); // xor eax, eax; pop rbp; ret
     b.obj.append_section_data(text, &code, 16);
-    let handler = b.symbol("testmod_handler", text, 0, code.len() as u64, SymbolKind::Text);
-    b.reloc(text, lea_at, rodata_sym, fmt_off as i64 - 4, elf::R_X86_64_PC32);
+    let handler = b.symbol(
+        "testmod_handler",
+        text,
+        0,
+        code.len() as u64,
+        SymbolKind::Text,
+    );
+    b.reloc(
+        text,
+        lea_at,
+        rodata_sym,
+        fmt_off as i64 - 4,
+        elf::R_X86_64_PC32,
+    );
     for (off, name, ty, addend) in relocs {
         let s = b.undefined(name);
         b.reloc(text, off, s, addend, ty);
@@ -154,10 +198,22 @@ pub fn module(spec: &Spec) -> Vec<u8> {
         depend.extend(v.to_le_bytes());
     }
     let depend_off = b.obj.append_section_data(data, &depend, 8);
-    let depend_sym = b.symbol("_testmod_depend_on_kernel", data, depend_off, 12, SymbolKind::Data);
+    let depend_sym = b.symbol(
+        "_testmod_depend_on_kernel",
+        data,
+        depend_off,
+        12,
+        SymbolKind::Data,
+    );
     let moddata_off = b.obj.append_section_data(data, &[0; 24], 8);
     let moddata_sym = b.symbol("testmod_mod", data, moddata_off, 24, SymbolKind::Data);
-    b.reloc(data, moddata_off, rodata_sym, name_off as i64, elf::R_X86_64_64);
+    b.reloc(
+        data,
+        moddata_off,
+        rodata_sym,
+        name_off as i64,
+        elf::R_X86_64_64,
+    );
     b.reloc(data, moddata_off + 8, handler, 0, elf::R_X86_64_64);
     let md = |b: &mut Builder, ty: i32, target: SymbolId, cval: u64, name: &str| {
         let mut bytes = vec![0u8; 24];
@@ -168,33 +224,61 @@ pub fn module(spec: &Spec) -> Vec<u8> {
         b.reloc(data, off + 16, rodata_sym, cval as i64, elf::R_X86_64_64);
         b.symbol(name, data, off, 24, SymbolKind::Data)
     };
-    let md_depend = md(&mut b, 1, depend_sym, kernel_off, "_mod_metadata_md_testmod_on_kernel");
+    let md_depend = md(
+        &mut b,
+        1,
+        depend_sym,
+        kernel_off,
+        "_mod_metadata_md_testmod_on_kernel",
+    );
     let md_module = md(&mut b, 2, moddata_sym, name_off, "_mod_metadata_md_testmod");
     let mut sysinit = vec![0u8; spec.sysinit_size as usize];
     sysinit[..4].copy_from_slice(&0x310_0000u32.to_le_bytes()); // SI_SUB_DRIVERS
     sysinit[4..8].copy_from_slice(&0x100_0000u32.to_le_bytes()); // SI_ORDER_MIDDLE
     let sysinit_off = b.obj.append_section_data(data, &sysinit, 8);
-    let sysinit_sym = b.symbol("testmodmodule_sys_init", data, sysinit_off, spec.sysinit_size, SymbolKind::Data);
-    let (func, udata) = if spec.sysinit_size == 24 { (8, 16) } else { (16, 24) };
+    let sysinit_sym = b.symbol(
+        "testmodmodule_sys_init",
+        data,
+        sysinit_off,
+        spec.sysinit_size,
+        SymbolKind::Data,
+    );
+    let (func, udata) = if spec.sysinit_size == 24 {
+        (8, 16)
+    } else {
+        (16, 24)
+    };
     let register = b.undefined("module_register_init");
     b.reloc(data, sysinit_off + func, register, 0, elf::R_X86_64_64);
     b.reloc(data, sysinit_off + udata, moddata_sym, 0, elf::R_X86_64_64);
 
     // The sets.
     if spec.metadata {
-        let set = b.section("set_modmetadata_set", SectionKind::ReadOnlyData, Some(elf::SHF_ALLOC));
+        let set = b.section(
+            "set_modmetadata_set",
+            SectionKind::ReadOnlyData,
+            Some(elf::SHF_ALLOC),
+        );
         let a = b.obj.append_section_data(set, &[0; 8], 8);
         let c = b.obj.append_section_data(set, &[0; 8], 8);
         b.reloc(set, a, md_depend, 0, elf::R_X86_64_64);
         b.reloc(set, c, md_module, 0, elf::R_X86_64_64);
     }
-    let set_flags = if spec.readonly_sysinit_set { elf::SHF_ALLOC } else { elf::SHF_ALLOC | elf::SHF_WRITE };
+    let set_flags = if spec.readonly_sysinit_set {
+        elf::SHF_ALLOC
+    } else {
+        elf::SHF_ALLOC | elf::SHF_WRITE
+    };
     let set = b.section("set_sysinit_set", SectionKind::Data, Some(set_flags));
     let e = b.obj.append_section_data(set, &[0; 8], 8);
     b.reloc(set, e, sysinit_sym, 0, elf::R_X86_64_64);
 
     if spec.init_array {
-        let ia = b.section(".init_array", SectionKind::Elf(elf::SHT_INIT_ARRAY), Some(elf::SHF_ALLOC | elf::SHF_WRITE));
+        let ia = b.section(
+            ".init_array",
+            SectionKind::Elf(elf::SHT_INIT_ARRAY),
+            Some(elf::SHF_ALLOC | elf::SHF_WRITE),
+        );
         let off = b.obj.append_section_data(ia, &[0; 8], 8);
         b.reloc(ia, off, handler, 0, elf::R_X86_64_64);
     }
