@@ -89,6 +89,17 @@ faults_noinit_alloc(void)
 	return (malloc(16, M_NOINIT, M_WAITOK));
 }
 
+/* Overruns a local buffer: the stack protector's canary check calls __stack_chk_fail. */
+void faults_smash(unsigned long n);
+void
+faults_smash(unsigned long n)
+{
+	char buf[16];
+
+	memset(buf, 'A', n);
+	__asm__ volatile("" : : "r"(buf) : "memory");
+}
+
 static const int faults_ro = 5;
 void faults_write_rodata(void);
 void

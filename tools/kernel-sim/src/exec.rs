@@ -24,6 +24,10 @@ use std::time::{Duration, Instant};
 
 /// Size of the kernel stack: `KSTACK_PAGES` (4) pages.
 pub const KSTACK_SIZE: usize = 4 * 4096;
+/// Bytes kept free at the top of the kernel stack: on amd64 the top of the thread's kernel
+/// stack holds its `struct pcb` and trapframe (`sys/amd64/amd64/vm_machdep.c`), so a module's
+/// outermost frame never sits right below the end of the mapping.
+const TOP_RESERVE: usize = 1024;
 /// Guard pages on each side of the kernel stack.
 const GUARD: usize = 4096;
 /// Signal used by the watchdog.
@@ -379,7 +383,7 @@ impl Executor {
         ACTIVE.store(&mut ctx, Ordering::SeqCst);
         // SAFETY: f is module (or trampoline) code in the arena; the stack top is 16-byte
         // aligned so the callee sees (rsp+8) % 16 == 0; faults return through sim_gate_abort.
-        let r = unsafe { sim_gate_enter(&mut ctx as *mut GateCtx as *mut u8, f, a.as_ptr(), self.stack_hi) };
+        let r = unsafe { sim_gate_enter(&mut ctx as *mut GateCtx as *mut u8, f, a.as_ptr(), self.stack_hi - TOP_RESERVE) };
         ACTIVE.store(std::ptr::null_mut(), Ordering::SeqCst);
         DEADLINE_NS.store(0, Ordering::SeqCst);
         if ctx.aborted != 0 {

@@ -123,3 +123,13 @@ fn malloc_type_used_before_malloc_init_is_reported() {
     let msg = f.panic_message().expect("panic");
     assert!(msg.contains("('noinit') used before malloc_init()"), "{msg}");
 }
+
+#[test]
+fn stack_protector_failure_is_a_panic() {
+    let (_g, mut k, id) = boot();
+    let smash = sym(&k, id, "faults_smash");
+    k.call(smash, &[8]).expect("in bounds");
+    let f = k.call(smash, &[64]).expect_err("canary clobbered");
+    assert_eq!(f.panic_message(), Some("stack overflow detected; backtrace may be corrupted"), "{f}");
+    k.unload(id).expect("unload");
+}
