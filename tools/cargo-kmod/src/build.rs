@@ -72,11 +72,7 @@ pub struct BuildOutput {
 /// Writes the target spec to `dir` (if it changed); returns its path.
 pub fn write_target_spec(dir: &Path) -> anyhow::Result<PathBuf> {
     let path = dir.join(TARGET_SPEC_FILE);
-    if std::fs::read_to_string(&path).ok().as_deref() != Some(TARGET_SPEC) {
-        std::fs::create_dir_all(dir)?;
-        std::fs::write(&path, TARGET_SPEC)
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
+    crate::workspace::write_if_changed(&path, TARGET_SPEC)?;
     Ok(path)
 }
 
@@ -240,7 +236,8 @@ pub fn build(ws: &Workspace, opts: &BuildOptions) -> anyhow::Result<BuildOutput>
         .join(release.identity.name)
         .join(format!("{module_name}.ko"));
     eprintln!("Linking {module_name}.ko");
-    let linked = link::link(&tc, &staticlib, &ko, &kmod_dir)?;
+    let work_dir = ws.build_dir().join("link").join(release.identity.name);
+    let linked = link::link(&tc, &staticlib, &ko, &work_dir)?;
     if opts.verbose {
         for c in &linked.commands {
             eprintln!("  {c}");
@@ -267,4 +264,52 @@ pub fn build(ws: &Workspace, opts: &BuildOptions) -> anyhow::Result<BuildOutput>
         commands,
         report,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The embedded target spec carries kmod.mk's code-generation choices.
+    #[test]
+    fn target_spec_matches_kmod_mk() {
+        let spec: serde_json::Value = serde_json::from_str(TARGET_SPEC).expect("valid JSON");
+        for (key, value) in [
+            ("os", "none"),
+            ("arch", "x86_64"),
+            ("code-model", "kernel"),
+            ("relocation-model", "static"),
+            ("panic-strategy", "abort"),
+            ("frame-pointer", "always"),
+            ("rustc-abi", "softfloat"),
+            ("llvm-target", "x86_64-unknown-none-elf"),
+        ] {
+            assert_eq!(spec[key], value, "{key}");
+        }
+        assert_eq!(spec["disable-redzone"], true);
+        assert_eq!(spec["position-independent-executables"], false);
+        assert_eq!(spec["static-position-independent-executables"], false);
+        let features = spec["features"].as_str().unwrap();
+        for f in ["-mmx", "-sse", "-sse2", "-avx", "+soft-float"] {
+            assert!(features.split(',').any(|x| x == f), "{f} in {features}");
+        }
+        assert!(spec.get("has-thread-local").is_none_or(|v| v == false));
+    }
+
+    #[test]
+    fn outer_build_variables_are_dropped() {
+        for v in [
+            "RUSTUP_TOOLCHAIN",
+            "RUSTC_WRAPPER",
+            "CARGO_TARGET_DIR",
+            "CARGO_MANIFEST_DIR",
+            "RUSTFLAGS",
+            "CARGO",
+        ] {
+            assert!(inherited_build_var(v), "{v}");
+        }
+        for v in ["CARGO_HOME", "PATH", "HOME", "CARGO_NET_OFFLINE"] {
+            assert!(!inherited_build_var(v), "{v}");
+        }
+    }
 }

@@ -10,11 +10,16 @@
 //!    in (an `-r` link of an archive pulls members only for undefined symbols, and a
 //!    module's roots are linker-set statics) and garbage collection keeps exactly what the
 //!    linker sets (KEEP in the script) reach.
-//! 2. Every defined global or weak symbol is listed in `X.ko.localize`.
+//! 2. Every defined global or weak symbol is listed in `X.ko.localize` (kmod_syms.awk with
+//!    an empty export list).
 //! 3. `objcopy --localize-symbols=X.ko.localize --strip-debug -R .comment -R .llvm_addrsig
 //!    -R .eh_frame -R .rela.eh_frame X.ko.full X.ko`: two Rust modules loaded together
 //!    never clash (`__rust_alloc`, `memcpy`, ...); `.symtab` stays (the kernel linker
 //!    needs exactly one).
+//!
+//! The intermediate files carry a per-build suffix (`X.ko.<pid>-<n>.full`) in the work
+//! directory (`target/kmod-build/link/<release>/`) so concurrent builds never collide; the
+//! finished module is renamed into place and the intermediates removed.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -74,10 +79,7 @@ fn run(mut cmd: Command, commands: &mut Vec<String>) -> anyhow::Result<()> {
 /// Writes the linker script to `dir/ldscript.kmod.amd64` (if it changed); returns its path.
 pub fn write_ldscript(dir: &Path) -> anyhow::Result<PathBuf> {
     let path = dir.join("ldscript.kmod.amd64");
-    if std::fs::read_to_string(&path).ok().as_deref() != Some(LDSCRIPT) {
-        std::fs::create_dir_all(dir)?;
-        std::fs::write(&path, LDSCRIPT).with_context(|| format!("writing {}", path.display()))?;
-    }
+    crate::workspace::write_if_changed(&path, LDSCRIPT)?;
     Ok(path)
 }
 
@@ -97,20 +99,28 @@ pub fn defined_globals(data: &[u8]) -> anyhow::Result<Vec<String>> {
     Ok(names)
 }
 
-/// Links `archive` (a staticlib) into the module `ko`; `script_dir` receives the linker
-/// script.
+/// Links `archive` (a staticlib) into the module `ko`. `work_dir` receives the linker
+/// script and the intermediate files (`X.ko.full`, the `ld -r` output, and
+/// `X.ko.localize`, the symbols made local).
 pub fn link(
     tc: &Toolchain,
     archive: &Path,
     ko: &Path,
-    script_dir: &Path,
+    work_dir: &Path,
 ) -> anyhow::Result<LinkOutput> {
-    let script = write_ldscript(script_dir)?;
+    let script = write_ldscript(work_dir)?;
     if let Some(dir) = ko.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let full = ko.with_extension("ko.full");
-    let list = ko.with_extension("ko.localize");
+    let file_name = ko
+        .file_name()
+        .context("module path has no file name")?
+        .to_string_lossy();
+    // Unique intermediate names: concurrent builds of the same module must not collide.
+    let unique = crate::workspace::unique_suffix();
+    let full = work_dir.join(format!("{file_name}.{unique}.full"));
+    let list = work_dir.join(format!("{file_name}.{unique}.localize"));
+    let staged = work_dir.join(format!("{file_name}.{unique}"));
     let mut commands = Vec::new();
 
     let mut ld = Command::new(&tc.ld);
@@ -136,16 +146,21 @@ pub fn link(
     for s in REMOVED_SECTIONS {
         objcopy.arg(format!("--remove-section={s}"));
     }
-    objcopy.arg(&full).arg(ko);
+    objcopy.arg(&full).arg(&staged);
     run(objcopy, &mut commands)?;
 
-    let left = defined_globals(&std::fs::read(ko)?)?;
+    let left = defined_globals(&std::fs::read(&staged)?)?;
     if !left.is_empty() {
         bail!(
             "{}: symbols still global after localisation: {}",
             ko.display(),
             left.join(", ")
         );
+    }
+    std::fs::rename(&staged, ko)
+        .with_context(|| format!("moving {} to {}", staged.display(), ko.display()))?;
+    for f in [&full, &list] {
+        std::fs::remove_file(f).ok();
     }
     Ok(LinkOutput {
         ko: ko.to_owned(),

@@ -224,3 +224,26 @@ impl Toolchain {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_tool_names_the_install_commands() {
+        let e = MissingTool {
+            what: "ld.lld".into(),
+            detail: "looked in PATH".into(),
+        }
+        .to_string();
+        assert!(e.contains("ld.lld not found"), "{e}");
+        assert!(
+            e.contains("apt-get install -y rustc-web cargo-web rust-web-src lld-22 llvm-22"),
+            "{e}"
+        );
+        assert!(
+            e.contains("rustup toolchain install nightly -c rust-src"),
+            "{e}"
+        );
+    }
+}
