@@ -13,6 +13,10 @@
 //! * [`link`]: the kmod.mk link step (`ld.lld -r` with the kmod linker script, symbol
 //!   localisation, strip).
 //! * [`workspace`]: where the module packages and outputs live.
+//!
+//! Adding `cargo kmod run` (with the simulator, lib `kernel_sim`): add a `Run` variant to
+//! the CLI in `src/main.rs` that calls [`build::build`] (which returns the checked `.ko`
+//! path and its [`check::CheckReport`]) and hands `BuildOutput::ko` to the simulator.
 
 pub mod build;
 pub mod check;
