@@ -45,11 +45,13 @@ use kern::module::{EINVAL, EOPNOTSUPP, MOD_QUIESCE, MOD_SHUTDOWN, MOD_UNLOAD};
 use ksyms::KernelSymbols;
 use loader::Image;
 
-/// Identity of a simulated FreeBSD release.
+/// Identity of a simulated FreeBSD kernel.
 ///
-/// TODO: feed from `freebsd_kpi::catalog::RELEASES` (package freebsd-kpi-rs, feature
-/// "catalog") once that table carries these fields; until then the values come from
-/// /work/shared/freebsd-facts/FACTS.md §1-§3.
+/// A kernel of every release the bindings support comes from the release catalog
+/// (`freebsd_kpi::catalog::RELEASES`, generated from `releases/<folder>/release.toml` and
+/// the folders' layouts), so the simulator and the bindings cannot disagree. Kernels the
+/// bindings do not (yet) target, such as 15.0 for refusal tests, are listed here with
+/// their values from /work/shared/freebsd-facts/FACTS.md §1-§3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SimRelease {
     /// Release name, e.g. "14.0".
@@ -72,9 +74,24 @@ impl SimRelease {
     /// Every simulated release.
     pub const ALL: [SimRelease; 3] = [SimRelease::V13_1, SimRelease::V14_0, SimRelease::V15_0];
 
-    /// Look a release up by name ("13.1", "14.0", "15.0").
+    /// The kernel a release folder of the bindings targets.
+    pub const fn from_catalog(r: &'static freebsd_kpi::release::Release) -> SimRelease {
+        SimRelease {
+            name: r.identity.name,
+            freebsd_version: r.identity.freebsd_version,
+            sysinit_size: r.sysinit_size,
+            m_version: r.m_version,
+        }
+    }
+
+    /// Look a release up by name ("13.1", "14.0", "15.0"): the release catalog first, then
+    /// the kernels only the simulator knows.
     pub fn by_name(name: &str) -> Option<SimRelease> {
-        SimRelease::ALL.into_iter().find(|r| r.name == name)
+        freebsd_kpi::catalog::RELEASES
+            .iter()
+            .find(|r| r.identity.name == name)
+            .map(SimRelease::from_catalog)
+            .or_else(|| SimRelease::ALL.into_iter().find(|r| r.name == name))
     }
 }
 
