@@ -118,7 +118,8 @@ mod tests {
     #[test]
     fn fits_exactly() {
         let mut b = FmtBuf::<5>::new();
-        write!(b, "ab{}", "cde").unwrap();
+        let tail = "cde";
+        write!(b, "ab{tail}").unwrap();
         assert_eq!(b.as_bytes(), b"abcde");
         assert!(!b.truncated());
     }
@@ -139,7 +140,8 @@ mod tests {
     fn chunk_writer_loses_nothing() {
         let mut out = Vec::new();
         let mut w = ChunkWriter::<_, 4>::new(|c: &[u8]| out.push(c.to_vec()));
-        write!(w, "{}-{}", "abcdef", 12345).unwrap();
+        let word = "abcdef";
+        write!(w, "{word}-{}", 12345).unwrap();
         w.finish();
         assert_eq!(out.concat(), b"abcdef-12345");
         assert!(out.iter().all(|c| c.len() <= 4));

@@ -164,13 +164,9 @@ mod tests {
 
     #[test]
     fn malloc_define_registers_init_and_uninit_like_the_c_macro() {
-        // SAFETY: only the addresses of the linker-defined symbols are taken.
-        let (init, uninit) = unsafe {
-            (
-                entries(&raw const __start_set_sysinit_set, &raw const __stop_set_sysinit_set),
-                entries(&raw const __start_set_sysuninit_set, &raw const __stop_set_sysuninit_set),
-            )
-        };
+        // Only the addresses of the linker-defined symbols are taken (no unsafe needed).
+        let init = entries(&raw const __start_set_sysinit_set, &raw const __stop_set_sysinit_set);
+        let uninit = entries(&raw const __start_set_sysuninit_set, &raw const __stop_set_sysuninit_set);
         let udata = &M_RUST as *const MallocType as *const c_void;
         let i = init.iter().find(|s| s.udata == udata).expect("SYSINIT for M_RUST");
         assert_eq!((i.subsystem, i.order), (SI_SUB_KMEM, SI_ORDER_THIRD));

@@ -24,7 +24,7 @@ pub use global::{GLOBAL_ALLOC_FLAGS, KernelAllocator};
 pub use raw::{MALLOC_ALIGN, PAGE_SIZE};
 pub use vec::KVec;
 
-use crate::malloc::{Flags, MallocType};
+use crate::malloc::Flags;
 
 crate::malloc_define!(
     /// The crate's own malloc type: the built-in global allocator and the default of
@@ -55,6 +55,3 @@ pub const fn __assert_global_alloc_disabled() {
         )
     }
 }
-
-#[doc(hidden)]
-pub type __MallocTypeRef = &'static MallocType;
