@@ -14,14 +14,14 @@
 //!   localisation, strip).
 //! * [`workspace`]: where the module packages and outputs live.
 //!
-//! Adding `cargo kmod run` (with the simulator, lib `kernel_sim`): add a `Run` variant to
-//! the CLI in `src/main.rs` that calls [`build::build`] (which returns the checked `.ko`
-//! path and its [`check::CheckReport`]) and hands `BuildOutput::ko` to the simulator.
+//! * [`run`]: `cargo kmod run`, modules in the userspace kernel simulator (lib
+//!   [`kernel_sim`]): lifecycle, `--cycles`, `--nowait-sweep`, allocation report.
 
 pub mod build;
 pub mod check;
 pub mod link;
 pub mod release;
+pub mod run;
 pub mod toolchain;
 pub mod workspace;
 

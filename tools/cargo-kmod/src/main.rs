@@ -3,6 +3,7 @@
 //! ```text
 //! cargo kmod build [--freebsd 13.1|14.0|14.2|...] [-j N] [-v] <module>
 //! cargo kmod check [--freebsd <release>] <file.ko>
+//! cargo kmod run [--freebsd <release>] [--cycles N] [--nowait-sweep] [--shutdown] <module | file.ko>...
 //! cargo kmod releases
 //! ```
 //!
@@ -13,10 +14,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use cargo_kmod::{build, check, release, workspace::Workspace};
+use cargo_kmod::{build, check, release, run as kmod_run, workspace::Workspace};
 use clap::{Parser, Subcommand};
 
-/// Build, check (and later run) FreeBSD amd64 kernel modules written in Rust.
+/// Build, check and run (in a kernel simulator) FreeBSD amd64 kernel modules written in Rust.
 #[derive(Parser)]
 #[command(name = "cargo kmod", bin_name = "cargo kmod", version, about)]
 struct Cli {
@@ -50,12 +51,69 @@ enum Command {
         /// The module file.
         file: PathBuf,
     },
+    /// Build (or take) modules, run them in a simulated FreeBSD kernel of the release
+    /// (load in order, unload in reverse) and report the console, allocations per malloc
+    /// type and a verdict. Fails on a refused load, panic, fault, refused unload or leak.
+    Run {
+        /// FreeBSD release to build for and simulate (default: the current release).
+        #[arg(long, value_name = "RELEASE")]
+        freebsd: Option<String>,
+        /// Load/unload cycles in the same kernel; each must leave no live allocation.
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        cycles: u32,
+        /// Fail each M_NOWAIT allocation of a load + unload in turn (fresh kernel per
+        /// site): the load must succeed or fail cleanly with an errno, leaving nothing.
+        #[arg(long)]
+        nowait_sweep: bool,
+        /// Send MOD_SHUTDOWN to the modules before unloading them.
+        #[arg(long)]
+        shutdown: bool,
+        /// Parallel jobs for module builds.
+        #[arg(short, long)]
+        jobs: Option<u32>,
+        /// Print the build commands.
+        #[arg(short, long)]
+        verbose: bool,
+        /// Modules under examples/ (e.g. `hello`), module package paths, or `.ko` files
+        /// (run as they are, checked first); loaded in this order.
+        #[arg(required = true, value_name = "MODULE")]
+        modules: Vec<String>,
+    },
     /// List the supported releases.
     Releases,
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+/// Whether the command succeeded (a failed run has already printed its verdict).
+fn run(cli: Cli) -> anyhow::Result<bool> {
     match cli.command {
+        Command::Run {
+            freebsd,
+            cycles,
+            nowait_sweep,
+            shutdown,
+            jobs,
+            verbose,
+            modules,
+        } => {
+            let release = release::resolve(freebsd.as_deref())?;
+            let ws = Workspace::locate()?;
+            let report = kmod_run::run(
+                &ws,
+                &kmod_run::RunOptions {
+                    modules,
+                    release,
+                    config: kmod_run::RunConfig {
+                        cycles,
+                        nowait_sweep,
+                        shutdown,
+                    },
+                    jobs,
+                    verbose,
+                },
+            )?;
+            print!("{}", report.render());
+            return Ok(report.passed());
+        }
         Command::Build {
             freebsd,
             jobs,
@@ -103,7 +161,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
     }
-    Ok(())
+    Ok(true)
 }
 
 fn main() -> ExitCode {
@@ -115,7 +173,8 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse_from(args);
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

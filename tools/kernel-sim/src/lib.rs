@@ -28,6 +28,7 @@ pub mod kern;
 pub mod ksyms;
 pub mod loader;
 pub mod reloc;
+pub mod twins;
 pub mod report;
 
 use std::path::Path;
@@ -225,6 +226,7 @@ impl Kernel {
             malloc: kern::malloc::MallocState::new(release.m_version),
             modules: Default::default(),
             panics: Vec::new(),
+            mod_load_errors: Vec::new(),
             echo: opts.echo_console,
         }));
         if !kern::install(st) {
@@ -302,6 +304,29 @@ impl Kernel {
     /// Panic messages seen so far.
     pub fn panics(&self) -> &[String] {
         &self.st().panics
+    }
+
+    /// Accounting of the malloc types defined by loaded file `id` (`struct malloc_type`s
+    /// that lie in its image), in address order. Empty when `id` is not loaded.
+    pub fn malloc_types_of(&self, id: ModuleId) -> Vec<MallocTypeStats> {
+        let Some(f) = self.file(id.0) else { return Vec::new() };
+        // sizeof(struct malloc_type) is 112 on amd64 (kern/malloc.rs).
+        self.malloc_stats().into_iter().filter(|t| f.image.contains(t.mtp, 112)).collect()
+    }
+
+    /// How many `M_NOWAIT` allocations module code has requested since boot, including the
+    /// ones made to fail by [`Kernel::set_nowait_failure`]. A fault-injection sweep counts
+    /// the `M_NOWAIT` sites of a clean load + unload with it, then fails each in turn.
+    pub fn nowait_allocations(&self) -> u64 {
+        self.st().malloc.nowait_allocations()
+    }
+
+    /// `(module, error)` of every `MOD_LOAD` that failed since boot, oldest first: the
+    /// errno a module's load handler returned (`module_register_init` prints it as
+    /// `module_register_init: MOD_LOAD (name, ...) error N`; `kldload` itself then fails with
+    /// `ENOEXEC`, see [`LoadError::ModulesFailed`]).
+    pub fn mod_load_errors(&self) -> &[(String, i32)] {
+        &self.st().mod_load_errors
     }
 
     /// Make the `nth` `M_NOWAIT` allocation from now on return NULL (`None` disables).

@@ -15,6 +15,8 @@ fn failed_mod_load_unloads_the_file() {
     assert!(c.contains("failload: MOD_UNLOAD cleans up\nmodule_register_init: MOD_LOAD (failload, 0x"), "{c}");
     assert!(c.contains(") error 6\n"), "{c}");
     assert!(k.files().is_empty() && k.modules().is_empty());
+    // The handler's own errno (ENXIO) is kept for tools, although kldload returns ENOEXEC.
+    assert_eq!(k.mod_load_errors(), &[("failload".to_string(), 6)]);
     let t = k.malloc_type("failload").expect("type");
     assert_eq!((t.live_allocs, t.total_allocs, t.initialized), (0, 1, false), "SYSUNINIT malloc_uninit ran");
 }

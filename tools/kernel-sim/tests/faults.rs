@@ -74,6 +74,9 @@ fn nowait_failure_injection_returns_null() {
     let (_g, mut k, id) = boot();
     let alloc = sym(&k, id, "faults_nowait_alloc");
     let free = sym(&k, id, "faults_free");
+    // Loading faults.ko made no M_NOWAIT allocation; the counter counts every request,
+    // the failed one included, and is not reset by set_nowait_failure.
+    assert_eq!(k.nowait_allocations(), 0);
     k.set_nowait_failure(Some(2));
     let a = k.call(alloc, &[]).expect("1st");
     let b = k.call(alloc, &[]).expect("2nd");
@@ -81,6 +84,13 @@ fn nowait_failure_injection_returns_null() {
     assert_ne!(a, 0);
     assert_eq!(b, 0, "the 2nd M_NOWAIT allocation must fail");
     assert_ne!(c, 0);
+    assert_eq!(k.nowait_allocations(), 3);
+    k.set_nowait_failure(None);
+    assert_eq!(k.nowait_allocations(), 3);
+    // faults.ko's malloc type lies in its image; no other file's does.
+    let own: Vec<String> = k.malloc_types_of(id).into_iter().map(|t| t.name).collect();
+    assert_eq!(own, vec!["faults".to_string()]);
+    assert!(k.malloc_types_of(kernel_sim::ModuleId(id.0 + 100)).is_empty());
     assert_eq!(a % 32, 0, "32-byte zone alignment");
     k.call(free, &[a]).expect("free");
     k.call(free, &[c]).expect("free");

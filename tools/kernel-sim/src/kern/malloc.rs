@@ -69,6 +69,7 @@ pub struct MallocState {
     pub m_version: u64,
     nowait_seen: u64,
     nowait_fail_at: Option<u64>,
+    nowait_total: u64,
 }
 
 impl MallocState {
@@ -81,6 +82,12 @@ impl MallocState {
     pub fn set_nowait_failure(&mut self, nth: Option<u64>) {
         self.nowait_seen = 0;
         self.nowait_fail_at = nth;
+    }
+
+    /// `M_NOWAIT` allocation requests since boot, failed (injected) ones included; not
+    /// reset by [`MallocState::set_nowait_failure`].
+    pub fn nowait_allocations(&self) -> u64 {
+        self.nowait_total
     }
 
     /// Per-type statistics.
@@ -140,6 +147,7 @@ fn do_malloc(size: usize, mtp: usize, flags: i32, caller: &str) -> usize {
             _ => return Out::NotInit(type_name(mtp)),
         }
         if flags & M_NOWAIT != 0 {
+            m.nowait_total += 1;
             m.nowait_seen += 1;
             if m.nowait_fail_at == Some(m.nowait_seen) {
                 m.nowait_fail_at = None;

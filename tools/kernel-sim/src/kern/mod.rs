@@ -29,6 +29,8 @@ pub struct KState {
     pub modules: module::ModuleRegistry,
     /// Panic messages so far.
     pub panics: Vec<String>,
+    /// `(module, error)` of every failed `MOD_LOAD` so far (`module_register_init`).
+    pub mod_load_errors: Vec<(String, i32)>,
     /// Also copy console output to the host's stderr.
     pub echo: bool,
 }

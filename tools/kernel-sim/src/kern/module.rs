@@ -117,7 +117,10 @@ extern "C" fn k_module_register_init(data: usize) {
     let error = event(handler, handle, MOD_LOAD, arg);
     if error != 0 {
         event(handler, handle, MOD_UNLOAD, arg);
-        with(|k| k.modules.release(&name));
+        with(|k| {
+            k.modules.release(&name);
+            k.mod_load_errors.push((name.clone(), error));
+        });
         console_write(
             format!("module_register_init: MOD_LOAD ({name}, {evhand:#x}, {priv_:#x}) error {error}\n").as_bytes(),
         );

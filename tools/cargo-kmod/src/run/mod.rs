@@ -1,0 +1,170 @@
+//! `cargo kmod run`: run modules in the userspace FreeBSD kernel simulator
+//! (`tools/kernel-sim`, lib [`kernel_sim`]).
+//!
+//! ```text
+//! cargo kmod run [--freebsd R] [--cycles N] [--nowait-sweep] [--shutdown] <module | file.ko>...
+//! ```
+//!
+//! 1. [`inputs`]: each argument is a prebuilt `.ko` (checked with `cargo kmod check`
+//!    first) or a module package, built with [`crate::build::build`] for the release.
+//! 2. A simulated kernel of the release boots ([`kernel_sim::Kernel::boot`]).
+//! 3. [`lifecycle`]: the modules are loaded in command-line order (dependencies are
+//!    resolved by the simulated kernel linker like `kern_linker.c` does), optionally sent
+//!    `MOD_SHUTDOWN`, and unloaded in reverse order; `--cycles N` repeats this N times in
+//!    the same kernel and checks after every cycle that no allocation of the modules'
+//!    malloc types is live.
+//! 4. [`sweep`]: `--nowait-sweep` fails each `M_NOWAIT` allocation in turn.
+//! 5. [`report`]: console, per-malloc-type allocation report, one-line verdict.
+//!
+//! The run fails on: a check problem, a refused load, a panic, a fault (reported with
+//! symbol + offset), a refused unload, a leak, or an unhandled `M_NOWAIT` failure.
+//!
+//! The simulator allows one kernel per process at a time: do not call [`run`] from two
+//! threads at once.
+
+pub mod inputs;
+pub mod lifecycle;
+pub mod report;
+pub mod sweep;
+
+use anyhow::anyhow;
+use freebsd_kpi::release::Release;
+use kernel_sim::{Kernel, SimOptions, SimRelease};
+
+use crate::workspace::Workspace;
+pub use inputs::Input;
+pub use report::{AllocRow, Failure, RunReport};
+
+/// What `cargo kmod run` does besides one load/unload.
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    /// Load/unload cycles (at least 1).
+    pub cycles: u32,
+    /// Fail each `M_NOWAIT` allocation site in turn.
+    pub nowait_sweep: bool,
+    /// Send `MOD_SHUTDOWN` before unloading.
+    pub shutdown: bool,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig { cycles: 1, nowait_sweep: false, shutdown: false }
+    }
+}
+
+/// The command line of `cargo kmod run`.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Module names / package paths / `.ko` paths, in load order.
+    pub modules: Vec<String>,
+    /// The release to build for and simulate.
+    pub release: &'static Release,
+    /// Cycles, sweep, shutdown.
+    pub config: RunConfig,
+    /// `-j` for builds.
+    pub jobs: Option<u32>,
+    /// Print build commands.
+    pub verbose: bool,
+}
+
+/// The simulated kernel of a release of the bindings.
+pub fn sim_release(release: &'static Release) -> anyhow::Result<SimRelease> {
+    SimRelease::by_name(release.identity.name)
+        .ok_or_else(|| anyhow!("the kernel simulator has no FreeBSD {} kernel", release.identity.name))
+}
+
+/// Builds (or takes) the modules and runs them.
+pub fn run(ws: &Workspace, opts: &RunOptions) -> anyhow::Result<RunReport> {
+    let inputs = inputs::resolve(ws, &opts.modules, opts.release, opts.jobs, opts.verbose)?;
+    run_inputs(&inputs, sim_release(opts.release)?, &opts.config)
+}
+
+fn boot(release: SimRelease) -> anyhow::Result<Kernel> {
+    Kernel::boot(release, SimOptions::default()).map_err(|e| anyhow!("{e}"))
+}
+
+/// Runs already resolved modules in a simulated kernel of `release`.
+pub fn run_inputs(inputs: &[Input], release: SimRelease, config: &RunConfig) -> anyhow::Result<RunReport> {
+    let mut report = RunReport {
+        release: release.name.to_owned(),
+        files: inputs.iter().map(|i| i.file.clone()).collect(),
+        cycles_requested: config.cycles.max(1),
+        ..Default::default()
+    };
+    let mut cycles = config.cycles.max(1);
+    let mut sweep = config.nowait_sweep;
+    for i in inputs {
+        for n in &i.check_notes {
+            report.warnings.push(format!("{}: {n} (the simulated kernel linker decides)", i.file));
+        }
+        if !i.check_problems.is_empty() {
+            report.failures.push(Failure::Check {
+                file: i.file.clone(),
+                release: release.name.to_owned(),
+                problems: i.check_problems.clone(),
+            });
+        }
+    }
+    if !report.failures.is_empty() {
+        eprintln!("The check failed; loading once anyway to show what the kernel does");
+        cycles = 1;
+        sweep = false;
+    }
+
+    eprintln!(
+        "Booting a simulated FreeBSD {} kernel (__FreeBSD_version {}); loading {}{}",
+        release.name,
+        release.freebsd_version,
+        report.files.join(", "),
+        if cycles > 1 { format!(" ({cycles} load/unload cycles)") } else { String::new() }
+    );
+    let started = std::time::Instant::now();
+    let mut k = boot(release)?;
+    for c in 1..=cycles {
+        let cy = lifecycle::run_cycle(&mut k, inputs, c, config.shutdown);
+        for t in &cy.types {
+            let file = t.module.map(|i| inputs[i].file.clone()).unwrap_or_else(|| "?".into());
+            match report.allocations.iter_mut().find(|r| r.file == file && r.malloc_type == t.name) {
+                Some(r) => {
+                    r.allocs += t.allocs;
+                    r.frees += t.frees;
+                    r.live_allocs = t.live_allocs;
+                    r.live_bytes = t.live_bytes;
+                }
+                None => report.allocations.push(AllocRow {
+                    file,
+                    malloc_type: t.name.clone(),
+                    allocs: t.allocs,
+                    frees: t.frees,
+                    live_allocs: t.live_allocs,
+                    live_bytes: t.live_bytes,
+                }),
+            }
+        }
+        if c == 1 {
+            report.console = cy.console;
+            report.shutdown = cy.shutdown;
+        } else if !cy.failures.is_empty() {
+            report.console.push_str(&format!("--- console of cycle {c} ---\n{}", cy.console));
+        }
+        if !cy.failures.is_empty() {
+            report.failures.extend(cy.failures);
+            break;
+        }
+        report.cycles_completed = c;
+    }
+    drop(k);
+    report.allocations.sort_by_key(|r| inputs.iter().position(|i| i.file == r.file).unwrap_or(usize::MAX));
+    eprintln!("Ran {} cycle(s) in {:.2?}", report.cycles_completed, started.elapsed());
+
+    if sweep {
+        if report.failures.is_empty() {
+            let (sw, failures) = sweep::sweep(inputs, config.shutdown, &|| boot(release))?;
+            report.sweep = Some(sw);
+            report.failures.extend(failures);
+        } else {
+            report.warnings.push("--nowait-sweep not run: the plain lifecycle already fails".into());
+        }
+    }
+    Ok(report)
+}
