@@ -10,8 +10,12 @@
 //! <cargo> build --manifest-path <pkg>/Cargo.toml --release \
 //!     --target <ws>/target/kmod/x86_64-unknown-freebsd-kmod.json -Z json-target-spec \
 //!     -Z build-std=core,alloc -Z build-std-features=compiler-builtins-mem \
-//!     --features freebsd-NN --target-dir <ws>/target/kmod-build --message-format=json-render-diagnostics
+//!     --features freebsd-NN --target-dir <ws>/target/kmod-build/<release> --message-format=json-render-diagnostics
 //! ```
+//!
+//! One target dir per release: a package's staticlib has the same path whatever its
+//! features, so two processes building one module for 13.1 and 14.0 at the same time
+//! would otherwise overwrite each other's `.a` between build and link.
 //!
 //! with the outer cargo's/rustup's variables removed. The target spec (embedded from
 //! `tools/cargo-kmod/x86_64-unknown-freebsd-kmod.json`) is rustc's `x86_64-unknown-none`
@@ -198,7 +202,8 @@ pub fn build(ws: &Workspace, opts: &BuildOptions) -> anyhow::Result<BuildOutput>
         release.identity.name,
         release.identity.feature
     );
-    let mut cmd = cargo_command(&tc, &manifest, &spec, &ws.build_dir(), release, opts.jobs);
+    let target_dir = ws.build_dir().join(release.identity.name);
+    let mut cmd = cargo_command(&tc, &manifest, &spec, &target_dir, release, opts.jobs);
     let line = command_line(&cmd);
     if opts.verbose {
         eprintln!("  {line}");

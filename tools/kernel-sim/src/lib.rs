@@ -412,7 +412,23 @@ impl Kernel {
             AbortInfo::Timeout { rip, after } => (FaultKind::Timeout(after), rip),
             AbortInfo::Panic { message, caller } => (FaultKind::Panic(message), caller),
         };
-        let (location, symbol, offset) = self.symbolize(rip);
+        // A panic's `caller` is the return address of the call to panic(9); the call is
+        // usually the last instruction of a noreturn path, so the return address can be the
+        // first byte of the next function. Symbolise the call instruction's last byte
+        // instead, as a debugger's backtrace does.
+        let is_call = matches!(kind, FaultKind::Panic(_)) && rip != 0;
+        let (location, symbol, offset) = if is_call {
+            let (_, sym, off) = self.symbolize(rip - 1);
+            match sym {
+                Some(name) => {
+                    let (loc, ..) = self.symbolize(rip - 1);
+                    (loc.replacen(&format!("+{off:#x}"), &format!("+{:#x}", off + 1), 1), Some(name), off + 1)
+                }
+                None => self.symbolize(rip),
+            }
+        } else {
+            self.symbolize(rip)
+        };
         Fault { kind, rip, location, symbol, offset }
     }
 

@@ -1,0 +1,264 @@
+//! `cargo kmod run` end to end, through the CLI binary (one simulated kernel per process:
+//! every run is its own subprocess, so these tests may run in parallel).
+//!
+//! The examples are built with the real kernel toolchain; a missing toolchain fails the
+//! tests with the tool's message naming the packages to install (nothing is skipped).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
+}
+
+struct Out {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    fn all(&self) -> String {
+        format!("--- stdout ---\n{}--- stderr ---\n{}", self.stdout, self.stderr)
+    }
+
+    /// The last line: the verdict.
+    fn verdict(&self) -> &str {
+        self.stdout.trim_end().lines().last().unwrap_or("")
+    }
+
+    /// Text between `--- console ---` and the allocation report (without the runner's
+    /// note on further cycles).
+    fn console(&self) -> String {
+        let start = self.stdout.find("--- console ---\n").map(|i| i + 16).unwrap_or(0);
+        let end = self.stdout.find("--- allocations").unwrap_or(self.stdout.len());
+        self.stdout[start..end.max(start)]
+            .lines()
+            .filter(|l| !l.starts_with("(console of cycle 1 shown;"))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    }
+
+    /// `(allocs, frees, live, live bytes)` of the report row of `file`/`malloc_type`.
+    fn row(&self, file: &str, malloc_type: &str) -> Option<(u64, u64, u64, u64)> {
+        self.stdout.lines().find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            if f.len() == 6 && f[0] == file && f[1] == malloc_type {
+                let n = |i: usize| f[i].parse::<u64>().ok();
+                Some((n(2)?, n(3)?, n(4)?, n(5)?))
+            } else {
+                None
+            }
+        })
+    }
+}
+
+/// `cargo kmod <args>` from the workspace root.
+fn kmod(args: &[&str]) -> Out {
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-kmod"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("run cargo-kmod");
+    Out {
+        ok: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn run_ok(args: &[&str]) -> Out {
+    let mut full = vec!["run", "-j", "2"];
+    full.extend_from_slice(args);
+    let o = kmod(&full);
+    assert!(o.ok, "cargo kmod {} failed:\n{}", full.join(" "), o.all());
+    assert!(o.verdict().starts_with("PASS: "), "{}", o.all());
+    assert!(o.stdout.contains("\nleaks: 0 malloc type(s), 0 bytes live\n"), "{}", o.all());
+    o
+}
+
+fn run_fail(args: &[&str]) -> Out {
+    let mut full = vec!["run", "-j", "2"];
+    full.extend_from_slice(args);
+    let o = kmod(&full);
+    assert!(!o.ok, "cargo kmod {} must fail:\n{}", full.join(" "), o.all());
+    assert!(o.verdict().starts_with("FAIL: "), "{}", o.all());
+    o
+}
+
+/// Point 1: hello and nowait-reserve run on 13.1 and 14.0: greeting and goodbye on the
+/// console, every malloc type back to zero, exit 0.
+#[test]
+fn examples_run_on_both_releases() {
+    for (release, version) in [("13.1", "1301000"), ("14.0", "1400097")] {
+        let o = run_ok(&["--freebsd", release, "hello"]);
+        let c = o.console();
+        let lines: Vec<&str> = c.lines().collect();
+        assert_eq!(lines.len(), 3, "{}", o.all());
+        assert_eq!(lines[0], format!("Hello from Rust on FreeBSD {release}!"));
+        assert!(lines[1].contains(&format!("built for __FreeBSD_version {version}")), "{c}");
+        assert!(lines[2].starts_with("hello: goodbye ("), "{c}");
+        assert_eq!(o.row("hello.ko", "hello"), Some((2, 2, 0, 0)), "{}", o.all());
+        let (a, f, live, bytes) = o.row("hello.ko", "rust").expect("rust type row");
+        assert!(a > 0 && a == f && live == 0 && bytes == 0, "{}", o.all());
+        assert!(o.verdict().contains(&format!("hello.ko on FreeBSD {release}")), "{}", o.verdict());
+
+        let o = run_ok(&["--freebsd", release, "nowait-reserve"]);
+        let c = o.console();
+        assert!(c.starts_with("nowait_reserve: loaded, 64 samples, global allocator flags 0x401\n"), "{c}");
+        assert!(c.ends_with("nowait_reserve: unloaded (64 samples, state 0)\n"), "{c}");
+        let (a, f, live, _) = o.row("nowait_reserve.ko", "rust").expect("rust type row");
+        assert!(a == 2 && f == 2 && live == 0, "{}", o.all());
+    }
+}
+
+/// Point 1 (--cycles): 1000 load/unload cycles of hello in one kernel, leak-free.
+#[test]
+fn thousand_cycles_of_hello_are_leak_free() {
+    let t0 = std::time::Instant::now();
+    let o = run_ok(&["--freebsd", "14.0", "--cycles", "1000", "hello"]);
+    assert!(o.verdict().contains("1000 load/unload cycles leak-free"), "{}", o.verdict());
+    assert_eq!(o.row("hello.ko", "hello"), Some((2000, 2000, 0, 0)), "{}", o.all());
+    assert!(o.stdout.contains("(console of cycle 1 shown; 999 more cycles ran)"), "{}", o.all());
+    eprintln!("1000 cycles (including the cached build) took {:?}", t0.elapsed());
+}
+
+/// Point 1 (--nowait-sweep): every M_NOWAIT site of nowait-reserve and hello is failed in
+/// turn; each load fails cleanly with ENOMEM and leaves nothing.
+#[test]
+fn nowait_sweep_fails_every_site_cleanly() {
+    for (module, file, sites) in [("nowait-reserve", "nowait_reserve.ko", 2), ("hello", "hello.ko", 1)] {
+        for release in ["13.1", "14.0"] {
+            let o = run_ok(&["--freebsd", release, "--nowait-sweep", module]);
+            assert!(
+                o.stdout.contains(&format!("--- nowait sweep: {sites} M_NOWAIT allocation site(s) ---\n")),
+                "{}",
+                o.all()
+            );
+            for i in 1..=sites {
+                let line = o
+                    .stdout
+                    .lines()
+                    .find(|l| l.starts_with(&format!("site {i}/{sites}: ")))
+                    .unwrap_or_else(|| panic!("no line for site {i}:\n{}", o.all()));
+                assert!(line.contains(&format!("load of {file} failed cleanly")), "{line}");
+                assert!(line.contains("returned ENOMEM (12)"), "{line}");
+            }
+            assert!(o.verdict().ends_with(&format!("all handled")), "{}", o.verdict());
+        }
+    }
+}
+
+/// Point 1 (several modules): both Rust examples load together (each .ko localises its
+/// symbols, both have a malloc type named `rust`) and unload in reverse order.
+#[test]
+fn both_examples_load_together() {
+    for release in ["13.1", "14.0"] {
+        let o = run_ok(&["--freebsd", release, "--cycles", "3", "hello", "nowait-reserve"]);
+        let console = o.console();
+        let c: Vec<&str> = console.lines().collect();
+        assert_eq!(c.len(), 5, "{}", o.all());
+        assert!(c[0].starts_with("Hello from Rust"), "{}", o.all());
+        assert!(c[2].starts_with("nowait_reserve: loaded"), "{}", o.all());
+        assert!(c[3].starts_with("nowait_reserve: unloaded"), "reverse order: {}", o.all());
+        assert!(c[4].starts_with("hello: goodbye"), "reverse order: {}", o.all());
+        // Two distinct `rust` malloc types, one per module.
+        let (a1, f1, l1, _) = o.row("hello.ko", "rust").expect("hello's rust type");
+        let (a2, f2, l2, _) = o.row("nowait_reserve.ko", "rust").expect("nowait_reserve's rust type");
+        assert_eq!((a2, f2, l2), (6, 6, 0), "{}", o.all());
+        assert!(a1 == f1 && l1 == 0 && a1 > 0, "{}", o.all());
+        assert!(o.verdict().contains("hello.ko + nowait_reserve.ko"), "{}", o.verdict());
+    }
+}
+
+/// Point 1 (prebuilt .ko, wrong release): a 13.1 hello.ko is refused by a 14.0 kernel
+/// with the kernel's message, and vice versa.
+#[test]
+fn a_module_of_the_other_release_is_refused() {
+    for (built, run, built_major) in [("13.1", "14.0", "13"), ("14.0", "13.1", "14")] {
+        let b = kmod(&["build", "-j", "2", "--freebsd", built, "hello"]);
+        assert!(b.ok, "{}", b.all());
+        let ko = format!("target/kmod/{built}/hello.ko");
+        let o = run_fail(&["--freebsd", run, &ko]);
+        assert!(
+            o.console().contains("KLD hello.ko: depends on kernel - not available or version mismatch\n"),
+            "the kernel's message (kern_linker.c linker_load_dependencies): {}",
+            o.all()
+        );
+        let v = o.verdict();
+        assert!(v.contains("load of hello.ko refused"), "{v}");
+        assert!(v.contains("[kldload: ENOENT (2)]"), "{v}");
+        assert!(v.contains(&format!("wrong release: built for FreeBSD {built_major}.x kernels")), "{v}");
+        assert!(o.stdout.contains("wrong kernel version range in MDT_DEPEND on `kernel`"), "{}", o.all());
+    }
+}
+
+/// Point 1 (failures): a panicking module.
+#[test]
+fn a_panicking_module_is_reported() {
+    let o = run_fail(&["tools/cargo-kmod/tests/fixtures/kmod-panic"]);
+    assert!(o.console().contains("kmod_panic: about to panic\n"), "{}", o.all());
+    assert!(o.console().contains("panic: rust panic: kmod_panic: deliberate panic in MOD_LOAD"), "{}", o.all());
+    let v = o.verdict();
+    assert!(v.contains("kmod_panic.ko crashed during load: panic: rust panic: kmod_panic: deliberate panic in MOD_LOAD"), "{v}");
+    assert!(v.contains("(kmod_panic.ko)"), "{v}");
+}
+
+/// Point 1 (failures): a module that forgets a KBox leaks from the `rust` type; with
+/// --cycles the first leaking cycle is reported.
+#[test]
+fn a_leaking_module_is_reported() {
+    let o = run_fail(&["--cycles", "5", "tools/cargo-kmod/tests/fixtures/kmod-leak"]);
+    assert!(
+        o.console().contains("Warning: memory type rust leaked memory on destroy (1 allocations, 64 bytes leaked).\n"),
+        "malloc_uninit's warning (kern_malloc.c): {}",
+        o.all()
+    );
+    assert_eq!(o.row("kmod_leak.ko", "rust"), Some((1, 0, 1, 64)), "{}", o.all());
+    assert_eq!(
+        o.verdict(),
+        "FAIL: kmod_leak.ko on FreeBSD 14.0: kmod_leak.ko leaked in cycle 1: malloc type `rust` has 1 allocation(s), \
+         64 bytes live after unload"
+    );
+}
+
+/// Point 1 (failures): a NULL dereference is reported with symbol + offset.
+#[test]
+fn a_faulting_module_is_reported_with_symbol_and_offset() {
+    let o = run_fail(&["tools/cargo-kmod/tests/fixtures/kmod-nullderef"]);
+    assert!(o.console().contains("Fatal trap 12: page fault while in kernel mode\nfault virtual address\t= 0x0\n"), "{}", o.all());
+    let v = o.verdict();
+    assert!(v.contains("kmod_nullderef.ko crashed during load: page fault at address 0x0 at kmod_nullderef::read_sensor+0x"), "{v}");
+    assert!(v.ends_with("(kmod_nullderef.ko)"), "{v}");
+}
+
+/// Point 1 (failures): a refused unload (MOD_QUIESCE -> EBUSY).
+#[test]
+fn a_refused_unload_is_reported() {
+    let o = run_fail(&["tools/cargo-kmod/tests/fixtures/kmod-busy"]);
+    assert!(o.console().contains("kldunload: module kmod_busy vetoed unload: MOD_QUIESCE returned 16\n"), "{}", o.all());
+    assert!(o.verdict().contains("unload of kmod_busy.ko refused"), "{}", o.verdict());
+    assert!(o.verdict().contains("[EBUSY (16)]"), "{}", o.verdict());
+}
+
+/// --shutdown delivers MOD_SHUTDOWN before unloading.
+#[test]
+fn shutdown_is_delivered() {
+    let o = run_ok(&["--shutdown", "hello", "nowait-reserve"]);
+    assert!(o.stdout.contains("--- MOD_SHUTDOWN ---\nnowait_reserve: 0\nhello: 0\n"), "{}", o.all());
+}
+
+/// Usage errors are clear.
+#[test]
+fn missing_inputs_are_clear_errors() {
+    let o = kmod(&["run", "no/such/module.ko"]);
+    assert!(!o.ok);
+    assert!(o.stderr.contains("no/such/module.ko: no such file"), "{}", o.all());
+    let o = kmod(&["run", "no-such-example"]);
+    assert!(!o.ok);
+    assert!(o.stderr.contains("unknown module `no-such-example`"), "{}", o.all());
+    let o = kmod(&["run"]);
+    assert!(!o.ok);
+    let o = kmod(&["run", "--cycles", "0", "hello"]);
+    assert!(!o.ok, "{}", o.all());
+}
