@@ -7,9 +7,11 @@
 #     14 -> ziglang==0.15.2 (FreeBSD 14.2 headers, KBI-compatible with 14.0)
 #     15 -> ziglang==0.17.0 (FreeBSD 15.0 headers)
 #
-# Cache: ${FREEBSD_HEADERS_DIR:-${CARGO_TARGET_DIR:-<repo>/target}/freebsd-headers}/<14|15>,
-# reused when present. Needs python3 with pip (Debian: apt-get install python3-pip) and
-# network access to PyPI. Fails loudly otherwise.
+# Cache: ${FREEBSD_HEADERS_DIR:-${FREEBSD_HEADERS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/freebsd-kmi-rs/headers}}/<14|15>,
+# outside the build tree so that it survives `cargo clean` and persists across CI runs on
+# the same machine; reused when present (FREEBSD_HEADERS_DIR, the old override, still wins).
+# Needs python3 with pip (Debian: apt-get install python3-pip) and network access to PyPI.
+# Fails loudly (non-zero exit, message on stderr, nothing on stdout) otherwise.
 set -eu
 
 V=${1:-14}
@@ -19,9 +21,11 @@ case "$V" in
   *) echo "usage: $0 [14|15]" >&2; exit 2 ;;
 esac
 
-REPO=$(cd "$(dirname "$0")/.." && pwd)
-TARGET=${CARGO_TARGET_DIR:-$REPO/target}
-CACHE=${FREEBSD_HEADERS_DIR:-$TARGET/freebsd-headers}/$V
+if [ -z "${FREEBSD_HEADERS_DIR:-}${FREEBSD_HEADERS_CACHE:-}${XDG_CACHE_HOME:-}" ] && [ -z "${HOME:-}" ]; then
+  echo "freebsd-headers.sh: no cache directory: set FREEBSD_HEADERS_CACHE (or HOME / XDG_CACHE_HOME)" >&2
+  exit 1
+fi
+CACHE=${FREEBSD_HEADERS_DIR:-${FREEBSD_HEADERS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/freebsd-kmi-rs/headers}}/$V
 INC=$CACHE/ziglang/lib/libc/include
 
 if [ -f "$INC/generic-freebsd/sys/module.h" ] && [ -d "$INC/x86_64-freebsd-none" ]; then

@@ -14,7 +14,11 @@
 //! exports the same names, so code written against [`selected`] compiles on every release.
 //!
 //! The `catalog` feature compiles every release folder at once, as data for host tools:
-//! [`catalog::RELEASES`] lists each release's identity and KPI symbol table.
+//! [`catalog::RELEASES`] lists each release's identity, KPI symbol tables and ABI tables
+//! ([`abi`]: every struct layout and constant). One list per folder is the source of truth:
+//! the declaration macros (`kpi_functions!`, `kpi_statics!`, `abi_structs!`, `abi_consts!`)
+//! emit each binding and its table row together, and the conformance test
+//! (`tests/conformance.rs`) checks every row against the real FreeBSD headers.
 //!
 //! This crate is `no_std` and mirrors C declarations one to one: structs keep their C
 //! names and every layout is checked at compile time against the header it mirrors.
@@ -34,6 +38,7 @@ compile_error!(
      `freebsd-kmi-rs = { default-features = false, features = [\"freebsd-14\", \"GLOBAL_ALLOC_FLAG_WAITOK\"] }`."
 );
 
+pub mod abi;
 pub mod kpi;
 pub mod release;
 

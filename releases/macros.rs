@@ -1,7 +1,8 @@
-//! Declaration macros: every bound kernel function or data symbol is declared once, and the
-//! same declaration produces both the `extern "C"` item and its row in the release's KPI
-//! table (the list `cargo kmod check` and the simulator use, and the conformance test
-//! compares with the real headers).
+//! Declaration macros: every bound kernel function, data symbol, struct layout and constant
+//! is declared once, and the same declaration produces both the Rust item (or its
+//! compile-time layout assertions) and its row in the release's tables: the KPI symbol
+//! tables (`cargo kmod check` and the simulator use them) and the ABI tables
+//! ([`crate::abi`]). The conformance test compares every row with the real headers.
 
 /// Declares kernel functions and a table describing them.
 ///
@@ -77,15 +78,111 @@ macro_rules! kpi_statics {
     };
 }
 
-/// Asserts a struct's size and field offsets at compile time.
+/// Declares the checked layouts of a header's structs: compile-time assertions of each
+/// struct's size, alignment and field offsets, and a table of [`AbiStruct`] rows (the list
+/// the conformance test compares with the real headers). The struct definitions themselves
+/// stay ordinary Rust items next to it.
 ///
-/// `assert_layout!(sysinit, 32, { subsystem: 0, order: 4, next: 8, func: 16, udata: 24 });`
-macro_rules! assert_layout {
-    ($ty:ty, $size:expr, { $( $field:ident : $off:expr ),* $(,)? }) => {
-        const _: () = {
-            assert!(core::mem::size_of::<$ty>() == $size, concat!("size of ", stringify!($ty)));
-            $( assert!(core::mem::offset_of!($ty, $field) == $off,
-                       concat!("offset of ", stringify!($ty), ".", stringify!($field))); )*
-        };
+/// ```ignore
+/// abi_structs! {
+///     table MODULE_STRUCTS, header "sys/sys/module.h";
+///     moduledata_t = "moduledata_t", size 24, align 8, { name: 0, evhand: 8, priv_ as "priv": 16 };
+/// }
+/// ```
+///
+/// A field is `rust_name: offset`, or `rust_name as "c_name": offset` when the C member name
+/// is a Rust keyword. Scalar types (an enum's storage) take an empty field list.
+///
+/// [`AbiStruct`]: crate::abi::AbiStruct
+macro_rules! abi_structs {
+    (
+        table $table:ident, header $header:literal;
+        $(
+            $ty:ident = $c_name:literal, size $size:literal, align $align:literal,
+                { $( $field:ident $(as $c_field:literal)? : $off:literal ),* $(,)? };
+        )*
+    ) => {
+        $(
+            const _: () = {
+                assert!(core::mem::size_of::<$ty>() == $size, concat!("size of ", stringify!($ty)));
+                assert!(core::mem::align_of::<$ty>() == $align, concat!("alignment of ", stringify!($ty)));
+                $( assert!(core::mem::offset_of!($ty, $field) == $off,
+                           concat!("offset of ", stringify!($ty), ".", stringify!($field))); )*
+            };
+        )*
+
+        #[doc = concat!("The struct layouts of `", $header, "` this release binds, as data.")]
+        pub const $table: &[$crate::abi::AbiStruct] = &[
+            $(
+                $crate::abi::AbiStruct {
+                    name: stringify!($ty),
+                    c_name: $c_name,
+                    header: $header,
+                    size: core::mem::size_of::<$ty>(),
+                    align: core::mem::align_of::<$ty>(),
+                    fields: &[
+                        $(
+                            $crate::abi::AbiField {
+                                name: stringify!($field),
+                                c_name: abi_structs!(@c_field $field $($c_field)?),
+                                offset: core::mem::offset_of!($ty, $field),
+                                size: $crate::abi::field_size(|s: &$ty| &s.$field),
+                            },
+                        )*
+                    ],
+                },
+            )*
+        ];
+    };
+    (@c_field $field:ident) => { stringify!($field) };
+    (@c_field $field:ident $c_field:literal) => { $c_field };
+}
+
+/// Declares constants and a table of [`AbiConst`] rows describing them (the list the
+/// conformance test compares with the real headers). Integer constants of any integer type
+/// and `&str` constants are accepted; every constant carries a doc line naming its header.
+///
+/// ```ignore
+/// abi_consts! {
+///     table MALLOC_CONSTS, header "sys/sys/malloc.h";
+///     /// Do not block.
+///     pub const M_NOWAIT: c_int = 0x0001;
+/// }
+/// ```
+///
+/// [`AbiConst`]: crate::abi::AbiConst
+macro_rules! abi_consts {
+    (table $table:ident, header $header:literal; $($items:tt)*) => {
+        abi_consts!(@munch $table, $header, [] $($items)*);
+    };
+    (@munch $table:ident, $header:literal, [$($rows:expr,)*]) => {
+        #[doc = concat!("The constants of `", $header, "` this release binds, as data.")]
+        pub const $table: &[$crate::abi::AbiConst] = &[$($rows,)*];
+    };
+    (@munch $table:ident, $header:literal, [$($rows:expr,)*]
+        $(#[$meta:meta])* pub const $name:ident : &str = $value:expr; $($rest:tt)*
+    ) => {
+        $(#[$meta])*
+        #[doc = concat!("\n\nDefined in `", $header, "`.")]
+        pub const $name: &str = $value;
+        abi_consts!(@munch $table, $header, [$($rows,)* $crate::abi::AbiConst {
+            name: stringify!($name),
+            header: $header,
+            ty: "&str",
+            value: $crate::abi::AbiValue::Str($name),
+        },] $($rest)*);
+    };
+    (@munch $table:ident, $header:literal, [$($rows:expr,)*]
+        $(#[$meta:meta])* pub const $name:ident : $ty:ty = $value:expr; $($rest:tt)*
+    ) => {
+        $(#[$meta])*
+        #[doc = concat!("\n\nDefined in `", $header, "`.")]
+        pub const $name: $ty = $value;
+        abi_consts!(@munch $table, $header, [$($rows,)* $crate::abi::AbiConst {
+            name: stringify!($name),
+            header: $header,
+            ty: stringify!($ty),
+            value: $crate::abi::AbiValue::Int($name as i128),
+        },] $($rest)*);
     };
 }

@@ -1,5 +1,6 @@
 //! Release identity: which FreeBSD release a folder binds and which kernels it loads on.
 
+use crate::abi::{AbiConst, AbiStruct, AbiTables};
 use crate::kpi::KpiSymbol;
 
 /// Support status of a release, following the seed's policy: only the latest major is
@@ -59,12 +60,25 @@ pub struct Release {
     /// Every kernel symbol the release folder binds, per header: the symbols a module may
     /// import.
     pub symbol_tables: &'static [&'static [KpiSymbol]],
+    /// Every struct layout and constant the release folder binds (common ones included):
+    /// the rows the conformance test checks against the release's headers.
+    pub abi: AbiTables,
 }
 
 impl Release {
     /// Every bound kernel symbol.
     pub fn symbols(&self) -> impl Iterator<Item = &'static KpiSymbol> {
         self.symbol_tables.iter().flat_map(|t| t.iter())
+    }
+
+    /// Every bound struct layout (common ones included).
+    pub fn abi_structs(&self) -> impl Iterator<Item = &'static AbiStruct> {
+        self.abi.structs()
+    }
+
+    /// Every bound constant (common ones included).
+    pub fn abi_consts(&self) -> impl Iterator<Item = &'static AbiConst> {
+        self.abi.consts()
     }
 
     /// Looks up a bound kernel symbol by name.

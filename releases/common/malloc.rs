@@ -4,29 +4,32 @@
 use super::domainset::domainset;
 use core::ffi::{c_char, c_int, c_uchar, c_ulong, c_void};
 
-/// Do not block (may return NULL).
-pub const M_NOWAIT: c_int = 0x0001;
-/// Block until memory is available (never returns NULL).
-pub const M_WAITOK: c_int = 0x0002;
-/// Zero the allocation.
-pub const M_ZERO: c_int = 0x0100;
-/// Do not ask the VM for pages.
-pub const M_NOVM: c_int = 0x0200;
-/// May dip into the reserved pages (with M_NOWAIT).
-pub const M_USE_RESERVE: c_int = 0x0400;
-/// Exclude from kernel dumps.
-pub const M_NODUMP: c_int = 0x0800;
-/// vmem only: fast fit.
-pub const M_FIRSTFIT: c_int = 0x1000;
-/// vmem only: low fragmentation.
-pub const M_BESTFIT: c_int = 0x2000;
-/// Executable memory.
-pub const M_EXEC: c_int = 0x4000;
-/// vmem only: follow the cursor.
-pub const M_NEXTFIT: c_int = 0x8000;
+abi_consts! {
+    table MALLOC_CONSTS, header "sys/sys/malloc.h";
+    /// Do not block (may return NULL).
+    pub const M_NOWAIT: c_int = 0x0001;
+    /// Block until memory is available (never returns NULL).
+    pub const M_WAITOK: c_int = 0x0002;
+    /// Zero the allocation.
+    pub const M_ZERO: c_int = 0x0100;
+    /// Do not ask the VM for pages.
+    pub const M_NOVM: c_int = 0x0200;
+    /// May dip into the reserved pages (with M_NOWAIT).
+    pub const M_USE_RESERVE: c_int = 0x0400;
+    /// Exclude from kernel dumps.
+    pub const M_NODUMP: c_int = 0x0800;
+    /// vmem only: fast fit.
+    pub const M_FIRSTFIT: c_int = 0x1000;
+    /// vmem only: low fragmentation.
+    pub const M_BESTFIT: c_int = 0x2000;
+    /// Executable memory.
+    pub const M_EXEC: c_int = 0x4000;
+    /// vmem only: follow the cursor.
+    pub const M_NEXTFIT: c_int = 0x8000;
 
-/// `MALLOC_MAX_NAME`: longest type name `vmstat -m` shows.
-pub const MALLOC_MAX_NAME: usize = 32;
+    /// `MALLOC_MAX_NAME`: longest type name `vmstat -m` shows.
+    pub const MALLOC_MAX_NAME: usize = 32;
+}
 
 /// `struct malloc_type_internal`: malloc-owned statistics, zero-initialised by the owner.
 #[repr(C)]
@@ -40,7 +43,6 @@ pub struct malloc_type_internal {
     /// Reserved.
     pub mti_spare: [c_ulong; 8],
 }
-assert_layout!(malloc_type_internal, 88, { mti_probes: 0, mti_zone: 8, mti_stats: 16, mti_spare: 24 });
 
 /// `struct malloc_type`: what `MALLOC_DEFINE` declares. Must be writable: the kernel links
 /// it into its list and owns `ks_mti`.
@@ -55,7 +57,14 @@ pub struct malloc_type {
     /// Kernel-owned state.
     pub ks_mti: malloc_type_internal,
 }
-assert_layout!(malloc_type, 112, { ks_next: 0, ks_version: 8, ks_shortdesc: 16, ks_mti: 24 });
+
+abi_structs! {
+    table MALLOC_STRUCTS, header "sys/sys/malloc.h";
+    malloc_type_internal = "struct malloc_type_internal", size 88, align 8,
+        { mti_probes: 0, mti_zone: 8, mti_stats: 16, mti_spare: 24 };
+    malloc_type = "struct malloc_type", size 112, align 8,
+        { ks_next: 0, ks_version: 8, ks_shortdesc: 16, ks_mti: 24 };
+}
 
 impl malloc_type {
     /// The initialiser `MALLOC_DEFINE` uses: `{.ks_next = NULL, .ks_version = version,

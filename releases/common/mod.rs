@@ -14,6 +14,7 @@ pub mod module;
 pub mod syslog;
 pub mod systm;
 
+use crate::abi::{AbiConst, AbiStruct};
 use crate::kpi::KpiSymbol;
 
 /// Every common symbol table, for the release folders' KPI lists.
@@ -22,4 +23,21 @@ pub const SYMBOL_TABLES: &[&[KpiSymbol]] = &[
     module::MODULE_FUNCTIONS,
     systm::SYSTM_FUNCTIONS,
     domainset::DOMAINSET_DATA,
+];
+
+/// Every common struct layout table, for the release folders' ABI tables.
+pub const STRUCT_TABLES: &[&[AbiStruct]] = &[
+    kernel::SYSINIT_ENUMS,
+    malloc::MALLOC_STRUCTS,
+    module::MODULE_STRUCTS,
+];
+
+/// Every common constant table, for the release folders' ABI tables.
+pub const CONST_TABLES: &[&[AbiConst]] = &[
+    errno::ERRNO_CONSTS,
+    kernel::SYSINIT_CONSTS,
+    malloc::MALLOC_CONSTS,
+    module::MODEVENT_CONSTS,
+    module::MODULE_CONSTS,
+    syslog::SYSLOG_CONSTS,
 ];

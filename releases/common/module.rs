@@ -12,14 +12,17 @@ pub struct module {
 /// `typedef struct module *module_t`.
 pub type module_t = *mut module;
 
-/// `modeventtype_t` MOD_LOAD.
-pub const MOD_LOAD: c_int = 0;
-/// MOD_UNLOAD.
-pub const MOD_UNLOAD: c_int = 1;
-/// MOD_SHUTDOWN.
-pub const MOD_SHUTDOWN: c_int = 2;
-/// MOD_QUIESCE.
-pub const MOD_QUIESCE: c_int = 3;
+abi_consts! {
+    table MODEVENT_CONSTS, header "sys/sys/module.h";
+    /// `modeventtype_t` MOD_LOAD.
+    pub const MOD_LOAD: c_int = 0;
+    /// MOD_UNLOAD.
+    pub const MOD_UNLOAD: c_int = 1;
+    /// MOD_SHUTDOWN.
+    pub const MOD_SHUTDOWN: c_int = 2;
+    /// MOD_QUIESCE.
+    pub const MOD_QUIESCE: c_int = 3;
+}
 
 /// `typedef int (*modeventhand_t)(module_t, int /* modeventtype_t */, void *)`.
 pub type modeventhand_t = Option<unsafe extern "C" fn(module_t, c_int, *mut c_void) -> c_int>;
@@ -34,20 +37,22 @@ pub struct moduledata_t {
     /// Extra data passed to the handler.
     pub priv_: *mut c_void,
 }
-assert_layout!(moduledata_t, 24, { name: 0, evhand: 8, priv_: 16 });
 
-/// `MDT_DEPEND`: argument is a module name.
-pub const MDT_DEPEND: c_int = 1;
-/// `MDT_MODULE`: module declaration.
-pub const MDT_MODULE: c_int = 2;
-/// `MDT_VERSION`: module version(s).
-pub const MDT_VERSION: c_int = 3;
-/// `MDT_PNP_INFO`: plug-and-play hints.
-pub const MDT_PNP_INFO: c_int = 4;
-/// `MDT_STRUCT_VERSION`: version of `struct mod_metadata`.
-pub const MDT_STRUCT_VERSION: c_int = 1;
-/// `MDT_SETNAME`: the linker set holding pointers to the metadata.
-pub const MDT_SETNAME: &str = "modmetadata_set";
+abi_consts! {
+    table MODULE_CONSTS, header "sys/sys/module.h";
+    /// `MDT_DEPEND`: argument is a module name.
+    pub const MDT_DEPEND: c_int = 1;
+    /// `MDT_MODULE`: module declaration.
+    pub const MDT_MODULE: c_int = 2;
+    /// `MDT_VERSION`: module version(s).
+    pub const MDT_VERSION: c_int = 3;
+    /// `MDT_PNP_INFO`: plug-and-play hints.
+    pub const MDT_PNP_INFO: c_int = 4;
+    /// `MDT_STRUCT_VERSION`: version of `struct mod_metadata`.
+    pub const MDT_STRUCT_VERSION: c_int = 1;
+    /// `MDT_SETNAME`: the linker set holding pointers to the metadata.
+    pub const MDT_SETNAME: &str = "modmetadata_set";
+}
 
 /// `struct mod_depend`: accepted version range of a dependency.
 #[repr(C)]
@@ -60,7 +65,6 @@ pub struct mod_depend {
     /// Newest accepted version.
     pub md_ver_maximum: c_int,
 }
-assert_layout!(mod_depend, 12, { md_ver_minimum: 0, md_ver_preferred: 4, md_ver_maximum: 8 });
 
 /// `struct mod_version`.
 #[repr(C)]
@@ -69,7 +73,6 @@ pub struct mod_version {
     /// The version.
     pub mv_version: c_int,
 }
-assert_layout!(mod_version, 4, { mv_version: 0 });
 
 /// `struct mod_metadata`: one entry of `set_modmetadata_set`.
 #[repr(C)]
@@ -83,7 +86,16 @@ pub struct mod_metadata {
     /// Module name (the dependency's name for MDT_DEPEND).
     pub md_cval: *const c_char,
 }
-assert_layout!(mod_metadata, 24, { md_version: 0, md_type: 4, md_data: 8, md_cval: 16 });
+
+abi_structs! {
+    table MODULE_STRUCTS, header "sys/sys/module.h";
+    moduledata_t = "moduledata_t", size 24, align 8, { name: 0, evhand: 8, priv_ as "priv": 16 };
+    mod_depend = "struct mod_depend", size 12, align 4,
+        { md_ver_minimum: 0, md_ver_preferred: 4, md_ver_maximum: 8 };
+    mod_version = "struct mod_version", size 4, align 4, { mv_version: 0 };
+    mod_metadata = "struct mod_metadata", size 24, align 8,
+        { md_version: 0, md_type: 4, md_data: 8, md_cval: 16 };
+}
 
 kpi_functions! {
     table MODULE_FUNCTIONS, header "sys/sys/module.h";

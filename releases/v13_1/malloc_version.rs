@@ -7,5 +7,8 @@
 
 use core::ffi::c_ulong;
 
-/// `ks_version` of every `struct malloc_type` on 13.x.
-pub const M_VERSION: c_ulong = 2020110501;
+abi_consts! {
+    table MALLOC13_CONSTS, header "sys/sys/malloc.h";
+    /// `ks_version` of every `struct malloc_type` on 13.x.
+    pub const M_VERSION: c_ulong = 2020110501;
+}

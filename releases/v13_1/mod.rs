@@ -6,8 +6,16 @@
 //!
 //! Differences from 14.0, each cited in its file:
 //! - `struct sysinit` has no `next` link: 24 bytes ([`sysinit`]).
-//! - `malloc_aligned()` and `M_NORECLAIM` are not bound (absent in 13.0, unverified for
-//!   13.1); aligned allocations use `malloc_domainset_aligned`, present since 13.0.
+//! - `malloc_aligned()` and `M_NORECLAIM` are not bound. Both are absent from 13.0's
+//!   `sys/sys/malloc.h` (read in sobomax/freebsd14_vendor@0f7ff3427c99, a 13.0-RELEASE tree,
+//!   `__FreeBSD_version` 1300139); no 13.1 (1301000) tree was found in the source index, so
+//!   their presence on 13.1 is unverified and the folder does not rely on them. Aligned
+//!   allocations use `malloc_domainset_aligned`, declared in that same 13.0 header.
+//!
+//! No 13.x header tree exists on the CI machines: `abi-13.1.tsv` lists every value this
+//! folder binds with the source it was read from, and the conformance test
+//! (`tests/conformance`) checks the folder against it (the common items are also proven
+//! against the 14.x headers).
 
 pub use crate::common::{domainset, errno, kernel::*, module::*, syslog::*, systm::*};
 pub use crate::common::malloc::*;
@@ -23,12 +31,33 @@ include!(concat!(env!("OUT_DIR"), "/release_v13_1.rs"));
 /// Every kernel symbol this folder binds (the KPI a 13.1 module may import).
 pub const SYMBOL_TABLES: &[&[crate::kpi::KpiSymbol]] = crate::common::SYMBOL_TABLES;
 
+/// Every struct layout and constant this folder binds: the common ones and this folder's.
+/// Checked by the conformance test against `abi-13.1.tsv` (values cited from 13.x sources).
+pub const ABI: crate::abi::AbiTables = crate::abi::AbiTables {
+    structs: &[
+        crate::common::kernel::SYSINIT_ENUMS,
+        crate::common::malloc::MALLOC_STRUCTS,
+        crate::common::module::MODULE_STRUCTS,
+        sysinit_layout::SYSINIT_STRUCTS,
+    ],
+    consts: &[
+        crate::common::errno::ERRNO_CONSTS,
+        crate::common::kernel::SYSINIT_CONSTS,
+        crate::common::malloc::MALLOC_CONSTS,
+        crate::common::module::MODEVENT_CONSTS,
+        crate::common::module::MODULE_CONSTS,
+        crate::common::syslog::SYSLOG_CONSTS,
+        malloc_version::MALLOC13_CONSTS,
+    ],
+};
+
 /// This release, as data (identity, layouts, symbols).
 pub const RELEASE: crate::release::Release = crate::release::Release {
     identity: IDENTITY,
     m_version: M_VERSION,
     sysinit_size: core::mem::size_of::<sysinit>(),
     symbol_tables: SYMBOL_TABLES,
+    abi: ABI,
 };
 
 /// The 13.1 kernel, as the [`Kpi`](crate::kpi::Kpi) implementation.

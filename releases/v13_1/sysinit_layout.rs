@@ -27,7 +27,11 @@ pub struct sysinit {
     /// Its argument.
     pub udata: *const c_void,
 }
-assert_layout!(sysinit, 24, { subsystem: 0, order: 4, func: 8, udata: 16 });
+
+abi_structs! {
+    table SYSINIT_STRUCTS, header "sys/sys/kernel.h";
+    sysinit = "struct sysinit", size 24, align 8, { subsystem: 0, order: 4, func: 8, udata: 16 };
+}
 
 impl sysinit {
     /// The `SYSINIT(uniquifier, subsystem, order, func, ident)` initialiser.

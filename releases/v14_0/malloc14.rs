@@ -4,13 +4,16 @@
 use crate::common::malloc::malloc_type;
 use core::ffi::{c_int, c_ulong, c_void};
 
-/// `ks_version` of every `struct malloc_type` on 14.x (`#define M_VERSION 2020110501`;
-/// unchanged from 13.x, changes to 2024073001 in 15.0). `malloc_init()` panics on a
-/// mismatch (kern_malloc.c).
-pub const M_VERSION: c_ulong = 2020110501;
+abi_consts! {
+    table MALLOC14_CONSTS, header "sys/sys/malloc.h";
+    /// `ks_version` of every `struct malloc_type` on 14.x (`#define M_VERSION 2020110501`;
+    /// unchanged from 13.x, changes to 2024073001 in 15.0). `malloc_init()` panics on a
+    /// mismatch (kern_malloc.c).
+    pub const M_VERSION: c_ulong = 2020110501;
 
-/// Do not reclaim memory to satisfy the request (absent in 13.0).
-pub const M_NORECLAIM: c_int = 0x0080;
+    /// Do not reclaim memory to satisfy the request (absent in 13.0).
+    pub const M_NORECLAIM: c_int = 0x0080;
+}
 
 kpi_functions! {
     table MALLOC14_FUNCTIONS, header "sys/sys/malloc.h";

@@ -15,7 +15,7 @@ pub use crate::common::malloc::*;
 mod malloc14;
 mod sysinit_layout;
 
-pub use malloc14::{M_NORECLAIM, M_VERSION, MALLOC14_FUNCTIONS, malloc_aligned};
+pub use malloc14::{M_NORECLAIM, M_VERSION, MALLOC14_CONSTS, MALLOC14_FUNCTIONS, malloc_aligned};
 pub use sysinit_layout::sysinit;
 
 include!(concat!(env!("OUT_DIR"), "/release_v14_0.rs"));
@@ -29,12 +29,33 @@ pub const SYMBOL_TABLES: &[&[crate::kpi::KpiSymbol]] = &[
     MALLOC14_FUNCTIONS,
 ];
 
+/// Every struct layout and constant this folder binds: the common ones and this folder's.
+/// Checked by the conformance test against the FreeBSD 14.x headers.
+pub const ABI: crate::abi::AbiTables = crate::abi::AbiTables {
+    structs: &[
+        crate::common::kernel::SYSINIT_ENUMS,
+        crate::common::malloc::MALLOC_STRUCTS,
+        crate::common::module::MODULE_STRUCTS,
+        sysinit_layout::SYSINIT_STRUCTS,
+    ],
+    consts: &[
+        crate::common::errno::ERRNO_CONSTS,
+        crate::common::kernel::SYSINIT_CONSTS,
+        crate::common::malloc::MALLOC_CONSTS,
+        crate::common::module::MODEVENT_CONSTS,
+        crate::common::module::MODULE_CONSTS,
+        crate::common::syslog::SYSLOG_CONSTS,
+        malloc14::MALLOC14_CONSTS,
+    ],
+};
+
 /// This release, as data (identity, layouts, symbols).
 pub const RELEASE: crate::release::Release = crate::release::Release {
     identity: IDENTITY,
     m_version: M_VERSION,
     sysinit_size: core::mem::size_of::<sysinit>(),
     symbol_tables: SYMBOL_TABLES,
+    abi: ABI,
 };
 
 /// The 14.0 kernel, as the [`Kpi`](crate::kpi::Kpi) implementation.

@@ -32,7 +32,11 @@ pub struct sysinit {
     /// Its argument.
     pub udata: *const c_void,
 }
-assert_layout!(sysinit, 32, { subsystem: 0, order: 4, next: 8, func: 16, udata: 24 });
+
+abi_structs! {
+    table SYSINIT_STRUCTS, header "sys/sys/kernel.h";
+    sysinit = "struct sysinit", size 32, align 8, { subsystem: 0, order: 4, next: 8, func: 16, udata: 24 };
+}
 
 impl sysinit {
     /// The `SYSINIT(uniquifier, subsystem, order, func, ident)` initialiser.
