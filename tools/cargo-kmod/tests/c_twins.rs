@@ -26,9 +26,17 @@ fn lock() -> MutexGuard<'static, ()> {
 fn rust_ko(module: &str) -> PathBuf {
     let ws = Workspace::locate().expect("workspace");
     let release = resolve(Some("14.0")).expect("release");
-    build(&ws, &BuildOptions { module: module.into(), release, jobs: Some(2), verbose: false })
-        .unwrap_or_else(|e| panic!("cargo kmod build {module}: {e:#}"))
-        .ko
+    build(
+        &ws,
+        &BuildOptions {
+            module: module.into(),
+            release,
+            jobs: Some(2),
+            verbose: false,
+        },
+    )
+    .unwrap_or_else(|e| panic!("cargo kmod build {module}: {e:#}"))
+    .ko
 }
 
 fn c_ko(source: &str) -> PathBuf {
@@ -51,37 +59,78 @@ struct Observed {
 
 fn observe(ko: &Path) -> Observed {
     let mut k = Kernel::boot(SimRelease::V14_0, SimOptions::default()).expect("boot");
-    let id = k.load(ko).unwrap_or_else(|e| panic!("load {}: {e}\n{}", ko.display(), k.console()));
+    let id = k
+        .load(ko)
+        .unwrap_or_else(|e| panic!("load {}: {e}\n{}", ko.display(), k.console()));
     let load_console = k.take_console();
     let modules = k.modules();
     let own = k.malloc_types_of(id);
-    k.unload(id).unwrap_or_else(|e| panic!("unload {}: {e}\n{}", ko.display(), k.console()));
+    k.unload(id)
+        .unwrap_or_else(|e| panic!("unload {}: {e}\n{}", ko.display(), k.console()));
     let unload_console = k.take_console();
     let stats = k.malloc_stats();
-    let find = |mtp: usize| stats.iter().find(|t| t.mtp == mtp).cloned().expect("type still accounted");
-    let types = own.iter().map(|t| (t.name.clone(), t.initialized, find(t.mtp).total_allocs)).collect();
-    let after = own.iter().map(|t| find(t.mtp)).map(|t| (t.name, t.live_allocs, !t.initialized)).collect();
-    Observed { load_console, unload_console, modules, types, after }
+    let find = |mtp: usize| {
+        stats
+            .iter()
+            .find(|t| t.mtp == mtp)
+            .cloned()
+            .expect("type still accounted")
+    };
+    let types = own
+        .iter()
+        .map(|t| (t.name.clone(), t.initialized, find(t.mtp).total_allocs))
+        .collect();
+    let after = own
+        .iter()
+        .map(|t| find(t.mtp))
+        .map(|t| (t.name, t.live_allocs, !t.initialized))
+        .collect();
+    Observed {
+        load_console,
+        unload_console,
+        modules,
+        types,
+        after,
+    }
 }
 
 fn assert_same_shape(module: &str, malloc_type: &str, c: &Observed, rust: &Observed) {
     for (lang, o) in [("C", c), ("Rust", rust)] {
-        assert_eq!(o.modules, vec![module.to_string()], "{lang}: the module is registered under its name");
+        assert_eq!(
+            o.modules,
+            vec![module.to_string()],
+            "{lang}: the module is registered under its name"
+        );
         assert!(
-            o.load_console.to_lowercase().contains(module.trim_end_matches("_reserve")) && o.load_console.ends_with('\n'),
+            o.load_console
+                .to_lowercase()
+                .contains(module.trim_end_matches("_reserve"))
+                && o.load_console.ends_with('\n'),
             "{lang}: prints on load: {:?}",
             o.load_console
         );
         assert!(!o.unload_console.is_empty(), "{lang}: prints on unload");
-        assert!(!o.unload_console.contains("leaked"), "{lang}: {}", o.unload_console);
         assert!(
-            o.types.iter().any(|(n, init, allocs)| n == malloc_type && *init && *allocs > 0),
+            !o.unload_console.contains("leaked"),
+            "{lang}: {}",
+            o.unload_console
+        );
+        assert!(
+            o.types
+                .iter()
+                .any(|(n, init, allocs)| n == malloc_type && *init && *allocs > 0),
             "{lang}: registers and uses malloc type {malloc_type}: {:?}",
             o.types
         );
-        assert!(o.types.iter().all(|(_, init, _)| *init), "{lang}: every type initialised at load: {:?}", o.types);
         assert!(
-            o.after.iter().all(|(_, live, uninit)| *live == 0 && *uninit),
+            o.types.iter().all(|(_, init, _)| *init),
+            "{lang}: every type initialised at load: {:?}",
+            o.types
+        );
+        assert!(
+            o.after
+                .iter()
+                .all(|(_, live, uninit)| *live == 0 && *uninit),
             "{lang}: everything freed, every type uninitialised (malloc_uninit) at unload: {:?}",
             o.after
         );
@@ -93,7 +142,13 @@ fn run_ok(module: &str, config: RunConfig) -> RunReport {
     let release = resolve(Some("14.0")).expect("release");
     let r = run::run(
         &ws,
-        &RunOptions { modules: vec![module.into()], release, config, jobs: Some(2), verbose: false },
+        &RunOptions {
+            modules: vec![module.into()],
+            release,
+            config,
+            jobs: Some(2),
+            verbose: false,
+        },
     )
     .unwrap_or_else(|e| panic!("cargo kmod run {module}: {e:#}"));
     assert!(r.passed(), "{}", r.render());
@@ -108,19 +163,54 @@ fn hello_in_c_and_rust_behave_alike() {
     let rust = observe(&rust_ko("hello"));
     assert_same_shape("hello", "hello", &c, &rust);
     // One line on unload each.
-    assert_eq!(c.unload_console.lines().count(), 1, "{:?}", c.unload_console);
-    assert_eq!(rust.unload_console.lines().count(), 1, "{:?}", rust.unload_console);
+    assert_eq!(
+        c.unload_console.lines().count(),
+        1,
+        "{:?}",
+        c.unload_console
+    );
+    assert_eq!(
+        rust.unload_console.lines().count(),
+        1,
+        "{:?}",
+        rust.unload_console
+    );
 
     // And through `cargo kmod run` (the C .ko as a prebuilt file: checked first; its
     // `snprintf` is outside the Rust bindings' KPI, a note, not a failure).
-    let cr = run_ok(c_ko("hello.c").to_str().unwrap(), RunConfig { cycles: 50, nowait_sweep: true, shutdown: false });
-    let rr = run_ok("hello", RunConfig { cycles: 50, nowait_sweep: true, shutdown: false });
+    let cr = run_ok(
+        c_ko("hello.c").to_str().unwrap(),
+        RunConfig {
+            cycles: 50,
+            nowait_sweep: true,
+            shutdown: false,
+        },
+    );
+    let rr = run_ok(
+        "hello",
+        RunConfig {
+            cycles: 50,
+            nowait_sweep: true,
+            shutdown: false,
+        },
+    );
     for r in [&cr, &rr] {
-        let row = r.row("hello.ko", "hello").unwrap_or_else(|| panic!("{}", r.render()));
-        assert_eq!((row.allocs, row.frees, row.live_allocs), (row.frees, row.allocs, 0), "{}", r.render());
+        let row = r
+            .row("hello.ko", "hello")
+            .unwrap_or_else(|| panic!("{}", r.render()));
+        assert_eq!(
+            (row.allocs, row.frees, row.live_allocs),
+            (row.frees, row.allocs, 0),
+            "{}",
+            r.render()
+        );
         assert_eq!(r.cycles_completed, 50);
     }
-    assert!(cr.warnings.iter().any(|w| w.contains("snprintf")), "{:?}", cr.warnings);
+    assert!(
+        cr.warnings.iter().any(|w| w.contains("snprintf")),
+        "{:?}",
+        cr.warnings
+    );
     // C hello allocates M_WAITOK only; the Rust one has one M_NOWAIT site (KVec).
     assert_eq!(cr.sweep.as_ref().unwrap().sites, 0);
     assert_eq!(rr.sweep.as_ref().unwrap().sites, 1);
@@ -133,21 +223,47 @@ fn nowait_reserve_in_c_and_rust_behave_alike() {
     let _g = lock();
     let c = observe(&c_ko("nowait_reserve.c"));
     let rust = observe(&rust_ko("nowait-reserve"));
-    assert_same_shape("nowait_reserve", "nowait_reserve", &c, &Observed {
-        // The Rust module allocates from the crate's `rust` type (global allocator, KBox).
-        types: rust.types.iter().map(|(n, i, a)| (if n == "rust" { "nowait_reserve".into() } else { n.clone() }, *i, *a)).collect(),
-        after: rust.after.clone(),
-        load_console: rust.load_console.clone(),
-        unload_console: rust.unload_console.clone(),
-        modules: rust.modules.clone(),
-    });
+    assert_same_shape(
+        "nowait_reserve",
+        "nowait_reserve",
+        &c,
+        &Observed {
+            // The Rust module allocates from the crate's `rust` type (global allocator, KBox).
+            types: rust
+                .types
+                .iter()
+                .map(|(n, i, a)| {
+                    (
+                        if n == "rust" {
+                            "nowait_reserve".into()
+                        } else {
+                            n.clone()
+                        },
+                        *i,
+                        *a,
+                    )
+                })
+                .collect(),
+            after: rust.after.clone(),
+            load_console: rust.load_console.clone(),
+            unload_console: rust.unload_console.clone(),
+            modules: rust.modules.clone(),
+        },
+    );
 
-    let sweep = RunConfig { cycles: 1, nowait_sweep: true, shutdown: false };
+    let sweep = RunConfig {
+        cycles: 1,
+        nowait_sweep: true,
+        shutdown: false,
+    };
     let cr = run_ok(c_ko("nowait_reserve.c").to_str().unwrap(), sweep.clone());
     let rr = run_ok("nowait-reserve", sweep);
     let (cs, rs) = (cr.sweep.unwrap(), rr.sweep.unwrap());
     assert_eq!(cs.sites, 2, "{cs:?}");
-    assert_eq!(rs.sites, cs.sites, "same number of M_NOWAIT sites: {rs:?} vs {cs:?}");
+    assert_eq!(
+        rs.sites, cs.sites,
+        "same number of M_NOWAIT sites: {rs:?} vs {cs:?}"
+    );
     for s in cs.results.iter().chain(&rs.results) {
         assert!(s.ok && s.outcome.contains("returned ENOMEM (12)"), "{s:?}");
     }

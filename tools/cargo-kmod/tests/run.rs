@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root")
 }
 
 struct Out {
@@ -19,7 +22,10 @@ struct Out {
 
 impl Out {
     fn all(&self) -> String {
-        format!("--- stdout ---\n{}--- stderr ---\n{}", self.stdout, self.stderr)
+        format!(
+            "--- stdout ---\n{}--- stderr ---\n{}",
+            self.stdout, self.stderr
+        )
     }
 
     /// The last line: the verdict.
@@ -30,8 +36,15 @@ impl Out {
     /// Text between `--- console ---` and the allocation report (without the runner's
     /// note on further cycles).
     fn console(&self) -> String {
-        let start = self.stdout.find("--- console ---\n").map(|i| i + 16).unwrap_or(0);
-        let end = self.stdout.find("--- allocations").unwrap_or(self.stdout.len());
+        let start = self
+            .stdout
+            .find("--- console ---\n")
+            .map(|i| i + 16)
+            .unwrap_or(0);
+        let end = self
+            .stdout
+            .find("--- allocations")
+            .unwrap_or(self.stdout.len());
         self.stdout[start..end.max(start)]
             .lines()
             .filter(|l| !l.starts_with("(console of cycle 1 shown;"))
@@ -73,7 +86,12 @@ fn run_ok(args: &[&str]) -> Out {
     let o = kmod(&full);
     assert!(o.ok, "cargo kmod {} failed:\n{}", full.join(" "), o.all());
     assert!(o.verdict().starts_with("PASS: "), "{}", o.all());
-    assert!(o.stdout.contains("\nleaks: 0 malloc type(s), 0 bytes live\n"), "{}", o.all());
+    assert!(
+        o.stdout
+            .contains("\nleaks: 0 malloc type(s), 0 bytes live\n"),
+        "{}",
+        o.all()
+    );
     o
 }
 
@@ -81,7 +99,12 @@ fn run_fail(args: &[&str]) -> Out {
     let mut full = vec!["run", "-j", "2"];
     full.extend_from_slice(args);
     let o = kmod(&full);
-    assert!(!o.ok, "cargo kmod {} must fail:\n{}", full.join(" "), o.all());
+    assert!(
+        !o.ok,
+        "cargo kmod {} must fail:\n{}",
+        full.join(" "),
+        o.all()
+    );
     assert!(o.verdict().starts_with("FAIL: "), "{}", o.all());
     o
 }
@@ -96,17 +119,36 @@ fn examples_run_on_both_releases() {
         let lines: Vec<&str> = c.lines().collect();
         assert_eq!(lines.len(), 3, "{}", o.all());
         assert_eq!(lines[0], format!("Hello from Rust on FreeBSD {release}!"));
-        assert!(lines[1].contains(&format!("built for __FreeBSD_version {version}")), "{c}");
+        assert!(
+            lines[1].contains(&format!("built for __FreeBSD_version {version}")),
+            "{c}"
+        );
         assert!(lines[2].starts_with("hello: goodbye ("), "{c}");
-        assert_eq!(o.row("hello.ko", "hello"), Some((2, 2, 0, 0)), "{}", o.all());
+        assert_eq!(
+            o.row("hello.ko", "hello"),
+            Some((2, 2, 0, 0)),
+            "{}",
+            o.all()
+        );
         let (a, f, live, bytes) = o.row("hello.ko", "rust").expect("rust type row");
         assert!(a > 0 && a == f && live == 0 && bytes == 0, "{}", o.all());
-        assert!(o.verdict().contains(&format!("hello.ko on FreeBSD {release}")), "{}", o.verdict());
+        assert!(
+            o.verdict()
+                .contains(&format!("hello.ko on FreeBSD {release}")),
+            "{}",
+            o.verdict()
+        );
 
         let o = run_ok(&["--freebsd", release, "nowait-reserve"]);
         let c = o.console();
-        assert!(c.starts_with("nowait_reserve: loaded, 64 samples, global allocator flags 0x401\n"), "{c}");
-        assert!(c.ends_with("nowait_reserve: unloaded (64 samples, state 0)\n"), "{c}");
+        assert!(
+            c.starts_with("nowait_reserve: loaded, 64 samples, global allocator flags 0x401\n"),
+            "{c}"
+        );
+        assert!(
+            c.ends_with("nowait_reserve: unloaded (64 samples, state 0)\n"),
+            "{c}"
+        );
         let (a, f, live, _) = o.row("nowait_reserve.ko", "rust").expect("rust type row");
         assert!(a == 2 && f == 2 && live == 0, "{}", o.all());
     }
@@ -117,21 +159,43 @@ fn examples_run_on_both_releases() {
 fn thousand_cycles_of_hello_are_leak_free() {
     let t0 = std::time::Instant::now();
     let o = run_ok(&["--freebsd", "14.0", "--cycles", "1000", "hello"]);
-    assert!(o.verdict().contains("1000 load/unload cycles leak-free"), "{}", o.verdict());
-    assert_eq!(o.row("hello.ko", "hello"), Some((2000, 2000, 0, 0)), "{}", o.all());
-    assert!(o.stdout.contains("(console of cycle 1 shown; 999 more cycles ran)"), "{}", o.all());
-    eprintln!("1000 cycles (including the cached build) took {:?}", t0.elapsed());
+    assert!(
+        o.verdict().contains("1000 load/unload cycles leak-free"),
+        "{}",
+        o.verdict()
+    );
+    assert_eq!(
+        o.row("hello.ko", "hello"),
+        Some((2000, 2000, 0, 0)),
+        "{}",
+        o.all()
+    );
+    assert!(
+        o.stdout
+            .contains("(console of cycle 1 shown; 999 more cycles ran)"),
+        "{}",
+        o.all()
+    );
+    eprintln!(
+        "1000 cycles (including the cached build) took {:?}",
+        t0.elapsed()
+    );
 }
 
 /// Point 1 (--nowait-sweep): every M_NOWAIT site of nowait-reserve and hello is failed in
 /// turn; each load fails cleanly with ENOMEM and leaves nothing.
 #[test]
 fn nowait_sweep_fails_every_site_cleanly() {
-    for (module, file, sites) in [("nowait-reserve", "nowait_reserve.ko", 2), ("hello", "hello.ko", 1)] {
+    for (module, file, sites) in [
+        ("nowait-reserve", "nowait_reserve.ko", 2),
+        ("hello", "hello.ko", 1),
+    ] {
         for release in ["13.1", "14.0"] {
             let o = run_ok(&["--freebsd", release, "--nowait-sweep", module]);
             assert!(
-                o.stdout.contains(&format!("--- nowait sweep: {sites} M_NOWAIT allocation site(s) ---\n")),
+                o.stdout.contains(&format!(
+                    "--- nowait sweep: {sites} M_NOWAIT allocation site(s) ---\n"
+                )),
                 "{}",
                 o.all()
             );
@@ -141,10 +205,13 @@ fn nowait_sweep_fails_every_site_cleanly() {
                     .lines()
                     .find(|l| l.starts_with(&format!("site {i}/{sites}: ")))
                     .unwrap_or_else(|| panic!("no line for site {i}:\n{}", o.all()));
-                assert!(line.contains(&format!("load of {file} failed cleanly")), "{line}");
+                assert!(
+                    line.contains(&format!("load of {file} failed cleanly")),
+                    "{line}"
+                );
                 assert!(line.contains("returned ENOMEM (12)"), "{line}");
             }
-            assert!(o.verdict().ends_with(&format!("all handled")), "{}", o.verdict());
+            assert!(o.verdict().ends_with("all handled"), "{}", o.verdict());
         }
     }
 }
@@ -154,20 +221,41 @@ fn nowait_sweep_fails_every_site_cleanly() {
 #[test]
 fn both_examples_load_together() {
     for release in ["13.1", "14.0"] {
-        let o = run_ok(&["--freebsd", release, "--cycles", "3", "hello", "nowait-reserve"]);
+        let o = run_ok(&[
+            "--freebsd",
+            release,
+            "--cycles",
+            "3",
+            "hello",
+            "nowait-reserve",
+        ]);
         let console = o.console();
         let c: Vec<&str> = console.lines().collect();
         assert_eq!(c.len(), 5, "{}", o.all());
         assert!(c[0].starts_with("Hello from Rust"), "{}", o.all());
         assert!(c[2].starts_with("nowait_reserve: loaded"), "{}", o.all());
-        assert!(c[3].starts_with("nowait_reserve: unloaded"), "reverse order: {}", o.all());
-        assert!(c[4].starts_with("hello: goodbye"), "reverse order: {}", o.all());
+        assert!(
+            c[3].starts_with("nowait_reserve: unloaded"),
+            "reverse order: {}",
+            o.all()
+        );
+        assert!(
+            c[4].starts_with("hello: goodbye"),
+            "reverse order: {}",
+            o.all()
+        );
         // Two distinct `rust` malloc types, one per module.
         let (a1, f1, l1, _) = o.row("hello.ko", "rust").expect("hello's rust type");
-        let (a2, f2, l2, _) = o.row("nowait_reserve.ko", "rust").expect("nowait_reserve's rust type");
+        let (a2, f2, l2, _) = o
+            .row("nowait_reserve.ko", "rust")
+            .expect("nowait_reserve's rust type");
         assert_eq!((a2, f2, l2), (6, 6, 0), "{}", o.all());
         assert!(a1 == f1 && l1 == 0 && a1 > 0, "{}", o.all());
-        assert!(o.verdict().contains("hello.ko + nowait_reserve.ko"), "{}", o.verdict());
+        assert!(
+            o.verdict().contains("hello.ko + nowait_reserve.ko"),
+            "{}",
+            o.verdict()
+        );
     }
 }
 
@@ -181,15 +269,26 @@ fn a_module_of_the_other_release_is_refused() {
         let ko = format!("target/kmod/{built}/hello.ko");
         let o = run_fail(&["--freebsd", run, &ko]);
         assert!(
-            o.console().contains("KLD hello.ko: depends on kernel - not available or version mismatch\n"),
+            o.console()
+                .contains("KLD hello.ko: depends on kernel - not available or version mismatch\n"),
             "the kernel's message (kern_linker.c linker_load_dependencies): {}",
             o.all()
         );
         let v = o.verdict();
         assert!(v.contains("load of hello.ko refused"), "{v}");
         assert!(v.contains("[kldload: ENOENT (2)]"), "{v}");
-        assert!(v.contains(&format!("wrong release: built for FreeBSD {built_major}.x kernels")), "{v}");
-        assert!(o.stdout.contains("wrong kernel version range in MDT_DEPEND on `kernel`"), "{}", o.all());
+        assert!(
+            v.contains(&format!(
+                "wrong release: built for FreeBSD {built_major}.x kernels"
+            )),
+            "{v}"
+        );
+        assert!(
+            o.stdout
+                .contains("wrong kernel version range in MDT_DEPEND on `kernel`"),
+            "{}",
+            o.all()
+        );
     }
 }
 
@@ -197,8 +296,17 @@ fn a_module_of_the_other_release_is_refused() {
 #[test]
 fn a_panicking_module_is_reported() {
     let o = run_fail(&["tools/cargo-kmod/tests/fixtures/kmod-panic"]);
-    assert!(o.console().contains("kmod_panic: about to panic\n"), "{}", o.all());
-    assert!(o.console().contains("panic: rust panic: kmod_panic: deliberate panic in MOD_LOAD"), "{}", o.all());
+    assert!(
+        o.console().contains("kmod_panic: about to panic\n"),
+        "{}",
+        o.all()
+    );
+    assert!(
+        o.console()
+            .contains("panic: rust panic: kmod_panic: deliberate panic in MOD_LOAD"),
+        "{}",
+        o.all()
+    );
     let v = o.verdict();
     assert!(v.contains("kmod_panic.ko crashed during load: panic: rust panic: kmod_panic: deliberate panic in MOD_LOAD"), "{v}");
     assert!(v.contains("(kmod_panic.ko)"), "{v}");
@@ -210,11 +318,18 @@ fn a_panicking_module_is_reported() {
 fn a_leaking_module_is_reported() {
     let o = run_fail(&["--cycles", "5", "tools/cargo-kmod/tests/fixtures/kmod-leak"]);
     assert!(
-        o.console().contains("Warning: memory type rust leaked memory on destroy (1 allocations, 64 bytes leaked).\n"),
+        o.console().contains(
+            "Warning: memory type rust leaked memory on destroy (1 allocations, 64 bytes leaked).\n"
+        ),
         "malloc_uninit's warning (kern_malloc.c): {}",
         o.all()
     );
-    assert_eq!(o.row("kmod_leak.ko", "rust"), Some((1, 0, 1, 64)), "{}", o.all());
+    assert_eq!(
+        o.row("kmod_leak.ko", "rust"),
+        Some((1, 0, 1, 64)),
+        "{}",
+        o.all()
+    );
     assert_eq!(
         o.verdict(),
         "FAIL: kmod_leak.ko on FreeBSD 14.0: kmod_leak.ko leaked in cycle 1: malloc type `rust` has 1 allocation(s), \
@@ -226,7 +341,13 @@ fn a_leaking_module_is_reported() {
 #[test]
 fn a_faulting_module_is_reported_with_symbol_and_offset() {
     let o = run_fail(&["tools/cargo-kmod/tests/fixtures/kmod-nullderef"]);
-    assert!(o.console().contains("Fatal trap 12: page fault while in kernel mode\nfault virtual address\t= 0x0\n"), "{}", o.all());
+    assert!(
+        o.console().contains(
+            "Fatal trap 12: page fault while in kernel mode\nfault virtual address\t= 0x0\n"
+        ),
+        "{}",
+        o.all()
+    );
     let v = o.verdict();
     assert!(v.contains("kmod_nullderef.ko crashed during load: page fault at address 0x0 at kmod_nullderef::read_sensor+0x"), "{v}");
     assert!(v.ends_with("(kmod_nullderef.ko)"), "{v}");
@@ -236,8 +357,17 @@ fn a_faulting_module_is_reported_with_symbol_and_offset() {
 #[test]
 fn a_refused_unload_is_reported() {
     let o = run_fail(&["tools/cargo-kmod/tests/fixtures/kmod-busy"]);
-    assert!(o.console().contains("kldunload: module kmod_busy vetoed unload: MOD_QUIESCE returned 16\n"), "{}", o.all());
-    assert!(o.verdict().contains("unload of kmod_busy.ko refused"), "{}", o.verdict());
+    assert!(
+        o.console()
+            .contains("kldunload: module kmod_busy vetoed unload: MOD_QUIESCE returned 16\n"),
+        "{}",
+        o.all()
+    );
+    assert!(
+        o.verdict().contains("unload of kmod_busy.ko refused"),
+        "{}",
+        o.verdict()
+    );
     assert!(o.verdict().contains("[EBUSY (16)]"), "{}", o.verdict());
 }
 
@@ -245,7 +375,12 @@ fn a_refused_unload_is_reported() {
 #[test]
 fn shutdown_is_delivered() {
     let o = run_ok(&["--shutdown", "hello", "nowait-reserve"]);
-    assert!(o.stdout.contains("--- MOD_SHUTDOWN ---\nnowait_reserve: 0\nhello: 0\n"), "{}", o.all());
+    assert!(
+        o.stdout
+            .contains("--- MOD_SHUTDOWN ---\nnowait_reserve: 0\nhello: 0\n"),
+        "{}",
+        o.all()
+    );
 }
 
 /// Usage errors are clear.
@@ -253,10 +388,18 @@ fn shutdown_is_delivered() {
 fn missing_inputs_are_clear_errors() {
     let o = kmod(&["run", "no/such/module.ko"]);
     assert!(!o.ok);
-    assert!(o.stderr.contains("no/such/module.ko: no such file"), "{}", o.all());
+    assert!(
+        o.stderr.contains("no/such/module.ko: no such file"),
+        "{}",
+        o.all()
+    );
     let o = kmod(&["run", "no-such-example"]);
     assert!(!o.ok);
-    assert!(o.stderr.contains("unknown module `no-such-example`"), "{}", o.all());
+    assert!(
+        o.stderr.contains("unknown module `no-such-example`"),
+        "{}",
+        o.all()
+    );
     let o = kmod(&["run"]);
     assert!(!o.ok);
     let o = kmod(&["run", "--cycles", "0", "hello"]);

@@ -77,9 +77,15 @@ pub fn resolve(
         let input = if is_ko_path(m) {
             let ko = Path::new(m);
             if !ko.is_file() {
-                bail!("{m}: no such file (a `.ko` argument is run as is; give a module name or package path to build one)");
+                bail!(
+                    "{m}: no such file (a `.ko` argument is run as is; give a module name or package path to build one)"
+                );
             }
-            eprintln!("Checking {} for FreeBSD {}", ko.display(), release.identity.name);
+            eprintln!(
+                "Checking {} for FreeBSD {}",
+                ko.display(),
+                release.identity.name
+            );
             let data = std::fs::read(ko).with_context(|| format!("reading {}", ko.display()))?;
             let (check_problems, check_notes, wrong) = match check::check(&data, release) {
                 Ok(_) => (Vec::new(), Vec::new(), None),
@@ -88,9 +94,23 @@ pub fn resolve(
                     (hard, notes, wrong_release(&e.problems, release))
                 }
             };
-            Input { ko: ko.to_owned(), file: file_name(ko), check_problems, check_notes, wrong_release: wrong }
+            Input {
+                ko: ko.to_owned(),
+                file: file_name(ko),
+                check_problems,
+                check_notes,
+                wrong_release: wrong,
+            }
         } else {
-            let out = build::build(ws, &BuildOptions { module: m.clone(), release, jobs, verbose })?;
+            let out = build::build(
+                ws,
+                &BuildOptions {
+                    module: m.clone(),
+                    release,
+                    jobs,
+                    verbose,
+                },
+            )?;
             eprintln!("Built {}", out.ko.display());
             Input {
                 file: file_name(&out.ko),
@@ -106,7 +126,9 @@ pub fn resolve(
 }
 
 fn file_name(p: &Path) -> String {
-    p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_else(|| p.display().to_string())
+    p.file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_else(|| p.display().to_string())
 }
 
 #[cfg(test)]
@@ -123,7 +145,10 @@ mod tests {
     #[test]
     fn unknown_kpi_symbols_are_notes_for_prebuilt_modules() {
         let (hard, notes) = classify(&[
-            Problem::UnknownSymbols { release: "14.0".into(), symbols: vec!["snprintf".into()] },
+            Problem::UnknownSymbols {
+                release: "14.0".into(),
+                symbols: vec!["snprintf".into()],
+            },
             Problem::Metadata("no MDT_MODULE".into()),
         ]);
         assert_eq!(hard, vec!["module metadata: no MDT_MODULE".to_string()]);

@@ -48,7 +48,11 @@ pub struct Cycle {
 pub fn location(k: &Kernel, f: &Fault) -> String {
     match &f.symbol {
         Some(sym) => {
-            let file = f.location.rsplit_once(" (").map(|(_, r)| format!(" ({r}")).unwrap_or_default();
+            let file = f
+                .location
+                .rsplit_once(" (")
+                .map(|(_, r)| format!(" ({r}"))
+                .unwrap_or_default();
             format!("{:#}+{:#x}{file}", rustc_demangle::demangle(sym), f.offset)
         }
         None if f.rip != 0 => k.symbolize(f.rip).0,
@@ -82,7 +86,13 @@ pub fn run_cycle(k: &mut Kernel, inputs: &[Input], cycle: u32, shutdown: bool) -
                 out.crashed = true;
                 failed_load = Some(i);
                 let location = location(k, &fault);
-                out.failures.push(Failure::Fault { cycle, file: input.file.clone(), phase: Phase::Load, fault, location });
+                out.failures.push(Failure::Fault {
+                    cycle,
+                    file: input.file.clone(),
+                    phase: Phase::Load,
+                    fault,
+                    location,
+                });
                 break;
             }
             Err(e) => {
@@ -106,8 +116,18 @@ pub fn run_cycle(k: &mut Kernel, inputs: &[Input], cycle: u32, shutdown: bool) -
             Err(fault) => {
                 out.crashed = true;
                 let location = location(k, &fault);
-                let file = fault.location.rsplit_once(" (").map(|(_, r)| r.trim_end_matches(')').to_owned()).unwrap_or_default();
-                out.failures.push(Failure::Fault { cycle, file, phase: Phase::Shutdown, fault: Box::new(fault), location });
+                let file = fault
+                    .location
+                    .rsplit_once(" (")
+                    .map(|(_, r)| r.trim_end_matches(')').to_owned())
+                    .unwrap_or_default();
+                out.failures.push(Failure::Fault {
+                    cycle,
+                    file,
+                    phase: Phase::Shutdown,
+                    fault: Box::new(fault),
+                    location,
+                });
             }
         }
     }
@@ -119,7 +139,13 @@ pub fn run_cycle(k: &mut Kernel, inputs: &[Input], cycle: u32, shutdown: bool) -
             Err(UnloadError::Crashed(fault)) => {
                 out.crashed = true;
                 let location = location(k, &fault);
-                out.failures.push(Failure::Fault { cycle, file: inputs[i].file.clone(), phase: Phase::Unload, fault, location });
+                out.failures.push(Failure::Fault {
+                    cycle,
+                    file: inputs[i].file.clone(),
+                    phase: Phase::Unload,
+                    fault,
+                    location,
+                });
             }
             Err(e) => {
                 out.left_loaded = true;
@@ -136,7 +162,11 @@ pub fn run_cycle(k: &mut Kernel, inputs: &[Input], cycle: u32, shutdown: bool) -
     // Every malloc type whose counters moved this cycle.
     for (mtp, t) in by_mtp(k) {
         let b = before.get(&mtp).cloned().unwrap_or_default();
-        if t.total_allocs == b.total_allocs && t.total_frees == b.total_frees && t.live_allocs == b.live_allocs && !owner.contains_key(&mtp) {
+        if t.total_allocs == b.total_allocs
+            && t.total_frees == b.total_frees
+            && t.live_allocs == b.live_allocs
+            && !owner.contains_key(&mtp)
+        {
             continue;
         }
         // A type not seen while loaded belongs to the file whose load failed.
@@ -157,7 +187,10 @@ pub fn run_cycle(k: &mut Kernel, inputs: &[Input], cycle: u32, shutdown: bool) -
             if t.live_allocs > 0 {
                 out.failures.push(Failure::Leak {
                     cycle,
-                    file: t.module.map(|i| inputs[i].file.clone()).unwrap_or_else(|| "?".into()),
+                    file: t
+                        .module
+                        .map(|i| inputs[i].file.clone())
+                        .unwrap_or_else(|| "?".into()),
                     malloc_type: t.name.clone(),
                     live_allocs: t.live_allocs,
                     live_bytes: t.live_bytes,
@@ -167,7 +200,10 @@ pub fn run_cycle(k: &mut Kernel, inputs: &[Input], cycle: u32, shutdown: bool) -
     }
     if !out.crashed {
         for p in &k.panics()[panics_before..] {
-            out.failures.push(Failure::Panic { cycle, message: p.clone() });
+            out.failures.push(Failure::Panic {
+                cycle,
+                message: p.clone(),
+            });
         }
     }
     out.console = k.take_console();

@@ -48,7 +48,11 @@ pub struct RunConfig {
 
 impl Default for RunConfig {
     fn default() -> Self {
-        RunConfig { cycles: 1, nowait_sweep: false, shutdown: false }
+        RunConfig {
+            cycles: 1,
+            nowait_sweep: false,
+            shutdown: false,
+        }
     }
 }
 
@@ -69,8 +73,12 @@ pub struct RunOptions {
 
 /// The simulated kernel of a release of the bindings.
 pub fn sim_release(release: &'static Release) -> anyhow::Result<SimRelease> {
-    SimRelease::by_name(release.identity.name)
-        .ok_or_else(|| anyhow!("the kernel simulator has no FreeBSD {} kernel", release.identity.name))
+    SimRelease::by_name(release.identity.name).ok_or_else(|| {
+        anyhow!(
+            "the kernel simulator has no FreeBSD {} kernel",
+            release.identity.name
+        )
+    })
 }
 
 /// Builds (or takes) the modules and runs them.
@@ -84,7 +92,11 @@ fn boot(release: SimRelease) -> anyhow::Result<Kernel> {
 }
 
 /// Runs already resolved modules in a simulated kernel of `release`.
-pub fn run_inputs(inputs: &[Input], release: SimRelease, config: &RunConfig) -> anyhow::Result<RunReport> {
+pub fn run_inputs(
+    inputs: &[Input],
+    release: SimRelease,
+    config: &RunConfig,
+) -> anyhow::Result<RunReport> {
     let mut report = RunReport {
         release: release.name.to_owned(),
         files: inputs.iter().map(|i| i.file.clone()).collect(),
@@ -95,7 +107,10 @@ pub fn run_inputs(inputs: &[Input], release: SimRelease, config: &RunConfig) -> 
     let mut sweep = config.nowait_sweep;
     for i in inputs {
         for n in &i.check_notes {
-            report.warnings.push(format!("{}: {n} (the simulated kernel linker decides)", i.file));
+            report.warnings.push(format!(
+                "{}: {n} (the simulated kernel linker decides)",
+                i.file
+            ));
         }
         if !i.check_problems.is_empty() {
             report.failures.push(Failure::Check {
@@ -116,15 +131,26 @@ pub fn run_inputs(inputs: &[Input], release: SimRelease, config: &RunConfig) -> 
         release.name,
         release.freebsd_version,
         report.files.join(", "),
-        if cycles > 1 { format!(" ({cycles} load/unload cycles)") } else { String::new() }
+        if cycles > 1 {
+            format!(" ({cycles} load/unload cycles)")
+        } else {
+            String::new()
+        }
     );
     let started = std::time::Instant::now();
     let mut k = boot(release)?;
     for c in 1..=cycles {
         let cy = lifecycle::run_cycle(&mut k, inputs, c, config.shutdown);
         for t in &cy.types {
-            let file = t.module.map(|i| inputs[i].file.clone()).unwrap_or_else(|| "?".into());
-            match report.allocations.iter_mut().find(|r| r.file == file && r.malloc_type == t.name) {
+            let file = t
+                .module
+                .map(|i| inputs[i].file.clone())
+                .unwrap_or_else(|| "?".into());
+            match report
+                .allocations
+                .iter_mut()
+                .find(|r| r.file == file && r.malloc_type == t.name)
+            {
                 Some(r) => {
                     r.allocs += t.allocs;
                     r.frees += t.frees;
@@ -145,7 +171,9 @@ pub fn run_inputs(inputs: &[Input], release: SimRelease, config: &RunConfig) -> 
             report.console = cy.console;
             report.shutdown = cy.shutdown;
         } else if !cy.failures.is_empty() {
-            report.console.push_str(&format!("--- console of cycle {c} ---\n{}", cy.console));
+            report
+                .console
+                .push_str(&format!("--- console of cycle {c} ---\n{}", cy.console));
         }
         if !cy.failures.is_empty() {
             report.failures.extend(cy.failures);
@@ -154,8 +182,17 @@ pub fn run_inputs(inputs: &[Input], release: SimRelease, config: &RunConfig) -> 
         report.cycles_completed = c;
     }
     drop(k);
-    report.allocations.sort_by_key(|r| inputs.iter().position(|i| i.file == r.file).unwrap_or(usize::MAX));
-    eprintln!("Ran {} cycle(s) in {:.2?}", report.cycles_completed, started.elapsed());
+    report.allocations.sort_by_key(|r| {
+        inputs
+            .iter()
+            .position(|i| i.file == r.file)
+            .unwrap_or(usize::MAX)
+    });
+    eprintln!(
+        "Ran {} cycle(s) in {:.2?}",
+        report.cycles_completed,
+        started.elapsed()
+    );
 
     if sweep {
         if report.failures.is_empty() {
@@ -163,7 +200,9 @@ pub fn run_inputs(inputs: &[Input], release: SimRelease, config: &RunConfig) -> 
             report.sweep = Some(sw);
             report.failures.extend(failures);
         } else {
-            report.warnings.push("--nowait-sweep not run: the plain lifecycle already fails".into());
+            report
+                .warnings
+                .push("--nowait-sweep not run: the plain lifecycle already fails".into());
         }
     }
     Ok(report)

@@ -143,18 +143,45 @@ pub enum Failure {
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let cyc = |c: &u32| if *c > 1 { format!(" in cycle {c}") } else { String::new() };
+        let cyc = |c: &u32| {
+            if *c > 1 {
+                format!(" in cycle {c}")
+            } else {
+                String::new()
+            }
+        };
         match self {
-            Failure::Check { file, release, problems } => {
+            Failure::Check {
+                file,
+                release,
+                problems,
+            } => {
                 let first = problems.first().map(String::as_str).unwrap_or("");
                 let first = match first.char_indices().nth(160) {
                     Some((i, _)) => format!("{}...", &first[..i]),
                     None => first.to_owned(),
                 };
-                write!(f, "{file} fails `cargo kmod check --freebsd {release}` ({} problem(s)): {first}", problems.len())
+                write!(
+                    f,
+                    "{file} fails `cargo kmod check --freebsd {release}` ({} problem(s)): {first}",
+                    problems.len()
+                )
             }
-            Failure::Load { cycle, file, errno, message, mod_load, hint } => {
-                write!(f, "load of {file} refused{}: {} [kldload: {}]", cyc(cycle), message.trim_end(), errno_text(*errno))?;
+            Failure::Load {
+                cycle,
+                file,
+                errno,
+                message,
+                mod_load,
+                hint,
+            } => {
+                write!(
+                    f,
+                    "load of {file} refused{}: {} [kldload: {}]",
+                    cyc(cycle),
+                    message.trim_end(),
+                    errno_text(*errno)
+                )?;
                 if let Some(h) = hint {
                     write!(f, " ({h})")?;
                 }
@@ -163,27 +190,66 @@ impl fmt::Display for Failure {
                 }
                 Ok(())
             }
-            Failure::Fault { cycle, file, phase, fault, location } => {
+            Failure::Fault {
+                cycle,
+                file,
+                phase,
+                fault,
+                location,
+            } => {
                 let what = match &fault.kind {
                     kernel_sim::FaultKind::Panic(m) => format!("panic: {m}"),
-                    kernel_sim::FaultKind::PageFault { addr } => format!("page fault at address {addr:#x}"),
-                    kernel_sim::FaultKind::StackOverflow { addr } => format!("kernel stack overflow ({addr:#x})"),
-                    kernel_sim::FaultKind::Timeout(d) => format!("no return within {d:?} (watchdog)"),
+                    kernel_sim::FaultKind::PageFault { addr } => {
+                        format!("page fault at address {addr:#x}")
+                    }
+                    kernel_sim::FaultKind::StackOverflow { addr } => {
+                        format!("kernel stack overflow ({addr:#x})")
+                    }
+                    kernel_sim::FaultKind::Timeout(d) => {
+                        format!("no return within {d:?} (watchdog)")
+                    }
                     other => format!("{other:?}"),
                 };
-                write!(f, "{file} crashed during {phase}{}: {what} at {location}", cyc(cycle))
+                write!(
+                    f,
+                    "{file} crashed during {phase}{}: {what} at {location}",
+                    cyc(cycle)
+                )
             }
-            Failure::UnloadRefused { cycle, file, errno, message } => {
-                write!(f, "unload of {file} refused{}: {} [{}]", cyc(cycle), message.trim_end(), errno_text(*errno))
+            Failure::UnloadRefused {
+                cycle,
+                file,
+                errno,
+                message,
+            } => {
+                write!(
+                    f,
+                    "unload of {file} refused{}: {} [{}]",
+                    cyc(cycle),
+                    message.trim_end(),
+                    errno_text(*errno)
+                )
             }
-            Failure::Leak { cycle, file, malloc_type, live_allocs, live_bytes } => write!(
+            Failure::Leak {
+                cycle,
+                file,
+                malloc_type,
+                live_allocs,
+                live_bytes,
+            } => write!(
                 f,
                 "{file} leaked{}: malloc type `{malloc_type}` has {live_allocs} allocation(s), {live_bytes} bytes live after unload",
-                if *cycle > 0 { format!(" in cycle {cycle}") } else { String::new() }
+                if *cycle > 0 {
+                    format!(" in cycle {cycle}")
+                } else {
+                    String::new()
+                }
             ),
             Failure::Panic { cycle, message } => write!(f, "panic{}: {message}", cyc(cycle)),
             Failure::NowaitSite { site, what } => write!(f, "M_NOWAIT site {site} failed: {what}"),
-            Failure::SweepSetup(m) => write!(f, "--nowait-sweep could not count the M_NOWAIT sites: {m}"),
+            Failure::SweepSetup(m) => {
+                write!(f, "--nowait-sweep could not count the M_NOWAIT sites: {m}")
+            }
         }
     }
 }
@@ -258,16 +324,26 @@ impl RunReport {
 
     /// The live allocations of `malloc_type` of `file` at the end, if the type was seen.
     pub fn row(&self, file: &str, malloc_type: &str) -> Option<&AllocRow> {
-        self.allocations.iter().find(|r| r.file == file && r.malloc_type == malloc_type)
+        self.allocations
+            .iter()
+            .find(|r| r.file == file && r.malloc_type == malloc_type)
     }
 
     /// The one-line verdict.
     pub fn verdict(&self) -> String {
         let files = self.files.join(" + ");
         // The kernel's verdict first: a check problem matters less than what happened.
-        let first = self.failures.iter().find(|f| !matches!(f, Failure::Check { .. })).or(self.failures.first());
+        let first = self
+            .failures
+            .iter()
+            .find(|f| !matches!(f, Failure::Check { .. }))
+            .or(self.failures.first());
         if let Some(first) = first {
-            let more = if self.failures.len() > 1 { format!(" (+{} more, see above)", self.failures.len() - 1) } else { String::new() };
+            let more = if self.failures.len() > 1 {
+                format!(" (+{} more, see above)", self.failures.len() - 1)
+            } else {
+                String::new()
+            };
             return format!("FAIL: {files} on FreeBSD {}: {first}{more}", self.release);
         }
         let mut s = format!(
@@ -277,7 +353,12 @@ impl RunReport {
             if self.cycles_completed == 1 { "" } else { "s" }
         );
         if let Some(sw) = &self.sweep {
-            let _ = write!(s, "; {} M_NOWAIT site{} failed in turn, all handled", sw.sites, if sw.sites == 1 { "" } else { "s" });
+            let _ = write!(
+                s,
+                "; {} M_NOWAIT site{} failed in turn, all handled",
+                sw.sites,
+                if sw.sites == 1 { "" } else { "s" }
+            );
         }
         s
     }
@@ -291,7 +372,11 @@ impl RunReport {
             s.push('\n');
         }
         if self.cycles_completed > 1 {
-            let _ = writeln!(s, "(console of cycle 1 shown; {} more cycles ran)", self.cycles_completed - 1);
+            let _ = writeln!(
+                s,
+                "(console of cycle 1 shown; {} more cycles ran)",
+                self.cycles_completed - 1
+            );
         }
         let _ = writeln!(
             s,
@@ -299,9 +384,25 @@ impl RunReport {
             self.cycles_completed.max(1),
             if self.cycles_completed > 1 { "s" } else { "" }
         );
-        let fw = self.allocations.iter().map(|r| r.file.len()).chain([6]).max().unwrap_or(6);
-        let tw = self.allocations.iter().map(|r| r.malloc_type.len()).chain([11]).max().unwrap_or(11);
-        let _ = writeln!(s, "{:<fw$}  {:<tw$}  {:>10}  {:>10}  {:>10}  {:>10}", "module", "malloc type", "allocs", "frees", "live", "live bytes");
+        let fw = self
+            .allocations
+            .iter()
+            .map(|r| r.file.len())
+            .chain([6])
+            .max()
+            .unwrap_or(6);
+        let tw = self
+            .allocations
+            .iter()
+            .map(|r| r.malloc_type.len())
+            .chain([11])
+            .max()
+            .unwrap_or(11);
+        let _ = writeln!(
+            s,
+            "{:<fw$}  {:<tw$}  {:>10}  {:>10}  {:>10}  {:>10}",
+            "module", "malloc type", "allocs", "frees", "live", "live bytes"
+        );
         for r in &self.allocations {
             let _ = writeln!(
                 s,
@@ -313,26 +414,58 @@ impl RunReport {
             s.push_str("(no malloc type registered)\n");
         }
         let live: u64 = self.allocations.iter().map(|r| r.live_bytes).sum();
-        let leaks = self.allocations.iter().filter(|r| r.live_allocs > 0).count();
+        let leaks = self
+            .allocations
+            .iter()
+            .filter(|r| r.live_allocs > 0)
+            .count();
         let _ = writeln!(s, "leaks: {leaks} malloc type(s), {live} bytes live");
         if !self.shutdown.is_empty() {
             s.push_str("--- MOD_SHUTDOWN ---\n");
             for (m, e) in &self.shutdown {
-                let _ = writeln!(s, "{m}: {}", if *e == 0 { "0".to_owned() } else { errno_text(*e) });
+                let _ = writeln!(
+                    s,
+                    "{m}: {}",
+                    if *e == 0 {
+                        "0".to_owned()
+                    } else {
+                        errno_text(*e)
+                    }
+                );
             }
         }
         if let Some(sw) = &self.sweep {
-            let _ = writeln!(s, "--- nowait sweep: {} M_NOWAIT allocation site(s) ---", sw.sites);
+            let _ = writeln!(
+                s,
+                "--- nowait sweep: {} M_NOWAIT allocation site(s) ---",
+                sw.sites
+            );
             for r in &sw.results {
-                let _ = writeln!(s, "site {}/{}: {} {}", r.site, sw.sites, if r.ok { "ok  " } else { "FAIL" }, r.outcome);
+                let _ = writeln!(
+                    s,
+                    "site {}/{}: {} {}",
+                    r.site,
+                    sw.sites,
+                    if r.ok { "ok  " } else { "FAIL" },
+                    r.outcome
+                );
             }
         }
         for w in &self.warnings {
             let _ = writeln!(s, "warning: {w}");
         }
         for f in &self.failures {
-            if let Failure::Check { file, release, problems } = f {
-                let _ = writeln!(s, "--- cargo kmod check --freebsd {release} {file}: {} problem(s) ---", problems.len());
+            if let Failure::Check {
+                file,
+                release,
+                problems,
+            } = f
+            {
+                let _ = writeln!(
+                    s,
+                    "--- cargo kmod check --freebsd {release} {file}: {} problem(s) ---",
+                    problems.len()
+                );
                 for p in problems {
                     let _ = writeln!(s, "- {p}");
                 }
@@ -356,9 +489,23 @@ mod tests {
 
     #[test]
     fn verdict_names_the_first_failure() {
-        let mut r = RunReport { release: "14.0".into(), files: vec!["a.ko".into()], cycles_completed: 3, ..Default::default() };
-        assert!(r.verdict().starts_with("PASS: a.ko on FreeBSD 14.0: 3 load/unload cycles leak-free"));
-        r.failures.push(Failure::Leak { cycle: 2, file: "a.ko".into(), malloc_type: "rust".into(), live_allocs: 1, live_bytes: 16 });
+        let mut r = RunReport {
+            release: "14.0".into(),
+            files: vec!["a.ko".into()],
+            cycles_completed: 3,
+            ..Default::default()
+        };
+        assert!(
+            r.verdict()
+                .starts_with("PASS: a.ko on FreeBSD 14.0: 3 load/unload cycles leak-free")
+        );
+        r.failures.push(Failure::Leak {
+            cycle: 2,
+            file: "a.ko".into(),
+            malloc_type: "rust".into(),
+            live_allocs: 1,
+            live_bytes: 16,
+        });
         assert_eq!(
             r.verdict(),
             "FAIL: a.ko on FreeBSD 14.0: a.ko leaked in cycle 2: malloc type `rust` has 1 allocation(s), 16 bytes live after unload"

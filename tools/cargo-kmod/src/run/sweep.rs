@@ -31,19 +31,39 @@ pub fn sweep(
         }
         k.nowait_allocations()
     };
-    eprintln!("NOWAIT sweep: a clean load + unload makes {sites} M_NOWAIT allocation(s); failing each in turn");
-    let mut report = SweepReport { sites, results: Vec::new() };
+    eprintln!(
+        "NOWAIT sweep: a clean load + unload makes {sites} M_NOWAIT allocation(s); failing each in turn"
+    );
+    let mut report = SweepReport {
+        sites,
+        results: Vec::new(),
+    };
     for site in 1..=sites {
         let mut k = boot()?;
         k.set_nowait_failure(Some(site));
         let cy = run_cycle(&mut k, inputs, 1, shutdown);
         let reached = k.nowait_allocations() >= site;
         let (ok, outcome) = match cy.failures.first() {
-            None if reached => (true, "allocation failure handled; loaded and unloaded cleanly".to_owned()),
-            None => (true, "not reached this time (fewer M_NOWAIT allocations than the count run)".to_owned()),
-            Some(Failure::Load { file, errno, mod_load, .. }) if cy.failures.len() == 1 && !mod_load.is_empty() => {
+            None if reached => (
+                true,
+                "allocation failure handled; loaded and unloaded cleanly".to_owned(),
+            ),
+            None => (
+                true,
+                "not reached this time (fewer M_NOWAIT allocations than the count run)".to_owned(),
+            ),
+            Some(Failure::Load {
+                file,
+                errno,
+                mod_load,
+                ..
+            }) if cy.failures.len() == 1 && !mod_load.is_empty() => {
                 let (m, e) = &mod_load[0];
-                let note = if *e == ENOMEM { "" } else { " (ENOMEM expected)" };
+                let note = if *e == ENOMEM {
+                    ""
+                } else {
+                    " (ENOMEM expected)"
+                };
                 (
                     true,
                     format!(
@@ -60,7 +80,10 @@ pub fn sweep(
         };
         if !ok {
             for f in cy.failures {
-                failures.push(Failure::NowaitSite { site, what: Box::new(f) });
+                failures.push(Failure::NowaitSite {
+                    site,
+                    what: Box::new(f),
+                });
             }
             eprint!("--- console of NOWAIT site {site} ---\n{}", cy.console);
         }
