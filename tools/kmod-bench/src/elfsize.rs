@@ -82,3 +82,55 @@ pub fn ko_sizes(path: &Path) -> anyhow::Result<KoSize> {
     let data = std::fs::read(path).with_context(|| format!("read {}", path.display()))?;
     sizes(&data).with_context(|| path.display().to_string())
 }
+
+/// Bytes of code per origin: the sizes of the `STT_FUNC` symbols of `path`, grouped by
+/// the crate their (demangled) Rust path starts with; `core::fmt` (formatting) is split
+/// out of `core`, and symbols that are not Rust paths (C-ABI names such as the module's
+/// exported functions, `memcpy`, or `compiler_builtins`' aliases) form group `C ABI`.
+/// Largest first.
+pub fn code_by_crate(path: &Path) -> anyhow::Result<Vec<(String, u64)>> {
+    use object::{Object as _, ObjectSymbol as _, SymbolKind};
+    let data = std::fs::read(path).with_context(|| format!("read {}", path.display()))?;
+    let f = object::File::parse(&*data).with_context(|| path.display().to_string())?;
+    let mut by: std::collections::BTreeMap<String, u64> = Default::default();
+    for s in f.symbols() {
+        if s.kind() != SymbolKind::Text || s.size() == 0 {
+            continue;
+        }
+        let name = s.name().unwrap_or("");
+        let group = match rustc_demangle::try_demangle(name) {
+            Ok(d) => {
+                let d = format!("{d:#}");
+                let p = d
+                    .trim_start_matches(['<', '&', '*'])
+                    .trim_start_matches("dyn ")
+                    .trim_start_matches("mut ");
+                if p.starts_with("core::fmt")
+                    || d.contains("as core::fmt::")
+                    || d.contains("_fmt_inner")
+                {
+                    "core::fmt".to_owned()
+                } else {
+                    p.split([':', ' ', '<', '>'])
+                        .next()
+                        .unwrap_or("?")
+                        .to_owned()
+                }
+            }
+            Err(_) => "C ABI".to_owned(),
+        };
+        *by.entry(group).or_default() += s.size();
+    }
+    let mut v: Vec<(String, u64)> = by.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    Ok(v)
+}
+
+/// Whether `path` defines a function symbol `name` itself.
+pub fn defines_function(path: &Path, name: &str) -> anyhow::Result<bool> {
+    use object::{Object as _, ObjectSymbol as _, SymbolKind};
+    let data = std::fs::read(path).with_context(|| format!("read {}", path.display()))?;
+    let f = object::File::parse(&*data).with_context(|| path.display().to_string())?;
+    Ok(f.symbols()
+        .any(|s| s.kind() == SymbolKind::Text && s.is_definition() && s.name() == Ok(name)))
+}

@@ -436,6 +436,24 @@ fn render(
         s,
         "\nC twins exist for FreeBSD 14 only (built against the 14.2 headers, `__FreeBSD_version` 1400097)."
     )?;
+    if let Some((_, _, ko)) = built.iter().find(|b| b.0 == "bench" && b.1 == "14.0") {
+        let groups = elfsize::code_by_crate(ko)?;
+        let list: Vec<String> = groups.iter().map(|(g, b)| format!("{g} {b}")).collect();
+        writeln!(
+            s,
+            "Where the Rust bench.ko (14.0) code goes, bytes of function symbols by crate: {} \
+             (`C ABI`: the module's exported `bench_*` loops and `compiler_builtins`' C-named aliases).",
+            list.join(", ")
+        )?;
+        if elfsize::defines_function(ko, "log")? {
+            writeln!(
+                s,
+                "\n**Note:** bench.ko defines `log` itself: it is `compiler_builtins`' libm `log(f64)` (with its \
+                 soft-float helpers), to which the link binds the facade's call of the kernel's `log(9)` \
+                 (`klog!`), instead of leaving it for the kernel linker."
+            )?;
+        }
+    }
 
     writeln!(
         s,
@@ -475,8 +493,8 @@ fn render(
     writeln!(
         s,
         "`cargo kmod build --freebsd <release> <example>` for every example and release, one after the other with `-j2`, \
-         in a private copy of the workspace: cold = empty `target/kmod-build` (the first build also compiles \
-         `core`/`alloc` with build-std), warm = the same again with nothing changed.\n"
+         in a private copy of the workspace: cold = empty `target/kmod-build` (the first build of each release also \
+         compiles `core`/`alloc` with build-std into `target/kmod-build/<release>`), warm = the same again with nothing changed.\n"
     )?;
     let mut head = String::from("| example |");
     let mut rule = String::from("|---|");
@@ -560,7 +578,7 @@ fn update_readme(readme: &Path, report: &str) -> anyhow::Result<()> {
 
 const README_INTRO: &str = "\
 Numbers, not pass/fail tests: Rust modules against their C twins (`examples/c-twins`), printed by one command
-(about 5 minutes on 2 cores; installs valgrind if missing):
+(about 2 minutes on 2 cores, plus building the harness the first time; installs valgrind if missing):
 
 ```sh
 ci/bench            # print the tables below

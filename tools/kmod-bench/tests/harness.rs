@@ -12,25 +12,57 @@ use kmod_bench::{ctwin, repo};
 fn check(ko: &Path, funcs: &[&str]) {
     let funcs: Vec<String> = funcs.iter().map(|f| f.to_string()).collect();
     let n = 100;
-    let checked = run_regions(ko, "14.0", &funcs, n, 3).unwrap_or_else(|e| panic!("{}: {e:#}", ko.display()));
+    let checked =
+        run_regions(ko, "14.0", &funcs, n, 3).unwrap_or_else(|e| panic!("{}: {e:#}", ko.display()));
     assert_eq!(checked.calls.len(), 2 * funcs.len());
     for (f, m, ret, allocs) in &checked.calls {
         assert!(*m == 0 || *m == n, "{f}: unexpected count {m}");
         assert_eq!(ret, m, "{f}({m}) returned {ret}");
-        assert_eq!(allocs, m, "{f}({m}) made {allocs} allocations, expected one per iteration");
+        assert_eq!(
+            allocs, m,
+            "{f}({m}) made {allocs} allocations, expected one per iteration"
+        );
     }
-    assert!(checked.console.contains("bench: loaded"), "console: {}", checked.console);
-    assert!(checked.console.contains("bench: unloaded"), "console: {}", checked.console);
+    assert!(
+        checked.console.contains("bench: loaded"),
+        "console: {}",
+        checked.console
+    );
+    assert!(
+        checked.console.contains("bench: unloaded"),
+        "console: {}",
+        checked.console
+    );
 }
 
 #[test]
 fn bench_loops_run_allocate_once_per_iteration_and_free_everything() {
     let repo = repo();
     let release = cargo_kmod::release::resolve(Some("14.0")).expect("14.0 bindings");
-    let opts = BuildOptions { module: "bench".into(), release, jobs: Some(2), verbose: false };
-    let rust = build(&Workspace::at(&repo), &opts).unwrap_or_else(|e| panic!("cargo kmod build bench: {e:#}"));
-    let c = ctwin::build(&repo, "bench.c", "bench", &Path::new(env!("CARGO_TARGET_TMPDIR")).join("kmod-bench"))
-        .unwrap_or_else(|e| panic!("C twin: {e:#}"));
+    let opts = BuildOptions {
+        module: "bench".into(),
+        release,
+        jobs: Some(2),
+        verbose: false,
+    };
+    let rust = build(&Workspace::at(&repo), &opts)
+        .unwrap_or_else(|e| panic!("cargo kmod build bench: {e:#}"));
+    let c = ctwin::build(
+        &repo,
+        "bench.c",
+        "bench",
+        &Path::new(env!("CARGO_TARGET_TMPDIR")).join("kmod-bench"),
+    )
+    .unwrap_or_else(|e| panic!("C twin: {e:#}"));
+    // The size breakdown sees the module's own code and the runtime crates.
+    let groups = kmod_bench::elfsize::code_by_crate(&rust.ko).expect("symbols");
+    println!("{groups:?}");
+    for g in ["C ABI", "core::fmt", "freebsd_kmi"] {
+        assert!(
+            groups.iter().any(|(n, b)| n == g && *b > 0),
+            "{g} in {groups:?}"
+        );
+    }
     // One simulated kernel per process at a time: one after the other.
     check(&rust.ko, &OPS.map(|o| o.rust));
     check(&c, &OPS.map(|o| o.c));
