@@ -242,7 +242,7 @@ pub fn build(ws: &Workspace, opts: &BuildOptions) -> anyhow::Result<BuildOutput>
         .join(format!("{module_name}.ko"));
     eprintln!("Linking {module_name}.ko");
     let work_dir = ws.build_dir().join("link").join(release.identity.name);
-    let linked = link::link(&tc, &staticlib, &ko, &work_dir)?;
+    let linked = link::link(&tc, release, &staticlib, &ko, &work_dir)?;
     if opts.verbose {
         for c in &linked.commands {
             eprintln!("  {c}");

@@ -5,8 +5,14 @@
 //! every defined global with `kmod_syms.awk` + `objcopy -L`, then `objcopy --strip-debug`.
 //! Here:
 //!
+//! 0. `objcopy --localize-symbols=X.kpi libX.a libX.kpi.a`: any definition *inside* the
+//!    staticlib of a name the kernel provides (the release's KPI list) is made local before
+//!    linking. Otherwise `ld -r` binds the module's calls to it instead of leaving them for
+//!    the kernel: `compiler_builtins` defines the C math function `log(double)` (a weak
+//!    symbol), which would silently capture the calls `klog!` makes to log(9).
+//!    `cargo kmod check` refuses a module that still defines a KPI name.
 //! 1. `ld.lld -m elf_x86_64_fbsd -r --gc-sections -T <ldscript> -o X.ko.full
-//!    --whole-archive libX.a --no-whole-archive`: the staticlib's members are all pulled
+//!    --whole-archive libX.kpi.a --no-whole-archive`: the staticlib's members are all pulled
 //!    in (an `-r` link of an archive pulls members only for undefined symbols, and a
 //!    module's roots are linker-set statics) and garbage collection keeps exactly what the
 //!    linker sets (KEEP in the script) reach.
@@ -28,6 +34,7 @@ use anyhow::{Context as _, bail};
 use object::{Object, ObjectSymbol};
 
 use crate::toolchain::Toolchain;
+use freebsd_kpi::release::Release;
 
 /// The embedded linker script (`tools/cargo-kmod/ldscript.kmod.amd64`).
 pub const LDSCRIPT: &str = include_str!("../ldscript.kmod.amd64");
@@ -99,11 +106,24 @@ pub fn defined_globals(data: &[u8]) -> anyhow::Result<Vec<String>> {
     Ok(names)
 }
 
-/// Links `archive` (a staticlib) into the module `ko`. `work_dir` receives the linker
-/// script and the intermediate files (`X.ko.full`, the `ld -r` output, and
-/// `X.ko.localize`, the symbols made local).
+/// The names a module must import from the kernel, never define: every KPI symbol of
+/// `release`, one per line (objcopy's `--localize-symbols` file format).
+pub fn kernel_names(release: &Release) -> String {
+    let mut names: Vec<&str> = release.symbols().map(|s| s.name).collect();
+    names.sort_unstable();
+    names.dedup();
+    let mut text = names.join("\n");
+    text.push('\n');
+    text
+}
+
+/// Links `archive` (a staticlib) into the module `ko` for `release`. `work_dir` receives
+/// the linker script and the intermediate files (`X.ko.kpi` and `libX.kpi.a`, the archive
+/// with the kernel's names made local; `X.ko.full`, the `ld -r` output; `X.ko.localize`,
+/// the symbols made local afterwards).
 pub fn link(
     tc: &Toolchain,
+    release: &Release,
     archive: &Path,
     ko: &Path,
     work_dir: &Path,
@@ -121,7 +141,17 @@ pub fn link(
     let full = work_dir.join(format!("{file_name}.{unique}.full"));
     let list = work_dir.join(format!("{file_name}.{unique}.localize"));
     let staged = work_dir.join(format!("{file_name}.{unique}"));
+    let kpi_list = work_dir.join(format!("{file_name}.{unique}.kpi"));
+    let kpi_archive = work_dir.join(format!("{file_name}.{unique}.kpi.a"));
     let mut commands = Vec::new();
+
+    std::fs::write(&kpi_list, kernel_names(release))?;
+    let mut shield = Command::new(&tc.objcopy);
+    shield
+        .arg(format!("--localize-symbols={}", kpi_list.display()))
+        .arg(archive)
+        .arg(&kpi_archive);
+    run(shield, &mut commands)?;
 
     let mut ld = Command::new(&tc.ld);
     ld.args(["-m", "elf_x86_64_fbsd", "-r", "--gc-sections", "-T"])
@@ -129,7 +159,7 @@ pub fn link(
         .arg("-o")
         .arg(&full)
         .arg("--whole-archive")
-        .arg(archive)
+        .arg(&kpi_archive)
         .arg("--no-whole-archive");
     run(ld, &mut commands)?;
 
@@ -159,7 +189,7 @@ pub fn link(
     }
     std::fs::rename(&staged, ko)
         .with_context(|| format!("moving {} to {}", staged.display(), ko.display()))?;
-    for f in [&full, &list] {
+    for f in [&full, &list, &kpi_list, &kpi_archive] {
         std::fs::remove_file(f).ok();
     }
     Ok(LinkOutput {

@@ -234,6 +234,32 @@ fn unknown_undefined_symbols_are_rejected() {
 }
 
 #[test]
+fn a_module_defining_a_kernel_function_is_rejected() {
+    // What compiler_builtins' math `log(double)` did to the calls meant for log(9).
+    let spec = Spec {
+        defines: vec!["log", "malloc"],
+        ..Spec::v14()
+    };
+    let p = problems(&module(&spec), "14.0");
+    match &p[..] {
+        [Problem::ShadowedKpi { release, symbols }] => {
+            assert_eq!(release, "14.0");
+            assert_eq!(symbols, &["log", "malloc"]);
+        }
+        _ => panic!("{}", messages(&p)),
+    }
+    assert!(messages(&p).contains("defines 2 FreeBSD 14.0 KPI name(s)"), "{}", messages(&p));
+    // A module-local helper with any other name is fine.
+    let spec = Spec {
+        defines: vec!["testmod_helper"],
+        ..Spec::v14()
+    };
+    if let Err(e) = check(&module(&spec), release("14.0")) {
+        panic!("a module-local helper must pass: {e}");
+    }
+}
+
+#[test]
 fn not_et_rel_is_rejected() {
     let mut data = module(&Spec::v14());
     data[16..18].copy_from_slice(&elf::ET_EXEC.to_le_bytes());

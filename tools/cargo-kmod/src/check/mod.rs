@@ -175,6 +175,20 @@ pub enum Problem {
         /// Every unknown symbol.
         symbols: Vec<String>,
     },
+    /// The module defines symbols named like kernel functions of the release: its calls
+    /// would bind to them instead of the kernel's.
+    #[error(
+        "the module defines {} FreeBSD {release} KPI name(s), which would replace the kernel's for the module: {} \
+         (cargo kmod build makes such definitions local before linking)",
+        symbols.len(),
+        symbols.join(", ")
+    )]
+    ShadowedKpi {
+        /// Release checked against.
+        release: String,
+        /// Every KPI name the module defines.
+        symbols: Vec<String>,
+    },
 }
 
 /// One loaded (`SHF_ALLOC`) section of the module.

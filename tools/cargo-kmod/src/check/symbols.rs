@@ -2,6 +2,11 @@
 //! tables), since the kernel linker fails the load with "symbol %s undefined" for any
 //! global it cannot resolve (link_elf_obj.c `elf_obj_lookup`). `__start_set_*` /
 //! `__stop_set_*` are resolved by `link_elf_fix_link_set()` to the set bounds.
+//!
+//! The module must not define a symbol with a KPI name either: the kernel linker resolves a
+//! module's references to its own definitions first (link_elf_obj.c), so such a
+//! definition silently replaces the kernel function for the module (as `compiler_builtins`'
+//! math `log(double)` would replace log(9)).
 
 use freebsd_kpi::release::Release;
 use object::{Object, ObjectSymbol};
@@ -12,8 +17,18 @@ use super::{Module, Problem};
 pub(super) fn check(m: &Module<'_>, release: &Release, problems: &mut Vec<Problem>) -> Vec<String> {
     let mut imports = Vec::new();
     let mut unknown = Vec::new();
+    let mut shadowing = Vec::new();
     for sym in m.elf.symbols() {
         if !sym.is_undefined() {
+            let is_object = matches!(sym.kind(), object::SymbolKind::Text | object::SymbolKind::Data | object::SymbolKind::Unknown);
+            if let Ok(name) = sym.name()
+                && is_object
+                && sym.is_definition()
+                && release.symbol(name).is_some()
+                && !shadowing.iter().any(|n| n == name)
+            {
+                shadowing.push(name.to_owned());
+            }
             continue;
         }
         let Ok(name) = sym.name() else { continue };
@@ -31,6 +46,13 @@ pub(super) fn check(m: &Module<'_>, release: &Release, problems: &mut Vec<Proble
     }
     imports.sort();
     unknown.sort();
+    shadowing.sort();
+    if !shadowing.is_empty() {
+        problems.push(Problem::ShadowedKpi {
+            release: release.identity.name.to_owned(),
+            symbols: shadowing,
+        });
+    }
     if !unknown.is_empty() {
         problems.push(Problem::UnknownSymbols {
             release: release.identity.name.to_owned(),

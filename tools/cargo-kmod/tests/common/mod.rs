@@ -33,6 +33,8 @@ pub struct Spec {
     pub metadata: bool,
     /// Make `set_sysinit_set` read-only.
     pub readonly_sysinit_set: bool,
+    /// Extra functions the module defines (a `ret` each), called from the handler.
+    pub defines: Vec<&'static str>,
 }
 
 impl Spec {
@@ -49,6 +51,7 @@ impl Spec {
             common: false,
             metadata: true,
             readonly_sysinit_set: false,
+            defines: Vec::new(),
         }
     }
 
@@ -167,15 +170,26 @@ pub fn module(spec: &Spec) -> Vec<u8> {
         code.extend([0xb8, 0, 0, 0, 0]); // mov eax, imm32
         extra_at = Some(code.len() as u64 - 4);
     }
+    let mut local_calls = Vec::new();
+    for name in &spec.defines {
+        code.extend([0xe8, 0, 0, 0, 0]);
+        local_calls.push((code.len() as u64 - 4, *name));
+    }
     code.extend([0x31, 0xc0, 0x5d, 0xc3]); // xor eax, eax; pop rbp; ret
+    let handler_len = code.len() as u64;
+    let mut defined = Vec::new();
+    for name in &spec.defines {
+        defined.push((code.len() as u64, *name));
+        code.push(0xc3); // ret
+    }
     b.obj.append_section_data(text, &code, 16);
-    let handler = b.symbol(
-        "testmod_handler",
-        text,
-        0,
-        code.len() as u64,
-        SymbolKind::Text,
-    );
+    for (at, name) in defined {
+        let f = b.symbol(name, text, at, 1, SymbolKind::Text);
+        if let Some(&(call, _)) = local_calls.iter().find(|(_, n)| *n == name) {
+            b.reloc(text, call, f, -4, elf::R_X86_64_PLT32);
+        }
+    }
+    let handler = b.symbol("testmod_handler", text, 0, handler_len, SymbolKind::Text);
     b.reloc(
         text,
         lea_at,
