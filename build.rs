@@ -12,6 +12,7 @@ fn main() {
         // The release matrix.
         freebsd13: { feature = "freebsd-13" },
         freebsd14: { feature = "freebsd-14" },
+        freebsd15: { feature = "freebsd-15" },
         // Allocator mode.
         alloc_disabled: { feature = "GLOBAL_ALLOC_DISABLED" },
         alloc_waitok: { all(not(alloc_disabled), feature = "GLOBAL_ALLOC_FLAG_WAITOK") },

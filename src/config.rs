@@ -1,16 +1,16 @@
 //! The feature rules. Every violation is a compile error naming the features involved and
 //! the fix; `tests/config_rules.rs` proves each one from a dependent crate.
 
-// --- Release matrix: exactly one of freebsd-13 / freebsd-14. ---
+// --- Release matrix: exactly one of freebsd-13 / freebsd-14 / freebsd-15. ---
 // Checked by freebsd-kpi-rs (releases/lib.rs), which this crate forwards the release
 // features to and which cargo compiles first; its messages name this crate's fix. The
 // check below repeats the "none" rule for builds where another crate turned on
 // freebsd-kpi-rs's `catalog` feature, which lifts the rule there.
-#[cfg(not(any(feature = "freebsd-13", feature = "freebsd-14")))]
+#[cfg(not(any(feature = "freebsd-13", feature = "freebsd-14", feature = "freebsd-15")))]
 compile_error!(
-    "freebsd-kmi-rs: no FreeBSD release selected. Enable exactly one of the features `freebsd-14` \
-     (14.0, current, the default) or `freebsd-13` (13.1, legacy), e.g. \
-     `freebsd-kmi-rs = { default-features = false, features = [\"freebsd-14\", \"GLOBAL_ALLOC_FLAG_WAITOK\"] }`."
+    "freebsd-kmi-rs: no FreeBSD release selected. Enable exactly one of the features `freebsd-15` \
+     (15.0, current, the default), `freebsd-14` (14.0, legacy) or `freebsd-13` (13.1, legacy), e.g. \
+     `freebsd-kmi-rs = { default-features = false, features = [\"freebsd-15\", \"GLOBAL_ALLOC_FLAG_WAITOK\"] }`."
 );
 
 // --- Global allocator: GLOBAL_ALLOC_DISABLED excludes every FLAG feature. ---
@@ -42,7 +42,7 @@ compile_error!(
 compile_error!(
     "freebsd-kmi-rs: `GLOBAL_ALLOC_FLAG_WAITOK` and `GLOBAL_ALLOC_FLAG_NOWAIT` are both enabled; the global \
      allocator takes exactly one. `GLOBAL_ALLOC_FLAG_WAITOK` is a default feature: for NOWAIT write \
-     `default-features = false, features = [\"freebsd-14\", \"GLOBAL_ALLOC_FLAG_NOWAIT\"]`."
+     `default-features = false, features = [\"freebsd-15\", \"GLOBAL_ALLOC_FLAG_NOWAIT\"]`."
 );
 #[cfg(not(any(
     feature = "GLOBAL_ALLOC_DISABLED",

@@ -13,7 +13,7 @@
 //! - [`errno`]: FreeBSD errors as [`errno::Errno`].
 //! - [`panic`]: the default panic and alloc-error handlers, and the pieces to write yours.
 //! - [`release`]: the FreeBSD release the build targets (features `freebsd-13` /
-//!   `freebsd-14`).
+//!   `freebsd-14` / `freebsd-15`).
 //!
 //! The API is the same on every release; only `releases/` differs.
 #![cfg_attr(not(test), no_std)]

@@ -56,8 +56,8 @@ impl<T: Sync> WritableSetEntry<T> {
     }
 }
 
-/// A `struct sysinit` of the selected release (24 bytes on 13.1, 32 on 14.0), in
-/// writable memory because the 14.x kernel links it through `next`.
+/// A `struct sysinit` of the selected release (24 bytes on 13.1, 32 on 14.0 and 15.0), in
+/// writable memory because the 14.x/15.x kernels link it through `next`.
 #[repr(transparent)]
 pub struct SysInit(UnsafeCell<sysinit>);
 

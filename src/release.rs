@@ -1,6 +1,6 @@
 //! The FreeBSD release this build targets.
 //!
-//! One of the features `freebsd-13` / `freebsd-14` selects it; everything here is a
+//! One of the features `freebsd-13` / `freebsd-14` / `freebsd-15` selects it; everything here is a
 //! constant of that release, generated from `releases/<folder>/release.toml`.
 //!
 //! ```
@@ -15,7 +15,7 @@ pub use freebsd_kpi::release::{ReleaseIdentity, Status};
 
 /// The selected release's identity.
 pub const RELEASE: ReleaseIdentity = freebsd_kpi::selected::IDENTITY;
-/// `"13.1"` or `"14.0"`.
+/// `"13.1"`, `"14.0"` or `"15.0"`.
 pub const NAME: &str = RELEASE.name;
 /// Semantic version, `"14.0.0"`.
 pub const VERSION: &str = RELEASE.version;

@@ -1,6 +1,6 @@
 //! Proves every feature rule of freebsd-kmi-rs from a dependent crate, as a user meets it.
 //!
-//! For both releases and every one of the 64 combinations of the six `GLOBAL_ALLOC_*`
+//! For every release and every one of the 64 combinations of the six `GLOBAL_ALLOC_*`
 //! features, a fixture crate (`#![no_std]`, depending on freebsd-kmi-rs with
 //! `default-features = false` and exactly those features) is generated under
 //! `target/config-fixtures/` and checked with `cargo check` for the host. The expected
@@ -14,6 +14,8 @@
 mod fixture;
 
 use fixture::{Fixture, Outcome};
+
+const RELEASES: [&str; 3] = ["freebsd-13", "freebsd-14", "freebsd-15"];
 
 const ALLOC_FEATURES: [&str; 6] = [
     "GLOBAL_ALLOC_DISABLED",
@@ -77,10 +79,10 @@ fn check(features: Vec<&str>, default_features: bool, expect: &[Vec<&str>]) -> R
 }
 
 #[test]
-fn every_allocator_feature_combination_on_both_releases() {
+fn every_allocator_feature_combination_on_every_release() {
     let mut failures = Vec::new();
     let mut valid = 0;
-    for release in ["freebsd-13", "freebsd-14"] {
+    for release in RELEASES {
         for mask in 0u32..64 {
             let mut features = vec![release];
             features.extend(ALLOC_FEATURES.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, f)| *f));
@@ -92,21 +94,24 @@ fn every_allocator_feature_combination_on_both_releases() {
         }
     }
     // 4 allocator modes x 4 handler choices, on each release.
-    assert_eq!(valid, 2 * 16, "the rules allow exactly 16 combinations per release");
+    assert_eq!(valid, RELEASES.len() * 16, "the rules allow exactly 16 combinations per release");
     assert!(failures.is_empty(), "{} rule violation(s):\n{}", failures.len(), failures.join("\n---\n"));
 }
 
 #[test]
 fn exactly_one_release() {
-    let none = ["no FreeBSD release selected", "`freebsd-14`", "`freebsd-13`"];
-    let both = ["`freebsd-13` and `freebsd-14` are both enabled", "default-features = false"];
+    let none = ["no FreeBSD release selected", "`freebsd-15`", "`freebsd-14`", "`freebsd-13`"];
+    let several = ["more than one of the features `freebsd-13`, `freebsd-14`, `freebsd-15`", "default-features = false"];
     let mut failures = Vec::new();
-    for (features, default_features, expect) in [
-        (vec!["GLOBAL_ALLOC_FLAG_WAITOK"], false, vec![none.to_vec()]),
-        (vec!["freebsd-13", "freebsd-14", "GLOBAL_ALLOC_FLAG_WAITOK"], false, vec![both.to_vec()]),
-        // freebsd-14 is a default: adding freebsd-13 without default-features = false fails.
-        (vec!["freebsd-13"], true, vec![both.to_vec()]),
-    ] {
+    let mut cases = vec![(vec!["GLOBAL_ALLOC_FLAG_WAITOK"], false, vec![none.to_vec()])];
+    for (a, b) in [(0, 1), (0, 2), (1, 2)] {
+        cases.push((vec![RELEASES[a], RELEASES[b], "GLOBAL_ALLOC_FLAG_WAITOK"], false, vec![several.to_vec()]));
+    }
+    cases.push((RELEASES.iter().copied().chain(["GLOBAL_ALLOC_FLAG_WAITOK"]).collect(), false, vec![several.to_vec()]));
+    // freebsd-15 is a default: adding an older release without default-features = false fails.
+    cases.push((vec!["freebsd-13"], true, vec![several.to_vec()]));
+    cases.push((vec!["freebsd-14"], true, vec![several.to_vec()]));
+    for (features, default_features, expect) in cases {
         if let Err(e) = check(features, default_features, &expect) {
             failures.push(e);
         }
@@ -120,6 +125,7 @@ fn defaults_compile_and_pinning_13_1_is_documented_usage() {
     for (features, default_features, expect) in [
         (vec![], true, vec![]),
         (vec!["freebsd-13", "GLOBAL_ALLOC_FLAG_WAITOK"], false, vec![]),
+        (vec!["freebsd-14", "GLOBAL_ALLOC_FLAG_WAITOK"], false, vec![]),
         // Choosing NOWAIT on top of the default WAITOK is refused with the fix.
         (vec!["GLOBAL_ALLOC_FLAG_NOWAIT"], true, expected_errors(&["GLOBAL_ALLOC_FLAG_WAITOK", "GLOBAL_ALLOC_FLAG_NOWAIT"])),
         (vec!["GLOBAL_ALLOC_DISABLED"], true, expected_errors(&["GLOBAL_ALLOC_DISABLED", "GLOBAL_ALLOC_FLAG_WAITOK"])),

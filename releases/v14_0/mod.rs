@@ -1,4 +1,4 @@
-//! FreeBSD 14.0-RELEASE bindings (current).
+//! FreeBSD 14.0-RELEASE bindings (legacy since 15.0 is current).
 //!
 //! `__FreeBSD_version` 1400097 (Porter's Handbook: stable/14 branched at 1400097 and
 //! releng/14.0 kept it). Modules built from this folder load on every 14.x kernel
@@ -13,9 +13,11 @@ pub use crate::common::{domainset, errno, kernel::*, module::*, syslog::*, systm
 pub use crate::common::malloc::*;
 
 mod malloc14;
+mod malloc_version;
 mod sysinit_layout;
 
-pub use malloc14::{M_NORECLAIM, M_VERSION, MALLOC14_CONSTS, MALLOC14_FUNCTIONS, malloc_aligned};
+pub use malloc_version::M_VERSION;
+pub use malloc14::{M_NORECLAIM, MALLOC14_CONSTS, MALLOC14_FUNCTIONS, malloc_aligned};
 pub use sysinit_layout::sysinit;
 
 include!(concat!(env!("OUT_DIR"), "/release_v14_0.rs"));
@@ -46,6 +48,7 @@ pub const ABI: crate::abi::AbiTables = crate::abi::AbiTables {
         crate::common::module::MODULE_CONSTS,
         crate::common::syslog::SYSLOG_CONSTS,
         malloc14::MALLOC14_CONSTS,
+        malloc_version::MALLOC14_VERSION_CONSTS,
     ],
 };
 

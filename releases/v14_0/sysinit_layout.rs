@@ -1,4 +1,5 @@
-//! `struct sysinit` on 14.x: 32 bytes with a list link.
+//! `struct sysinit` on 14.x and 15.0: 32 bytes with a list link. The 15.0 folder compiles
+//! this same file (the 15.0 header's struct is identical; the conformance test checks it).
 //!
 //! Source: `sys/sys/kernel.h` (14.2 headers, KBI-compatible with 14.0):
 //! ```c

@@ -146,7 +146,10 @@ mod tests {
         assert_eq!(name("14.2-RELEASE"), "14.0");
         assert_eq!(name("13"), "13.1");
         assert_eq!(name("13.5"), "13.1");
-        assert_eq!(resolve(None).unwrap().identity.name, "14.0");
+        assert_eq!(name("15"), "15.0");
+        assert_eq!(name("15.1"), "15.0");
+        // The default is the release whose status is current.
+        assert_eq!(resolve(None).unwrap().identity.name, "15.0");
     }
 
     #[test]
@@ -156,9 +159,9 @@ mod tests {
             e.contains("older than") && e.contains("13.1") && e.contains("supported releases"),
             "{e}"
         );
-        let e = resolve(Some("15")).unwrap_err().to_string();
+        let e = resolve(Some("16")).unwrap_err().to_string();
         assert!(
-            e.contains("not supported") && e.contains("13.1") && e.contains("14.0"),
+            e.contains("not supported") && e.contains("13.1") && e.contains("14.0") && e.contains("15.0"),
             "{e}"
         );
         let e = resolve(Some("fourteen")).unwrap_err().to_string();

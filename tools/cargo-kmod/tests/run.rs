@@ -109,11 +109,11 @@ fn run_fail(args: &[&str]) -> Out {
     o
 }
 
-/// Point 1: hello and nowait-reserve run on 13.1 and 14.0: greeting and goodbye on the
-/// console, every malloc type back to zero, exit 0.
+/// Point 1: hello and nowait-reserve run on 13.1, 14.0 and 15.0: greeting and goodbye on
+/// the console, every malloc type back to zero, exit 0.
 #[test]
-fn examples_run_on_both_releases() {
-    for (release, version) in [("13.1", "1301000"), ("14.0", "1400097")] {
+fn examples_run_on_every_release() {
+    for (release, version) in [("13.1", "1301000"), ("14.0", "1400097"), ("15.0", "1500068")] {
         let o = run_ok(&["--freebsd", release, "hello"]);
         let c = o.console();
         let lines: Vec<&str> = c.lines().collect();
@@ -190,7 +190,7 @@ fn nowait_sweep_fails_every_site_cleanly() {
         ("nowait-reserve", "nowait_reserve.ko", 2),
         ("hello", "hello.ko", 1),
     ] {
-        for release in ["13.1", "14.0"] {
+        for release in ["13.1", "14.0", "15.0"] {
             let o = run_ok(&["--freebsd", release, "--nowait-sweep", module]);
             assert!(
                 o.stdout.contains(&format!(
@@ -220,7 +220,7 @@ fn nowait_sweep_fails_every_site_cleanly() {
 /// symbols, both have a malloc type named `rust`) and unload in reverse order.
 #[test]
 fn both_examples_load_together() {
-    for release in ["13.1", "14.0"] {
+    for release in ["13.1", "14.0", "15.0"] {
         let o = run_ok(&[
             "--freebsd",
             release,
@@ -260,10 +260,15 @@ fn both_examples_load_together() {
 }
 
 /// Point 1 (prebuilt .ko, wrong release): a 13.1 hello.ko is refused by a 14.0 kernel
-/// with the kernel's message, and vice versa.
+/// with the kernel's message, and vice versa; likewise 14.0 and 15.0 (15.0 issue).
 #[test]
 fn a_module_of_the_other_release_is_refused() {
-    for (built, run, built_major) in [("13.1", "14.0", "13"), ("14.0", "13.1", "14")] {
+    for (built, run, built_major) in [
+        ("13.1", "14.0", "13"),
+        ("14.0", "13.1", "14"),
+        ("15.0", "14.0", "15"),
+        ("14.0", "15.0", "14"),
+    ] {
         let b = kmod(&["build", "-j", "2", "--freebsd", built, "hello"]);
         assert!(b.ok, "{}", b.all());
         let ko = format!("target/kmod/{built}/hello.ko");
@@ -332,7 +337,7 @@ fn a_leaking_module_is_reported() {
     );
     assert_eq!(
         o.verdict(),
-        "FAIL: kmod_leak.ko on FreeBSD 14.0: kmod_leak.ko leaked in cycle 1: malloc type `rust` has 1 allocation(s), \
+        "FAIL: kmod_leak.ko on FreeBSD 15.0: kmod_leak.ko leaked in cycle 1: malloc type `rust` has 1 allocation(s), \
          64 bytes live after unload"
     );
 }
