@@ -51,6 +51,7 @@ pub mod release;
 #[macro_use]
 mod macros;
 
+#[macro_use]
 pub mod common;
 
 #[cfg(any(feature = "freebsd-13", feature = "catalog"))]

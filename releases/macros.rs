@@ -186,3 +186,53 @@ macro_rules! abi_consts {
         },] $($rest)*);
     };
 }
+
+/// Declares what makes a folder a release: its KPI list (`SYMBOL_TABLES`), its ABI tables
+/// (`ABI`), the release as data (`RELEASE`), and `Kernel`, its [`Kpi`](crate::kpi::Kpi)
+/// implementation. The common tables come first; each list names the folder's own.
+///
+/// ```ignore
+/// release_folder! {
+///     name: "14.0",
+///     symbols: [MALLOC14_FUNCTIONS],
+///     structs: [sysinit_layout::SYSINIT_STRUCTS],
+///     consts: [malloc14::MALLOC14_CONSTS, malloc_version::MALLOC14_VERSION_CONSTS],
+/// }
+/// ```
+macro_rules! release_folder {
+    (
+        name: $name:literal,
+        symbols: [$($sym:expr),* $(,)?],
+        structs: [$($st:expr),* $(,)?],
+        consts: [$($c:expr),* $(,)?] $(,)?
+    ) => {
+        #[doc = concat!("Every kernel symbol this folder binds (the KPI a ", $name, " module may import).")]
+        pub const SYMBOL_TABLES: &[&[crate::kpi::KpiSymbol]] = common_tables!(symbols $(, $sym)*);
+
+        #[doc = concat!("Every struct layout and constant this folder binds (the common ones and ", $name, "'s), ")]
+        /// checked by the conformance test (`tests/conformance`).
+        pub const ABI: crate::abi::AbiTables = crate::abi::AbiTables {
+            structs: common_tables!(structs $(, $st)*),
+            consts: common_tables!(consts $(, $c)*),
+        };
+
+        #[doc = concat!("FreeBSD ", $name, " as data (identity, layouts, symbols).")]
+        pub const RELEASE: crate::release::Release = crate::release::Release {
+            identity: IDENTITY,
+            m_version: M_VERSION,
+            sysinit_size: core::mem::size_of::<sysinit>(),
+            symbol_tables: SYMBOL_TABLES,
+            abi: ABI,
+        };
+
+        #[doc = concat!("The FreeBSD ", $name, " kernel, as the [`Kpi`](crate::kpi::Kpi) implementation.")]
+        pub struct Kernel;
+
+        // SAFETY: every method is the default, which calls the kernel function it names;
+        // the constants are this release's values.
+        unsafe impl crate::kpi::Kpi for Kernel {
+            const RELEASE: crate::release::Release = RELEASE;
+            const M_VERSION: u64 = M_VERSION;
+        }
+    };
+}

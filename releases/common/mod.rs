@@ -1,4 +1,4 @@
-//! Bindings identical on every supported release (13.1, 14.0).
+//! Bindings identical on every supported release (13.1, 14.0, 15.0).
 //!
 //! FreeBSD keeps these stable across majors (the module metadata and malloc(9) ABI, the
 //! SYSINIT subsystem numbers, errno values, the printf(9) family). Each item names the
@@ -17,27 +17,44 @@ pub mod systm;
 use crate::abi::{AbiConst, AbiStruct};
 use crate::kpi::KpiSymbol;
 
+/// The common tables of one kind, followed by a release folder's own: the one place that
+/// lists them (`release_folder!` and the constants below expand it).
+macro_rules! common_tables {
+    (symbols $(, $own:expr)* $(,)?) => {
+        &[
+            crate::common::malloc::MALLOC_FUNCTIONS,
+            crate::common::module::MODULE_FUNCTIONS,
+            crate::common::systm::SYSTM_FUNCTIONS,
+            crate::common::domainset::DOMAINSET_DATA,
+            $($own,)*
+        ]
+    };
+    (structs $(, $own:expr)* $(,)?) => {
+        &[
+            crate::common::kernel::SYSINIT_ENUMS,
+            crate::common::malloc::MALLOC_STRUCTS,
+            crate::common::module::MODULE_STRUCTS,
+            $($own,)*
+        ]
+    };
+    (consts $(, $own:expr)* $(,)?) => {
+        &[
+            crate::common::errno::ERRNO_CONSTS,
+            crate::common::kernel::SYSINIT_CONSTS,
+            crate::common::malloc::MALLOC_CONSTS,
+            crate::common::module::MODEVENT_CONSTS,
+            crate::common::module::MODULE_CONSTS,
+            crate::common::syslog::SYSLOG_CONSTS,
+            $($own,)*
+        ]
+    };
+}
+
 /// Every common symbol table, for the release folders' KPI lists.
-pub const SYMBOL_TABLES: &[&[KpiSymbol]] = &[
-    malloc::MALLOC_FUNCTIONS,
-    module::MODULE_FUNCTIONS,
-    systm::SYSTM_FUNCTIONS,
-    domainset::DOMAINSET_DATA,
-];
+pub const SYMBOL_TABLES: &[&[KpiSymbol]] = common_tables!(symbols);
 
 /// Every common struct layout table, for the release folders' ABI tables.
-pub const STRUCT_TABLES: &[&[AbiStruct]] = &[
-    kernel::SYSINIT_ENUMS,
-    malloc::MALLOC_STRUCTS,
-    module::MODULE_STRUCTS,
-];
+pub const STRUCT_TABLES: &[&[AbiStruct]] = common_tables!(structs);
 
 /// Every common constant table, for the release folders' ABI tables.
-pub const CONST_TABLES: &[&[AbiConst]] = &[
-    errno::ERRNO_CONSTS,
-    kernel::SYSINIT_CONSTS,
-    malloc::MALLOC_CONSTS,
-    module::MODEVENT_CONSTS,
-    module::MODULE_CONSTS,
-    syslog::SYSLOG_CONSTS,
-];
+pub const CONST_TABLES: &[&[AbiConst]] = common_tables!(consts);

@@ -28,44 +28,9 @@ pub use sysinit_layout::sysinit;
 
 include!(concat!(env!("OUT_DIR"), "/release_v13_1.rs"));
 
-/// Every kernel symbol this folder binds (the KPI a 13.1 module may import).
-pub const SYMBOL_TABLES: &[&[crate::kpi::KpiSymbol]] = crate::common::SYMBOL_TABLES;
-
-/// Every struct layout and constant this folder binds: the common ones and this folder's.
-/// Checked by the conformance test against `abi-13.1.tsv` (values cited from 13.x sources).
-pub const ABI: crate::abi::AbiTables = crate::abi::AbiTables {
-    structs: &[
-        crate::common::kernel::SYSINIT_ENUMS,
-        crate::common::malloc::MALLOC_STRUCTS,
-        crate::common::module::MODULE_STRUCTS,
-        sysinit_layout::SYSINIT_STRUCTS,
-    ],
-    consts: &[
-        crate::common::errno::ERRNO_CONSTS,
-        crate::common::kernel::SYSINIT_CONSTS,
-        crate::common::malloc::MALLOC_CONSTS,
-        crate::common::module::MODEVENT_CONSTS,
-        crate::common::module::MODULE_CONSTS,
-        crate::common::syslog::SYSLOG_CONSTS,
-        malloc_version::MALLOC13_CONSTS,
-    ],
-};
-
-/// This release, as data (identity, layouts, symbols).
-pub const RELEASE: crate::release::Release = crate::release::Release {
-    identity: IDENTITY,
-    m_version: M_VERSION,
-    sysinit_size: core::mem::size_of::<sysinit>(),
-    symbol_tables: SYMBOL_TABLES,
-    abi: ABI,
-};
-
-/// The 13.1 kernel, as the [`Kpi`](crate::kpi::Kpi) implementation.
-pub struct Kernel;
-
-// SAFETY: every method is the default, which calls the kernel function it names; the
-// constants are this release's values.
-unsafe impl crate::kpi::Kpi for Kernel {
-    const RELEASE: crate::release::Release = RELEASE;
-    const M_VERSION: u64 = M_VERSION;
+release_folder! {
+    name: "13.1",
+    symbols: [],
+    structs: [sysinit_layout::SYSINIT_STRUCTS],
+    consts: [malloc_version::MALLOC13_CONSTS],
 }
