@@ -15,7 +15,7 @@
 //! exports the same names, so code written against [`selected`] compiles on every release.
 //!
 //! The `catalog` feature compiles every release folder at once, as data for host tools:
-//! [`catalog::RELEASES`] lists each release's identity, KPI symbol tables and ABI tables
+//! `catalog::RELEASES` lists each release's identity, KPI symbol tables and ABI tables
 //! ([`abi`]: every struct layout and constant). One list per folder is the source of truth:
 //! the declaration macros (`kpi_functions!`, `kpi_statics!`, `abi_structs!`, `abi_consts!`)
 //! emit each binding and its table row together, and the conformance test

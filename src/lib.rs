@@ -11,7 +11,7 @@
 //! - [`kprintln!`], [`uprintln!`], [`klog!`]: printing without format-string bugs or
 //!   allocation.
 //! - [`errno`]: FreeBSD errors as [`errno::Errno`].
-//! - [`panic`]: the default panic and alloc-error handlers, and the pieces to write yours.
+//! - [`panic`](mod@panic): the default panic and alloc-error handlers, and the pieces to write yours.
 //! - [`release`]: the FreeBSD release the build targets (features `freebsd-13` /
 //!   `freebsd-14` / `freebsd-15`).
 //!

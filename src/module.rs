@@ -1,7 +1,7 @@
-//! The module lifecycle: [`Module`] and [`module!`](crate::module).
+//! The module lifecycle: [`Module`] and [`module!`](macro@crate::module).
 //!
 //! Implement [`Module`] for your module's state and declare it with
-//! [`module!`](crate::module). The macro emits what C's `DECLARE_MODULE` and
+//! [`module!`](macro@crate::module). The macro emits what C's `DECLARE_MODULE` and
 //! `MODULE_VERSION` emit, with the selected release's layouts:
 //!
 //! - a `moduledata_t` whose event handler maps `MOD_LOAD` to [`Module::load`],

@@ -2,7 +2,7 @@
 //! flags.
 //!
 //! - [`KernelAllocator`] implements `GlobalAlloc` over malloc(9)/realloc(9)/free(9) with
-//!   a [`MallocType`] and [`Flags`]. Unless the feature `GLOBAL_ALLOC_DISABLED` is on,
+//!   a [`MallocType`](crate::malloc::MallocType) and [`Flags`]. Unless the feature `GLOBAL_ALLOC_DISABLED` is on,
 //!   the crate installs one over [`M_RUST`] with the flag the `GLOBAL_ALLOC_FLAG_*`
 //!   features choose, so `alloc::boxed::Box` and `alloc::vec::Vec` work. With
 //!   `GLOBAL_ALLOC_DISABLED`, declare your own with
