@@ -253,7 +253,7 @@ fn parent(args: &[String]) -> anyhow::Result<()> {
     examples.dedup();
     for ex in &examples {
         if let Some(src) = kmod_bench::c_twin_of(&repo, ex) {
-            let ko = ctwin::build(&repo, &src, ex, &out_dir.join("c-twins"))?;
+            let ko = ctwin::build(&src, ex, &out_dir.join("c-twins"))?;
             twins.push((ex.clone(), ko));
         }
     }

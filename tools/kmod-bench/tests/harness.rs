@@ -48,7 +48,6 @@ fn bench_loops_run_allocate_once_per_iteration_and_free_everything() {
     let rust = build(&Workspace::at(&repo), &opts)
         .unwrap_or_else(|e| panic!("cargo kmod build bench: {e:#}"));
     let c = ctwin::build(
-        &repo,
         "bench.c",
         "bench",
         &Path::new(env!("CARGO_TARGET_TMPDIR")).join("kmod-bench"),
