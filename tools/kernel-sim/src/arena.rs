@@ -13,6 +13,10 @@
 pub const ARENA_BASE: usize = 0x4000_0000;
 /// Size of the reserved arena (512 MiB, well inside the low 2 GiB).
 pub const ARENA_SIZE: usize = 512 << 20;
+/// Smallest arena [`Arena::reserve`] settles for when something already lives inside the
+/// preferred range: valgrind loads its tool at `0x5800_0000` (`valt_load_address` of its
+/// amd64-linux build), which leaves 384 MiB below it. A simulation uses a few MiB.
+pub const MIN_ARENA_SIZE: usize = 64 << 20;
 /// Page size on amd64 (`PAGE_SIZE`, `sys/amd64/include/param.h`).
 pub const PAGE_SIZE: usize = 4096;
 
@@ -47,14 +51,27 @@ pub enum ArenaError {
 }
 
 impl Arena {
-    /// Reserve the arena (`PROT_NONE`).
+    /// Reserve the arena (`PROT_NONE`) at [`ARENA_BASE`]: [`ARENA_SIZE`] bytes, or the largest
+    /// run of at least [`MIN_ARENA_SIZE`] (in 16 MiB steps) that is free there.
     pub fn reserve() -> Result<Arena, ArenaError> {
+        let mut size = ARENA_SIZE;
+        loop {
+            match Self::reserve_at(ARENA_BASE, size) {
+                Ok(()) => return Ok(Arena { base: ARENA_BASE, size, free: vec![(ARENA_BASE, size)] }),
+                Err(_) if size > MIN_ARENA_SIZE => size -= 16 << 20,
+                Err(err) => return Err(ArenaError::Reserve { addr: ARENA_BASE, err }),
+            }
+        }
+    }
+
+    /// Maps `[addr, addr + size)` `PROT_NONE`, never replacing an existing mapping.
+    fn reserve_at(addr: usize, size: usize) -> std::io::Result<()> {
         // SAFETY: MAP_FIXED_NOREPLACE never replaces an existing mapping; the range is
         // anonymous and private, so no other object is affected.
         let p = unsafe {
             libc::mmap(
-                ARENA_BASE as *mut libc::c_void,
-                ARENA_SIZE,
+                addr as *mut libc::c_void,
+                size,
                 libc::PROT_NONE,
                 libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE | libc::MAP_NORESERVE,
                 -1,
@@ -62,18 +79,20 @@ impl Arena {
             )
         };
         if p == libc::MAP_FAILED {
-            return Err(ArenaError::Reserve { addr: ARENA_BASE, err: std::io::Error::last_os_error() });
+            return Err(std::io::Error::last_os_error());
         }
-        if p as usize != ARENA_BASE {
-            // Old kernels ignore the NOREPLACE flag and return another address.
+        if p as usize != addr {
+            // Old kernels, and valgrind, treat NOREPLACE as a hint and map elsewhere.
             // SAFETY: unmapping the mapping we just created.
-            unsafe { libc::munmap(p, ARENA_SIZE) };
-            return Err(ArenaError::Reserve {
-                addr: ARENA_BASE,
-                err: std::io::Error::from_raw_os_error(libc::EEXIST),
-            });
+            unsafe { libc::munmap(p, size) };
+            return Err(std::io::Error::from_raw_os_error(libc::EEXIST));
         }
-        Ok(Arena { base: ARENA_BASE, size: ARENA_SIZE, free: vec![(ARENA_BASE, ARENA_SIZE)] })
+        Ok(())
+    }
+
+    /// The reserved range `[start, end)`.
+    pub fn bounds(&self) -> (usize, usize) {
+        (self.base, self.base + self.size)
     }
 
     /// Whether `addr` lies inside the arena.

@@ -39,7 +39,7 @@ pub use ksyms::{KsymDef, KsymKind};
 pub use loader::LoadError;
 pub use report::{Fault, FaultKind};
 
-use arena::{ARENA_BASE, ARENA_SIZE, Arena};
+use arena::Arena;
 use exec::{AbortInfo, Executor};
 use kern::KState;
 use kern::module::{EINVAL, EOPNOTSUPP, MOD_QUIESCE, MOD_SHUTDOWN, MOD_UNLOAD};
@@ -244,7 +244,7 @@ impl Kernel {
         let mut defs = ksyms::default_symbols();
         defs.extend(opts.extra_symbols.iter().cloned());
         let ksyms = KernelSymbols::build(&mut arena, &defs).map_err(|e| fail(e.to_string()))?;
-        let exec = Executor::new(opts.timeout, (ARENA_BASE, ARENA_BASE + ARENA_SIZE));
+        let exec = Executor::new(opts.timeout, arena.bounds());
         Ok(Kernel {
             exec,
             files: Vec::new(),

@@ -8,8 +8,7 @@
 //! magic instruction sequence rotates `%rdi` by 128 bits and exchanges `%rbx` with itself).
 //!
 //! The request codes and the amd64 magic sequence are those of `valgrind/valgrind.h` and
-//! `valgrind/callgrind.h` (valgrind 3.x: `VG_USERREQ_TOOL_BASE('C','T')` + 0..5,
-//! `VG_USERREQ__RUNNING_ON_VALGRIND` = 0x1001).
+//! `valgrind/callgrind.h` (valgrind 3.x: `VG_USERREQ_TOOL_BASE('C','T')` + 0..5).
 
 use std::collections::BTreeMap;
 use std::ffi::CString;
@@ -17,8 +16,6 @@ use std::path::Path;
 
 use anyhow::{Context as _, bail};
 
-/// `VG_USERREQ__RUNNING_ON_VALGRIND` (valgrind.h).
-const RUNNING_ON_VALGRIND: u64 = 0x1001;
 /// `VG_USERREQ_TOOL_BASE('C','T')` (callgrind.h).
 const CT_BASE: u64 = (b'C' as u64) << 24 | (b'T' as u64) << 16;
 /// `VG_USERREQ__TOGGLE_COLLECT`.
@@ -51,11 +48,6 @@ fn client_request(default: u64, request: u64, a1: u64) -> u64 {
         );
     }
     result
-}
-
-/// Whether the process runs under valgrind.
-pub fn running_on_valgrind() -> bool {
-    client_request(0, RUNNING_ON_VALGRIND, 0) != 0
 }
 
 /// Runs `f` with callgrind collecting, then dumps the region's costs as `name` (a dump
