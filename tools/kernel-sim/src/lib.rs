@@ -48,11 +48,9 @@ use loader::Image;
 
 /// Identity of a simulated FreeBSD kernel.
 ///
-/// A kernel of every release the bindings support comes from the release catalog
-/// (`freebsd_kpi::catalog::RELEASES`, generated from `releases/<folder>/release.toml` and
-/// the folders' layouts), so the simulator and the bindings cannot disagree. Kernels the
-/// bindings do not (yet) target, such as 15.0 for refusal tests, are listed here with
-/// their values from /work/shared/freebsd-facts/FACTS.md §1-§3.
+/// Every simulated kernel is derived from a release folder of the bindings
+/// (`freebsd_kpi::<folder>::RELEASE`, generated from `releases/<folder>/release.toml` and
+/// the folder's layouts), so the simulator and the bindings cannot disagree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SimRelease {
     /// Release name, e.g. "14.0".
@@ -67,11 +65,11 @@ pub struct SimRelease {
 
 impl SimRelease {
     /// FreeBSD 13.1-RELEASE.
-    pub const V13_1: SimRelease = SimRelease { name: "13.1", freebsd_version: 1301000, sysinit_size: 24, m_version: 2020110501 };
+    pub const V13_1: SimRelease = SimRelease::from_catalog(&freebsd_kpi::v13_1::RELEASE);
     /// FreeBSD 14.0-RELEASE.
-    pub const V14_0: SimRelease = SimRelease { name: "14.0", freebsd_version: 1400097, sysinit_size: 32, m_version: 2020110501 };
+    pub const V14_0: SimRelease = SimRelease::from_catalog(&freebsd_kpi::v14_0::RELEASE);
     /// FreeBSD 15.0-RELEASE.
-    pub const V15_0: SimRelease = SimRelease { name: "15.0", freebsd_version: 1500068, sysinit_size: 32, m_version: 2024073001 };
+    pub const V15_0: SimRelease = SimRelease::from_catalog(&freebsd_kpi::v15_0::RELEASE);
     /// Every simulated release.
     pub const ALL: [SimRelease; 3] = [SimRelease::V13_1, SimRelease::V14_0, SimRelease::V15_0];
 
@@ -85,14 +83,9 @@ impl SimRelease {
         }
     }
 
-    /// Look a release up by name ("13.1", "14.0", "15.0"): the release catalog first, then
-    /// the kernels only the simulator knows.
+    /// Look a release up by name ("13.1", "14.0", "15.0").
     pub fn by_name(name: &str) -> Option<SimRelease> {
-        freebsd_kpi::catalog::RELEASES
-            .iter()
-            .find(|r| r.identity.name == name)
-            .map(SimRelease::from_catalog)
-            .or_else(|| SimRelease::ALL.into_iter().find(|r| r.name == name))
+        SimRelease::ALL.into_iter().find(|r| r.name == name)
     }
 }
 

@@ -13,9 +13,9 @@ use std::process::Command;
 /// Which FreeBSD release a twin is built for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target {
-    /// FreeBSD 14.2 headers, `__FreeBSD_version` 1400097 (a 14.0 module).
+    /// FreeBSD 14.2 headers, compiled as a 14.0 module (`__FreeBSD_version` of the 14.0 bindings).
     Fbsd14,
-    /// FreeBSD 15.0 headers, 1500068.
+    /// FreeBSD 15.0 headers, `__FreeBSD_version` of the 15.0 bindings.
     Fbsd15,
     /// No FreeBSD headers (hello13.c, badreloc.s).
     Bare,
@@ -103,7 +103,9 @@ pub fn build(out_dir: &Path, tag: &str, sources: &[&str], target: Target, extra:
     .collect();
     match target {
         Target::Fbsd14 | Target::Fbsd15 => {
-            let (v, fv) = if target == Target::Fbsd14 { ("14", "1400097") } else { ("15", "1500068") };
+            let (v, release) =
+                if target == Target::Fbsd14 { ("14", crate::SimRelease::V14_0) } else { ("15", crate::SimRelease::V15_0) };
+            let fv = release.freebsd_version;
             let inc = headers(v)?;
             cflags.push(format!("-D__FreeBSD__={v}"));
             cflags.push(format!("-D__FreeBSD_version={fv}"));
