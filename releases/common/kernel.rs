@@ -58,3 +58,11 @@ abi_consts! {
     /// Any (MALLOC_DEFINE's malloc_uninit).
     pub const SI_ORDER_ANY: sysinit_elem_order = 0xfffffff;
 }
+
+kpi_statics! {
+    table CLOCK_DATA, header "sys/sys/kernel.h";
+    /// `hz`: clock ticks per second.
+    pub static hz: core::ffi::c_int;
+    /// `ticks` (`volatile int`): ticks since boot; read it with `read_volatile`.
+    pub static ticks: core::ffi::c_int;
+}

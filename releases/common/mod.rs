@@ -6,13 +6,21 @@
 //! with 14.0), 13.1 values against the 13.x sources cited in each file. Release folders
 //! re-export this module and add what differs.
 
+pub mod callout;
+pub mod condvar;
 pub mod domainset;
 pub mod errno;
 pub mod kernel;
+pub mod kthread;
+pub mod lock;
 pub mod malloc;
 pub mod module;
+pub mod mutex;
+pub mod param;
+pub mod sx;
 pub mod syslog;
 pub mod systm;
+pub mod time;
 
 use crate::abi::{AbiConst, AbiStruct};
 use crate::kpi::KpiSymbol;
@@ -26,6 +34,13 @@ macro_rules! common_tables {
             crate::common::module::MODULE_FUNCTIONS,
             crate::common::systm::SYSTM_FUNCTIONS,
             crate::common::domainset::DOMAINSET_DATA,
+            crate::common::mutex::MUTEX_FUNCTIONS,
+            crate::common::sx::SX_FUNCTIONS,
+            crate::common::condvar::CONDVAR_FUNCTIONS,
+            crate::common::systm::SLEEP_FUNCTIONS,
+            crate::common::kthread::KTHREAD_FUNCTIONS,
+            crate::common::time::TIME_DATA,
+            crate::common::kernel::CLOCK_DATA,
             $($own,)*
         ]
     };
@@ -34,6 +49,10 @@ macro_rules! common_tables {
             crate::common::kernel::SYSINIT_ENUMS,
             crate::common::malloc::MALLOC_STRUCTS,
             crate::common::module::MODULE_STRUCTS,
+            crate::common::lock::LOCK_STRUCTS,
+            crate::common::mutex::MUTEX_STRUCTS,
+            crate::common::sx::SX_STRUCTS,
+            crate::common::condvar::CONDVAR_STRUCTS,
             $($own,)*
         ]
     };
@@ -45,6 +64,12 @@ macro_rules! common_tables {
             crate::common::module::MODEVENT_CONSTS,
             crate::common::module::MODULE_CONSTS,
             crate::common::syslog::SYSLOG_CONSTS,
+            crate::common::lock::LOCK_CONSTS,
+            crate::common::mutex::MUTEX_CONSTS,
+            crate::common::sx::SX_CONSTS,
+            crate::common::time::TIME_CONSTS,
+            crate::common::callout::CALLOUT_FLAG_CONSTS,
+            crate::common::param::PARAM_SLEEP_CONSTS,
             $($own,)*
         ]
     };

@@ -18,9 +18,12 @@
 //! against the 14.x headers).
 
 pub use crate::common::{domainset, errno, kernel::*, module::*, syslog::*, systm::*};
+pub use crate::common::{callout::*, condvar::*, kthread::*, lock::*, mutex::*, param::*, sx::*, time::*};
+pub use priority::*;
 pub use crate::common::malloc::*;
 
 mod malloc_version;
+mod priority;
 mod sysinit_layout;
 
 pub use malloc_version::M_VERSION;
@@ -32,5 +35,5 @@ release_folder! {
     name: "13.1",
     symbols: [],
     structs: [sysinit_layout::SYSINIT_STRUCTS],
-    consts: [malloc_version::MALLOC13_CONSTS],
+    consts: [priority::PRIORITY_CONSTS, malloc_version::MALLOC13_CONSTS],
 }

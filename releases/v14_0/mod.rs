@@ -10,10 +10,13 @@
 //! - `malloc_aligned()` and `M_NORECLAIM` exist ([`malloc_aligned`], [`M_NORECLAIM`]).
 
 pub use crate::common::{domainset, errno, kernel::*, module::*, syslog::*, systm::*};
+pub use crate::common::{callout::*, condvar::*, kthread::*, lock::*, mutex::*, param::*, sx::*, time::*};
+pub use priority::*;
 pub use crate::common::malloc::*;
 
 mod malloc14;
 mod malloc_version;
+mod priority;
 mod sysinit_layout;
 
 pub use malloc_version::M_VERSION;
@@ -26,5 +29,5 @@ release_folder! {
     name: "14.0",
     symbols: [MALLOC14_FUNCTIONS],
     structs: [sysinit_layout::SYSINIT_STRUCTS],
-    consts: [malloc14::MALLOC14_CONSTS, malloc_version::MALLOC14_VERSION_CONSTS],
+    consts: [priority::PRIORITY_CONSTS, malloc14::MALLOC14_CONSTS, malloc_version::MALLOC14_VERSION_CONSTS],
 }

@@ -13,6 +13,8 @@
 //! `next` link (32 bytes), `malloc_aligned()` and `M_NORECLAIM`.
 
 pub use crate::common::{domainset, errno, kernel::*, module::*, syslog::*, systm::*};
+pub use crate::common::{callout::*, condvar::*, kthread::*, lock::*, mutex::*, param::*, sx::*, time::*};
+pub use priority::*;
 pub use crate::common::malloc::*;
 
 // Unchanged since 14.0: the same files, compiled into this folder (the `catalog` feature
@@ -21,6 +23,7 @@ pub use crate::common::malloc::*;
 #[path = "../v14_0/malloc14.rs"]
 mod malloc14;
 mod malloc15;
+mod priority;
 #[allow(clippy::duplicate_mod)]
 #[path = "../v14_0/sysinit_layout.rs"]
 mod sysinit_layout;
@@ -35,5 +38,5 @@ release_folder! {
     name: "15.0",
     symbols: [MALLOC14_FUNCTIONS],
     structs: [sysinit_layout::SYSINIT_STRUCTS],
-    consts: [malloc14::MALLOC14_CONSTS, malloc15::MALLOC15_CONSTS],
+    consts: [priority::PRIORITY_CONSTS, malloc14::MALLOC14_CONSTS, malloc15::MALLOC15_CONSTS],
 }

@@ -221,7 +221,31 @@ impl CTypes {
             }
             return Ok(if c.ends_with('*') { format!("{c}*") } else { format!("{c} *") });
         }
+        // `Option<unsafe extern "C" fn(A, B) -> R>`: a C function pointer `R (*)(A, B)`.
+        if let Some(inner) = ty.strip_prefix("Option").map(str::trim_start).and_then(|r| r.strip_prefix('<')) {
+            let inner = inner.strip_suffix('>').ok_or_else(|| format!("malformed Option type `{ty}`"))?.trim();
+            let f = inner.strip_prefix("unsafe").unwrap_or(inner).trim_start();
+            let f = f.strip_prefix("extern").map(|r| r.trim_start().strip_prefix("\"C\"").unwrap_or(r)).unwrap_or(f);
+            let f = f.trim_start().strip_prefix("fn").ok_or_else(|| format!("`{ty}`: only function pointers are bound as Option"))?;
+            let f = f.trim_start().strip_prefix('(').ok_or_else(|| format!("malformed function pointer `{ty}`"))?;
+            let close = f.rfind(')').ok_or_else(|| format!("malformed function pointer `{ty}`"))?;
+            let (args, rest) = (&f[..close], f[close + 1..].trim());
+            let ret = match rest.strip_prefix("->") {
+                Some(r) => self.c_type(r)?,
+                None => "void".to_owned(),
+            };
+            let params = split_top_level(args)
+                .into_iter()
+                .map(|a| self.c_type(param_type(a).unwrap_or(a)))
+                .collect::<Result<Vec<_>, _>>()?;
+            let args = if params.is_empty() { "void".to_owned() } else { params.join(", ") };
+            return Ok(format!("{ret} (*)({args})"));
+        }
         let path: String = ty.split_whitespace().collect();
+        // `Volatile<T>` (freebsd_kpi::common::mutex::Volatile): a `volatile T` in C.
+        if let Some(inner) = path.strip_prefix("Volatile<").and_then(|r| r.strip_suffix('>')) {
+            return Ok(format!("volatile {}", self.c_type(inner)?));
+        }
         let last = path.rsplit("::").next().unwrap_or(&path);
         let prim = match last {
             "()" | "!" | "c_void" => "void",
