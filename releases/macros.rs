@@ -234,5 +234,8 @@ macro_rules! release_folder {
             const RELEASE: crate::release::Release = RELEASE;
             const M_VERSION: u64 = M_VERSION;
         }
+
+        // SAFETY: every method is the default, which calls the kernel function it names.
+        unsafe impl crate::kpi_sync::KpiSync for Kernel {}
     };
 }

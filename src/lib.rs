@@ -10,6 +10,8 @@
 //! - [`malloc_define!`]: malloc types (`MALLOC_DEFINE`).
 //! - [`kprintln!`], [`uprintln!`], [`klog!`]: printing without format-string bugs or
 //!   allocation.
+//! - [`sync`]: [`sync::Mutex`], [`sync::SpinMutex`], [`sync::SxLock`], [`sync::CondVar`],
+//!   sleep/wakeup and pause; [`thread`]: kernel threads joined before unload.
 //! - [`errno`]: FreeBSD errors as [`errno::Errno`].
 //! - [`panic`](mod@panic): the default panic and alloc-error handlers, and the pieces to write yours.
 //! - [`release`]: the FreeBSD release the build targets (features `freebsd-13` /
@@ -31,9 +33,13 @@ pub mod module;
 pub mod panic;
 pub mod print;
 pub mod release;
+pub mod sync;
+pub mod thread;
 
 #[cfg(test)]
 mod mock;
+#[cfg(test)]
+mod mock_sync;
 
 #[doc(hidden)]
 pub use freebsd_kpi as __kpi;
