@@ -183,6 +183,28 @@ unsafe extern "C" {
     pub fn sim_thread_start();
 }
 
+/// A fake `struct thread` (zeroed). Aligned like the kernel's thread zone guarantees: the
+/// lock words keep flags in the low bits of the owner pointer (`MTX_FLAGMASK` = 0x7,
+/// `SX_LOCK_FLAGMASK` = 0x1f in `sys/sys/mutex.h` / `sys/sys/sx.h`).
+#[repr(C, align(64))]
+#[derive(Debug)]
+pub struct FakeThread(pub [u64; 1024]);
+
+impl FakeThread {
+    /// A zeroed fake thread allocated directly on the heap (host stubs run on the 16 KiB
+    /// kernel stack, which must not hold an 8 KiB temporary).
+    pub fn new_boxed() -> Box<FakeThread> {
+        let layout = std::alloc::Layout::new::<FakeThread>();
+        // SAFETY: the layout has a non-zero size; all-zero bytes are a valid FakeThread, and
+        // the pointer comes from the global allocator with FakeThread's layout.
+        unsafe {
+            let p = std::alloc::alloc_zeroed(layout) as *mut FakeThread;
+            assert!(!p.is_null(), "out of memory");
+            Box::from_raw(p)
+        }
+    }
+}
+
 /// A guarded kernel stack of a simulated thread: `pages` pages with an unmapped guard page on
 /// each side (`KSTACK_PAGES` and `KSTACK_GUARD_PAGES`, `sys/amd64/include/param.h`).
 #[derive(Debug)]
@@ -412,8 +434,9 @@ pub struct Executor {
     pub stack_hi: usize,
     /// The per-CPU block (`%gs` base); first word = `curthread`.
     pub pcpu: Box<[u64; 512]>,
-    /// The fake `struct thread` (zeroed, 8 KiB: `struct thread` is < 2 KiB on 14/15).
-    pub thread: Box<[u64; 1024]>,
+    /// The fake `struct thread` of simulated thread 0 (zeroed, 8 KiB: `struct thread` is
+    /// < 2 KiB on 14/15).
+    pub thread: Box<FakeThread>,
     watchdog_stop: Arc<AtomicBool>,
     watchdog: Option<std::thread::JoinHandle<()>>,
     /// Default deadline of a call.
@@ -444,9 +467,9 @@ impl Executor {
             libc::mprotect(base as *mut libc::c_void, GUARD, libc::PROT_NONE);
             libc::mprotect((base + GUARD + KSTACK_SIZE) as *mut libc::c_void, GUARD, libc::PROT_NONE);
         }
-        let mut thread = Box::new([0u64; 1024]);
+        let mut thread = FakeThread::new_boxed();
         let mut pcpu = Box::new([0u64; 512]);
-        pcpu[0] = thread.as_mut_ptr() as u64;
+        pcpu[0] = thread.0.as_mut_ptr() as u64;
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
         let watchdog = std::thread::Builder::new()
@@ -510,7 +533,7 @@ impl Executor {
         let t = timeout.unwrap_or(self.timeout);
         SLICE_NS.store(t.as_nanos() as u64, Ordering::SeqCst);
         MAIN_FN.store(f as u64, Ordering::SeqCst);
-        crate::kern::kern_switch::begin_call(self.pcpu.as_mut_ptr() as usize, self.thread.as_mut_ptr() as usize);
+        crate::kern::kern_switch::begin_call(self.pcpu.as_mut_ptr() as usize, self.thread.0.as_mut_ptr() as usize);
         DEADLINE_NS.store(now_ns() + t.as_nanos() as u64, Ordering::SeqCst);
         ACTIVE.store(&mut ctx, Ordering::SeqCst);
         // SAFETY: main_entry runs f (module or trampoline code in the arena) as thread 0; the

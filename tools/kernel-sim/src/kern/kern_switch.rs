@@ -102,7 +102,7 @@ pub struct KThread {
     pub pid: i32,
     /// Address of its fake `struct thread`.
     pub td: usize,
-    td_box: Option<Box<[u64; 1024]>>,
+    td_box: Option<Box<crate::exec::FakeThread>>,
     /// Address of its fake `struct proc`.
     pub proc_addr: usize,
     stack: Option<KStack>,
@@ -142,7 +142,7 @@ pub struct Sched {
     pub switches: u64,
     /// Addresses of the `ticks`/`ticksl` data symbols (updated when the clock moves).
     pub ticks_addrs: Vec<usize>,
-    procs: Vec<Box<[u64; 512]>>,
+    procs: Vec<Box<[u64]>>,
     next_pid: i32,
     /// Locks known to the kernel (`lock_init`ed and not destroyed).
     pub locks: std::collections::HashMap<usize, super::subr_lock::LockRec>,
@@ -357,8 +357,8 @@ impl Sched {
     pub fn create(&mut self, func: usize, arg: usize, name: String, proc_addr: usize, proc_name: String, pid: i32, pages: usize) -> usize {
         let stack = KStack::new(pages.max(1) * 4096);
         let rsp = stack.initial_rsp(func, arg);
-        let mut td_box = Box::new([0u64; 1024]);
-        let td = td_box.as_mut_ptr() as usize;
+        let mut td_box = crate::exec::FakeThread::new_boxed();
+        let td = td_box.0.as_mut_ptr() as usize;
         let tid = TID0 + self.threads.len() as u32;
         self.threads.push(Box::new(KThread {
             tid,
@@ -383,7 +383,7 @@ impl Sched {
 
     /// A new fake `struct proc` (zeroed) and its pid.
     pub fn new_proc(&mut self) -> (usize, i32) {
-        let mut p = Box::new([0u64; 512]);
+        let mut p = vec![0u64; 512].into_boxed_slice();
         let a = p.as_mut_ptr() as usize;
         self.procs.push(p);
         self.next_pid += 1;
@@ -393,7 +393,7 @@ impl Sched {
     /// proc0 (`kernel`, pid 0): the process of `kthread_add(..., NULL, ...)`.
     pub fn proc0(&mut self) -> usize {
         if self.procs.is_empty() {
-            self.procs.push(Box::new([0u64; 512]));
+            self.procs.push(vec![0u64; 512].into_boxed_slice());
         }
         self.procs[0].as_mut_ptr() as usize
     }
