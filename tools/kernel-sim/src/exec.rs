@@ -138,12 +138,163 @@ core::arch::global_asm!(
     "pop rbp",
     "ret",
     ".size sim_gate_abort, . - sim_gate_abort",
+    // sim_switch(save_rsp: *mut usize, new_rsp: usize): cooperative context switch between
+    // simulated kernel threads (like cpu_switch() in sys/amd64/amd64/cpu_switch.S, which
+    // saves the callee-saved registers and %rsp in the old thread's pcb).
+    ".globl sim_switch",
+    ".type sim_switch,@function",
+    "sim_switch:",
+    "push rbp",
+    "push rbx",
+    "push r12",
+    "push r13",
+    "push r14",
+    "push r15",
+    "mov [rdi], rsp",
+    "mov rsp, rsi",
+    "pop r15",
+    "pop r14",
+    "pop r13",
+    "pop r12",
+    "pop rbx",
+    "pop rbp",
+    "ret",
+    ".size sim_switch, . - sim_switch",
+    // First code of a new kernel thread (fork_trampoline/fork_exit in FreeBSD): r12 = the
+    // thread function, r13 = its argument; a thread function that returns exits the thread.
+    ".globl sim_thread_start",
+    ".type sim_thread_start,@function",
+    "sim_thread_start:",
+    "mov rdi, r13",
+    "call r12",
+    "call {thread_returned}",
+    "ud2",
+    ".size sim_thread_start, . - sim_thread_start",
+    thread_returned = sym crate::kern::kern_kthread::thread_returned,
 );
 
 unsafe extern "C" {
     fn sim_gate_enter(ctx: *mut u8, f: usize, args: *const u64, stack_top: usize) -> u64;
     /// Abandon the current gate call (never returns to its caller); `ctx` is a `*mut GateCtx`.
     pub fn sim_gate_abort(ctx: *mut u8) -> !;
+    /// Save the callee-saved registers and `%rsp` into `*save`, continue on `new_rsp`.
+    pub fn sim_switch(save: *mut usize, new_rsp: usize);
+    /// Entry of a new kernel thread (see [`KStack::initial_rsp`]).
+    pub fn sim_thread_start();
+}
+
+/// A fake `struct thread` (zeroed). Aligned like the kernel's thread zone guarantees: the
+/// lock words keep flags in the low bits of the owner pointer (`MTX_FLAGMASK` = 0x7,
+/// `SX_LOCK_FLAGMASK` = 0x1f in `sys/sys/mutex.h` / `sys/sys/sx.h`).
+#[repr(C, align(64))]
+#[derive(Debug)]
+pub struct FakeThread(pub [u64; 1024]);
+
+impl FakeThread {
+    /// A zeroed fake thread allocated directly on the heap (host stubs run on the 16 KiB
+    /// kernel stack, which must not hold an 8 KiB temporary).
+    pub fn new_boxed() -> Box<FakeThread> {
+        let layout = std::alloc::Layout::new::<FakeThread>();
+        // SAFETY: the layout has a non-zero size; all-zero bytes are a valid FakeThread, and
+        // the pointer comes from the global allocator with FakeThread's layout.
+        unsafe {
+            let p = std::alloc::alloc_zeroed(layout) as *mut FakeThread;
+            assert!(!p.is_null(), "out of memory");
+            Box::from_raw(p)
+        }
+    }
+}
+
+/// A guarded kernel stack of a simulated thread: `pages` pages with an unmapped guard page on
+/// each side (`KSTACK_PAGES` and `KSTACK_GUARD_PAGES`, `sys/amd64/include/param.h`).
+#[derive(Debug)]
+pub struct KStack {
+    map: usize,
+    map_len: usize,
+    /// Lowest usable address.
+    pub lo: usize,
+    /// One past the highest usable address.
+    pub hi: usize,
+}
+
+impl KStack {
+    /// Map a stack of `size` bytes (a multiple of the page size) with its guard pages.
+    pub fn new(size: usize) -> KStack {
+        let len = size + 2 * GUARD;
+        // SAFETY: a fresh anonymous mapping; guard pages are made PROT_NONE below.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert!(p != libc::MAP_FAILED, "cannot map a kernel stack");
+        let base = p as usize;
+        // SAFETY: both guard pages are inside the mapping we just made.
+        unsafe {
+            libc::mprotect(base as *mut libc::c_void, GUARD, libc::PROT_NONE);
+            libc::mprotect((base + GUARD + size) as *mut libc::c_void, GUARD, libc::PROT_NONE);
+        }
+        KStack { map: base, map_len: len, lo: base + GUARD, hi: base + GUARD + size }
+    }
+
+    /// Whether `addr` is in one of the guard pages.
+    pub fn in_guard(&self, addr: usize) -> bool {
+        (addr >= self.map && addr < self.lo) || (addr >= self.hi && addr < self.map + self.map_len)
+    }
+
+    /// Prepare the stack so that [`sim_switch`] to the returned `%rsp` starts
+    /// `func(arg)` through [`sim_thread_start`] with the ABI's entry alignment.
+    pub fn initial_rsp(&self, func: usize, arg: usize) -> usize {
+        let top = (self.hi - TOP_RESERVE) & !15;
+        // Popped by sim_switch: r15, r14, r13 (arg), r12 (func), rbx, rbp (0 ends frame-pointer
+        // walks), then `ret` to sim_thread_start with %rsp == top (16-byte aligned).
+        let rsp = top - 56;
+        let words = [0usize, 0, arg, func, 0, 0, sim_thread_start as *const () as usize];
+        for (i, w) in words.iter().enumerate() {
+            // SAFETY: rsp..top lies inside the writable stack.
+            unsafe { ((rsp + 8 * i) as *mut usize).write(*w) };
+        }
+        rsp
+    }
+}
+
+impl Drop for KStack {
+    fn drop(&mut self) {
+        // SAFETY: the mapping is ours and no thread runs on it any more (the scheduler frees a
+        // stack only when its thread has exited and another thread is running).
+        unsafe { libc::munmap(self.map as *mut libc::c_void, self.map_len) };
+    }
+}
+
+/// Function run by the gate as simulated thread 0 (the thread of the process calling the
+/// kernel: kldload, kldunload, a command), and the watchdog deadline of each run slice.
+static MAIN_FN: AtomicU64 = AtomicU64::new(0);
+static SLICE_NS: AtomicU64 = AtomicU64::new(0);
+
+/// Restart the watchdog deadline: called at every context switch, so that each thread's run
+/// slice (not the whole call) must end within the deadline.
+pub fn rearm_watchdog() {
+    let t = SLICE_NS.load(Ordering::SeqCst);
+    if t != 0 && DEADLINE_NS.load(Ordering::SeqCst) != 0 {
+        DEADLINE_NS.store(now_ns() + t, Ordering::SeqCst);
+    }
+}
+
+/// Thread 0's code: the requested function, then let the other simulated threads run until
+/// all of them wait (the scheduler's idle point), like the CPU does after a syscall returns.
+extern "C" fn main_entry(a0: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) -> u64 {
+    let f = MAIN_FN.load(Ordering::SeqCst) as usize;
+    // SAFETY: f is the module function (or trampoline) given to Executor::call, called with
+    // the SysV integer argument registers like the gate did before threads existed.
+    let f: extern "C" fn(u64, u64, u64, u64, u64, u64) -> u64 = unsafe { std::mem::transmute(f) };
+    let r = f(a0, a1, a2, a3, a4, a5);
+    crate::kern::kern_switch::drain();
+    r
 }
 
 /// The active call, if any (only one simulated CPU runs module code at a time).
@@ -283,8 +434,9 @@ pub struct Executor {
     pub stack_hi: usize,
     /// The per-CPU block (`%gs` base); first word = `curthread`.
     pub pcpu: Box<[u64; 512]>,
-    /// The fake `struct thread` (zeroed, 8 KiB: `struct thread` is < 2 KiB on 14/15).
-    pub thread: Box<[u64; 1024]>,
+    /// The fake `struct thread` of simulated thread 0 (zeroed, 8 KiB: `struct thread` is
+    /// < 2 KiB on 14/15).
+    pub thread: Box<FakeThread>,
     watchdog_stop: Arc<AtomicBool>,
     watchdog: Option<std::thread::JoinHandle<()>>,
     /// Default deadline of a call.
@@ -315,9 +467,9 @@ impl Executor {
             libc::mprotect(base as *mut libc::c_void, GUARD, libc::PROT_NONE);
             libc::mprotect((base + GUARD + KSTACK_SIZE) as *mut libc::c_void, GUARD, libc::PROT_NONE);
         }
-        let mut thread = Box::new([0u64; 1024]);
+        let mut thread = FakeThread::new_boxed();
         let mut pcpu = Box::new([0u64; 512]);
-        pcpu[0] = thread.as_mut_ptr() as u64;
+        pcpu[0] = thread.0.as_mut_ptr() as u64;
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
         let watchdog = std::thread::Builder::new()
@@ -379,13 +531,25 @@ impl Executor {
             code_hi: self.code_range.1,
         };
         let t = timeout.unwrap_or(self.timeout);
+        SLICE_NS.store(t.as_nanos() as u64, Ordering::SeqCst);
+        MAIN_FN.store(f as u64, Ordering::SeqCst);
+        crate::kern::kern_switch::begin_call(self.pcpu.as_mut_ptr() as usize, self.thread.0.as_mut_ptr() as usize);
         DEADLINE_NS.store(now_ns() + t.as_nanos() as u64, Ordering::SeqCst);
         ACTIVE.store(&mut ctx, Ordering::SeqCst);
-        // SAFETY: f is module (or trampoline) code in the arena; the stack top is 16-byte
-        // aligned so the callee sees (rsp+8) % 16 == 0; faults return through sim_gate_abort.
-        let r = unsafe { sim_gate_enter(&mut ctx as *mut GateCtx as *mut u8, f, a.as_ptr(), self.stack_hi - TOP_RESERVE) };
+        // SAFETY: main_entry runs f (module or trampoline code in the arena) as thread 0; the
+        // stack top is 16-byte aligned so the callee sees (rsp+8) % 16 == 0; faults return
+        // through sim_gate_abort from whichever simulated thread's stack they happen on.
+        let r = unsafe {
+            sim_gate_enter(
+                &mut ctx as *mut GateCtx as *mut u8,
+                main_entry as *const () as usize,
+                a.as_ptr(),
+                self.stack_hi - TOP_RESERVE,
+            )
+        };
         ACTIVE.store(std::ptr::null_mut(), Ordering::SeqCst);
         DEADLINE_NS.store(0, Ordering::SeqCst);
+        crate::kern::kern_switch::end_call(ctx.aborted != 0);
         if ctx.aborted != 0 {
             let info = ctx.abort.take().unwrap_or(AbortInfo::Panic { message: "unknown abort".into(), caller: 0 });
             return Err(match info {

@@ -152,5 +152,11 @@ pub fn default_symbols() -> Vec<KsymDef> {
     crate::kern::malloc::symbols(&mut v);
     crate::kern::module::symbols(&mut v);
     crate::kern::libkern::symbols(&mut v);
+    crate::kern::kern_clock::symbols(&mut v);
+    crate::kern::kern_mutex::symbols(&mut v);
+    crate::kern::kern_sx::symbols(&mut v);
+    crate::kern::kern_condvar::symbols(&mut v);
+    crate::kern::kern_synch::symbols(&mut v);
+    crate::kern::kern_kthread::symbols(&mut v);
     v
 }

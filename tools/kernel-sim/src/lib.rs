@@ -98,11 +98,16 @@ pub struct SimOptions {
     pub echo_console: bool,
     /// Additional kernel symbols (future KPI).
     pub extra_symbols: Vec<KsymDef>,
+    /// Scheduler seed: `None` runs threads deterministically (a thread runs until it
+    /// blocks, yields or exits); `Some(seed)` makes every lock, sleep, wakeup and thread KPI
+    /// call a preemption point with a seeded choice of the next thread, the same choices for
+    /// the same seed (`cargo kmod run --schedules N` / `--seed S`).
+    pub sched_seed: Option<u64>,
 }
 
 impl Default for SimOptions {
     fn default() -> Self {
-        SimOptions { timeout: Duration::from_secs(5), echo_console: false, extra_symbols: Vec::new() }
+        SimOptions { timeout: Duration::from_secs(5), echo_console: false, extra_symbols: Vec::new(), sched_seed: None }
     }
 }
 
@@ -227,7 +232,9 @@ impl Kernel {
             drop(unsafe { Box::from_raw(st) });
             return Err(SimError::AlreadyBooted);
         }
+        kern::kern_switch::install(opts.sched_seed, kern::kern_clock::BOOT_SBT);
         let fail = |e: String| {
+            kern::kern_switch::uninstall();
             kern::uninstall(st);
             // SAFETY: st is no longer installed, nobody else holds it.
             drop(unsafe { Box::from_raw(st) });
@@ -237,6 +244,7 @@ impl Kernel {
         let mut defs = ksyms::default_symbols();
         defs.extend(opts.extra_symbols.iter().cloned());
         let ksyms = KernelSymbols::build(&mut arena, &defs).map_err(|e| fail(e.to_string()))?;
+        kern::kern_clock::attach(["ticks", "ticksl"].iter().filter_map(|n| ksyms.lookup(n)).collect());
         let exec = Executor::new(opts.timeout, arena.bounds());
         Ok(Kernel {
             exec,
@@ -363,7 +371,110 @@ impl Kernel {
 
     /// Like [`Kernel::call`] with an explicit watchdog deadline.
     pub fn call_timeout(&mut self, addr: usize, args: &[u64], timeout: Option<Duration>) -> Result<u64, Fault> {
-        self.exec.call(addr, args, timeout).map_err(|a| self.fault(a))
+        self.exec_call(addr, args, timeout).map_err(|a| self.fault(a))
+    }
+
+    /// Run `f` as thread 0 through the gate, then replace the module-address markers that
+    /// host stubs wrote into the console and panic messages (see `kern::subr_witness`).
+    fn exec_call(&mut self, f: usize, args: &[u64], timeout: Option<Duration>) -> Result<u64, AbortInfo> {
+        let r = self.exec.call(f, args, timeout);
+        let r = r.map_err(|a| match a {
+            AbortInfo::Panic { message, caller } => AbortInfo::Panic { message: self.resolve_markers(&message), caller },
+            other => other,
+        });
+        if self.st().console.contains("{{sym:") {
+            let c = self.resolve_markers(&self.st().console);
+            self.st_mut().console = c;
+        }
+        let panics: Vec<String> = self.st().panics.iter().map(|p| self.resolve_markers(p)).collect();
+        self.st_mut().panics = panics;
+        r
+    }
+
+    /// Replace every `{{sym:0xADDR}}` in `s` by the location of return address `ADDR`.
+    fn resolve_markers(&self, s: &str) -> String {
+        if !s.contains("{{sym:") {
+            return s.to_string();
+        }
+        let mut out = String::with_capacity(s.len());
+        let mut rest = s;
+        while let Some(i) = rest.find("{{sym:") {
+            out.push_str(&rest[..i]);
+            let tail = &rest[i + 6..];
+            let Some(j) = tail.find("}}") else {
+                out.push_str(&rest[i..]);
+                return out;
+            };
+            let addr = usize::from_str_radix(tail[..j].trim_start_matches("0x"), 16).unwrap_or(0);
+            out.push_str(&self.symbolize_return(addr));
+            rest = &tail[j + 2..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// Location of the call that returns to `ra` (symbolised at its last byte, like a
+    /// debugger's backtrace), `unknown` for 0.
+    pub fn symbolize_return(&self, ra: usize) -> String {
+        if ra == 0 {
+            return "unknown".into();
+        }
+        let (loc, sym, off) = self.symbolize(ra - 1);
+        match sym {
+            Some(_) => loc.replacen(&format!("+{off:#x}"), &format!("+{:#x}", off + 1), 1),
+            None => self.symbolize(ra).0,
+        }
+    }
+
+    /// Advance the simulated clock by `d` with thread 0 asleep (the `sleep SECONDS`
+    /// command): timed waits that expire on the way return `EWOULDBLOCK` and their threads
+    /// run, in deadline order.
+    pub fn sleep(&mut self, d: Duration) -> Result<(), Fault> {
+        let sbt = ((d.as_nanos() as u128 * (1u128 << 32)) / 1_000_000_000) as i64;
+        let until = self.uptime_sbt() + sbt;
+        kern::kern_switch::sched().set_main_name("sleep");
+        self.exec_call(kern::kern_switch::sleep_until as *const () as usize, &[until as u64], None)
+            .map(|_| ())
+            .map_err(|a| self.fault(a))
+    }
+
+    /// Simulated `sbinuptime()`.
+    pub fn uptime_sbt(&self) -> i64 {
+        kern::kern_switch::sched().now
+    }
+
+    /// Simulated `ticks` (hz = 1000).
+    pub fn ticks(&self) -> i64 {
+        kern::kern_clock::ticks_at(self.uptime_sbt())
+    }
+
+    /// Context switches between simulated threads since boot.
+    pub fn context_switches(&self) -> u64 {
+        kern::kern_switch::sched().switches
+    }
+
+    /// The scheduler seed of this kernel (`None`: deterministic FIFO).
+    pub fn sched_seed(&self) -> Option<u64> {
+        kern::kern_switch::sched().seed
+    }
+
+    /// Live kernel threads: `(tid, name, state)` where state is `runnable` or
+    /// `sleeping on "wmesg"`.
+    pub fn threads(&self) -> Vec<(u32, String, String)> {
+        kern::kern_switch::sched()
+            .threads
+            .iter()
+            .skip(1)
+            .filter_map(|t| {
+                let st = match &t.state {
+                    kern::kern_switch::TState::Exited => return None,
+                    kern::kern_switch::TState::Blocked(w) if w.on_lock => format!("blocked on lock \"{}\"", w.wmesg),
+                    kern::kern_switch::TState::Blocked(w) => format!("sleeping on \"{}\"", w.wmesg),
+                    _ => "runnable".into(),
+                };
+                Some((t.tid, t.name.clone(), st))
+            })
+            .collect()
     }
 
     /// Describe `addr`: `symbol+0xoff (file.ko)`.
@@ -389,7 +500,12 @@ impl Kernel {
         let (kind, rip) = match a {
             AbortInfo::Signal { signo, code, addr, rip, rsp } => {
                 let kind = match signo {
-                    libc::SIGSEGV if self.exec.in_stack_guard(addr) || self.exec.in_stack_guard(rsp) => {
+                    libc::SIGSEGV
+                        if self.exec.in_stack_guard(addr)
+                            || self.exec.in_stack_guard(rsp)
+                            || kern::kern_switch::sched().in_stack_guard(addr)
+                            || kern::kern_switch::sched().in_stack_guard(rsp) =>
+                    {
                         FaultKind::StackOverflow { addr }
                     }
                     // SI_KERNEL: #GP (privileged instruction, non-canonical address).
@@ -422,7 +538,8 @@ impl Kernel {
         } else {
             self.symbolize(rip)
         };
-        Fault { kind, rip, location, symbol, offset }
+        let thread = kern::kern_switch::sched().aborted_thread.take();
+        Fault { kind, rip, location, symbol, offset, thread }
     }
 
     // ---- kern_linker.c ----
@@ -490,6 +607,7 @@ impl Kernel {
     /// `kldload(2)`: link the file, resolve dependencies, register its modules, run its
     /// SYSINITs (which send `MOD_LOAD` through `module_register_init`).
     pub fn load(&mut self, path: &Path) -> Result<ModuleId, LoadError> {
+        kern::kern_switch::sched().set_main_name("kldload");
         let r = self.load_inner(path);
         if let Err(e) = &r
             && !matches!(e, LoadError::Crashed(_)) {
@@ -569,7 +687,7 @@ impl Kernel {
         // linker_file_sysinit
         let inits = self.sysinits(id, "sysinit_set", false);
         for (_, _, func, udata) in inits {
-            if let Err(a) = self.exec.call(func, &[udata as u64], None) {
+            if let Err(a) = self.exec_call(func, &[udata as u64], None) {
                 let f = self.fault(a);
                 self.kprintf(&format!("{f}\n"));
                 self.crash_teardown(id);
@@ -687,8 +805,7 @@ impl Kernel {
         if handler == 0 {
             return Ok(kern::module::modevent_nop(what));
         }
-        self.exec
-            .call(handler, &[handle as u64, what as u64, arg as u64], None)
+        self.exec_call(handler, &[handle as u64, what as u64, arg as u64], None)
             .map(|r| r as i32)
             .map_err(|a| self.fault(a))
     }
@@ -698,6 +815,7 @@ impl Kernel {
     /// Unloading a file other files depend on only drops the user reference (the kernel's
     /// `linker_file_unload` with `refs > 1`): it goes away with its last dependent.
     pub fn unload(&mut self, id: ModuleId) -> Result<(), UnloadError> {
+        kern::kern_switch::sched().set_main_name("kldunload");
         let r = self.unload_inner(id.0);
         if let Err(e) = &r
             && !matches!(e, UnloadError::Crashed(_)) {
@@ -757,12 +875,13 @@ impl Kernel {
                 f.linked = false;
             }
             for (_, _, func, udata) in self.sysinits(id, "sysuninit_set", true) {
-                if let Err(a) = self.exec.call(func, &[udata as u64], None) {
+                if let Err(a) = self.exec_call(func, &[udata as u64], None) {
                     let fault = self.fault(a);
                     return Err(self.crashed(id, fault));
                 }
             }
         }
+        self.check_threads_gone(id);
         let pos = self.files.iter().position(|f| f.id == id).expect("file");
         let f = self.files.remove(pos);
         for d in &f.deps {
@@ -770,6 +889,31 @@ impl Kernel {
         }
         f.image.unmap(&mut self.arena);
         Ok(())
+    }
+
+    /// A module's kernel threads must be gone when its code is: a thread still running (or
+    /// runnable, or asleep) in an unloaded file would execute freed memory in the kernel.
+    fn check_threads_gone(&mut self, id: u32) {
+        let Some(f) = self.file(id) else { return };
+        let name = f.image.filename.clone();
+        let alive: Vec<(u32, String)> = kern::kern_switch::sched()
+            .threads
+            .iter()
+            .skip(1)
+            .filter(|t| !matches!(t.state, kern::kern_switch::TState::Exited) && f.image.contains(t.func, 1))
+            .map(|t| (t.tid, t.name.clone()))
+            .collect();
+        if alive.is_empty() {
+            return;
+        }
+        let list: Vec<String> = alive.iter().map(|(tid, n)| format!("{tid} \"{n}\"")).collect();
+        let msg = format!(
+            "kldunload: {name}: kernel thread(s) {} still exist after the module was unloaded: they would run freed code (stop them and wait for kthread_exit in MOD_UNLOAD)",
+            list.join(", ")
+        );
+        self.kprintf(&format!("panic: {msg}\n"));
+        self.st_mut().panics.push(msg);
+        kern::kern_switch::sched().kill(&alive.iter().map(|a| a.0).collect::<Vec<_>>());
     }
 
     fn crashed(&mut self, id: u32, fault: Fault) -> UnloadError {
@@ -811,6 +955,7 @@ impl Drop for Kernel {
             f.image.unmap(&mut self.arena);
         }
         self.st_mut().malloc.release_all();
+        kern::kern_switch::uninstall();
         kern::uninstall(self.st);
         // SAFETY: uninstalled; no module code can run any more.
         drop(unsafe { Box::from_raw(self.st) });

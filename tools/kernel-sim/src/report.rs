@@ -49,6 +49,9 @@ pub struct Fault {
     pub symbol: Option<String>,
     /// Offset of `rip` from `symbol`.
     pub offset: usize,
+    /// The kernel thread that was running, `(tid, name)`, when it was not thread 0 (the
+    /// thread of the process that entered the kernel: kldload, kldunload, a command).
+    pub thread: Option<(u32, String)>,
 }
 
 impl Fault {
@@ -63,6 +66,16 @@ impl Fault {
 
 impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.fmt_kind(f)?;
+        if let Some((tid, name)) = &self.thread {
+            write!(f, "\ncurrent thread\t\t= tid {tid} (\"{name}\")")?;
+        }
+        Ok(())
+    }
+}
+
+impl Fault {
+    fn fmt_kind(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             FaultKind::PageFault { addr } => write!(
                 f,

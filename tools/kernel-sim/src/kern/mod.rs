@@ -6,11 +6,20 @@
 //! module memory: a fault aborts the call and abandons their frames without running
 //! destructors (see `exec`).
 
+pub mod kern_clock;
+pub mod kern_condvar;
+pub mod kern_kthread;
+pub mod kern_mutex;
+pub mod kern_switch;
+pub mod kern_sx;
+pub mod kern_synch;
 pub mod libkern;
 pub mod malloc;
 pub mod module;
 pub mod panic;
 pub mod printf;
+pub mod subr_lock;
+pub mod subr_witness;
 
 use std::sync::atomic::{AtomicPtr, Ordering};
 

@@ -1,0 +1,280 @@
+/*
+ * witness: one function per WITNESS rule the simulator enforces, each tripping it with
+ * FreeBSD's own macros (tests/witness.rs calls them one by one), plus functions that use
+ * the same KPI correctly.
+ */
+#include <sys/param.h>
+#include <sys/module.h>
+#include <sys/kernel.h>
+#include <sys/systm.h>
+#include <sys/malloc.h>
+#include <sys/lock.h>
+#include <sys/mutex.h>
+#include <sys/sx.h>
+#include <sys/condvar.h>
+#include <sys/kthread.h>
+#include <sys/proc.h>
+
+static MALLOC_DEFINE(M_WITNESSFX, "witnessfx", "witness fixture");
+
+static struct mtx mtx_a, mtx_b, mtx_r, spin;
+static struct sx sx_a;
+static struct cv cv;
+static int chan;
+
+int sleep_with_mutex(void);
+int
+sleep_with_mutex(void)
+{
+	mtx_lock(&mtx_a);
+	pause("fxpause", 1);
+	mtx_unlock(&mtx_a);
+	return (0);
+}
+
+int msleep_with_other_mutex(void);
+int
+msleep_with_other_mutex(void)
+{
+	mtx_lock(&mtx_a);
+	mtx_lock(&mtx_b);
+	msleep(&chan, &mtx_b, 0, "fxsleep", 1);
+	mtx_unlock(&mtx_b);
+	mtx_unlock(&mtx_a);
+	return (0);
+}
+
+int cv_wait_with_spin(void);
+int
+cv_wait_with_spin(void)
+{
+	mtx_lock_spin(&spin);
+	mtx_lock(&mtx_a);
+	return (0);
+}
+
+int cv_wait_with_other_mutex(void);
+int
+cv_wait_with_other_mutex(void)
+{
+	mtx_lock(&mtx_b);
+	mtx_lock(&mtx_a);
+	cv_timedwait(&cv, &mtx_a, 1);
+	mtx_unlock(&mtx_a);
+	mtx_unlock(&mtx_b);
+	return (0);
+}
+
+int malloc_waitok_with_mutex(void);
+int
+malloc_waitok_with_mutex(void)
+{
+	void *p;
+
+	mtx_lock(&mtx_a);
+	p = malloc(100, M_WITNESSFX, M_WAITOK);
+	free(p, M_WITNESSFX);
+	mtx_unlock(&mtx_a);
+	return (0);
+}
+
+int sleep_with_sx_is_fine(void);
+int
+sleep_with_sx_is_fine(void)
+{
+	int error;
+
+	sx_xlock(&sx_a);
+	error = pause("fxsx", 5);
+	sx_xunlock(&sx_a);
+	return (error);
+}
+
+int recurse(void);
+int
+recurse(void)
+{
+	mtx_lock(&mtx_a);
+	mtx_lock(&mtx_a);
+	return (0);
+}
+
+int recurse_allowed(void);
+int
+recurse_allowed(void)
+{
+	int r;
+
+	mtx_lock(&mtx_r);
+	mtx_lock(&mtx_r);
+	r = mtx_owned(&mtx_r) + 10 * mtx_recursed(&mtx_r);
+	mtx_unlock(&mtx_r);
+	r += 100 * mtx_recursed(&mtx_r);
+	mtx_unlock(&mtx_r);
+	r += 1000 * mtx_owned(&mtx_r);
+	return (r);
+}
+
+int unlock_not_owned(void);
+int
+unlock_not_owned(void)
+{
+	mtx_unlock(&mtx_a);
+	return (0);
+}
+
+int destroy_recursed(void);
+int
+destroy_recursed(void)
+{
+	mtx_lock(&mtx_r);
+	mtx_lock(&mtx_r);
+	mtx_destroy(&mtx_r);
+	return (0);
+}
+
+int destroy_held_sx(void);
+int
+destroy_held_sx(void)
+{
+	sx_slock(&sx_a);
+	sx_destroy(&sx_a);
+	return (0);
+}
+
+static void
+cv_sleeper(void *arg)
+{
+	mtx_lock(&mtx_a);
+	cv_wait(&cv, &mtx_a);
+	mtx_unlock(&mtx_a);
+	kthread_exit();
+}
+
+int destroy_cv_with_waiters(void);
+int
+destroy_cv_with_waiters(void)
+{
+	kthread_add(cv_sleeper, NULL, NULL, NULL, 0, 0, "fxsleeper");
+	pause("fxlet", 1);
+	cv_destroy(&cv);
+	return (0);
+}
+
+int lor(void);
+int
+lor(void)
+{
+	mtx_lock(&mtx_a);
+	mtx_lock(&mtx_b);
+	mtx_unlock(&mtx_b);
+	mtx_unlock(&mtx_a);
+	mtx_lock(&mtx_b);
+	mtx_lock(&mtx_a);
+	mtx_unlock(&mtx_a);
+	mtx_unlock(&mtx_b);
+	return (0);
+}
+
+static void
+exit_with_lock(void *arg)
+{
+	mtx_lock(&mtx_a);
+	kthread_exit();
+}
+
+int thread_exits_with_lock(void);
+int
+thread_exits_with_lock(void)
+{
+	kthread_add(exit_with_lock, NULL, NULL, NULL, 0, 0, "fxexiter");
+	return (0);
+}
+
+int deadlock(void);
+int
+deadlock(void)
+{
+	tsleep(&chan, 0, "fxnever", 0);
+	return (0);
+}
+
+static struct sx sx_nw_a, sx_nw_b;
+
+static void
+lock_b_then_a(void *arg)
+{
+	sx_xlock(&sx_nw_b);
+	wakeup(&chan);
+	sx_xlock(&sx_nw_a);
+	sx_xunlock(&sx_nw_a);
+	sx_xunlock(&sx_nw_b);
+	kthread_exit();
+}
+
+/* A real AB-BA deadlock (on locks WITNESS does not watch, so no LOR report first). */
+int deadlock_abba(void);
+int
+deadlock_abba(void)
+{
+	sx_init_flags(&sx_nw_a, "fx nw a", SX_NOWITNESS);
+	sx_init_flags(&sx_nw_b, "fx nw b", SX_NOWITNESS);
+	sx_xlock(&sx_nw_a);
+	kthread_add(lock_b_then_a, NULL, NULL, NULL, 0, 0, "fxabba");
+	tsleep(&chan, 0, "fxwait", 0);
+	sx_xlock(&sx_nw_b);
+	return (0);
+}
+
+/* Returns EWOULDBLOCK after `hz / 10` ticks of simulated time. */
+int timed_wait(void);
+int
+timed_wait(void)
+{
+	int error, t0;
+
+	t0 = ticks;
+	mtx_lock(&mtx_a);
+	error = cv_timedwait(&cv, &mtx_a, hz / 10);
+	mtx_unlock(&mtx_a);
+	if (ticks - t0 != hz / 10)
+		return (-1);
+	return (error);
+}
+
+static void
+spinner(void *arg)
+{
+	for (;;)
+		;
+}
+
+int spin_in_thread(void);
+int
+spin_in_thread(void)
+{
+	kthread_add(spinner, NULL, NULL, NULL, 0, 0, "fxspinner");
+	return (0);
+}
+
+static int
+witness_modevent(module_t mod, int what, void *arg)
+{
+	switch (what) {
+	case MOD_LOAD:
+		mtx_init(&mtx_a, "fx a", NULL, MTX_DEF);
+		mtx_init(&mtx_b, "fx b", NULL, MTX_DEF);
+		mtx_init(&mtx_r, "fx r", NULL, MTX_DEF | MTX_RECURSE);
+		mtx_init(&spin, "fx spin", NULL, MTX_SPIN);
+		sx_init(&sx_a, "fx sx");
+		cv_init(&cv, "fxcv");
+		return (0);
+	case MOD_UNLOAD:
+		return (0);
+	default:
+		return (EOPNOTSUPP);
+	}
+}
+
+static moduledata_t witness_mod = { "witnessfx", witness_modevent, NULL };
+DECLARE_MODULE(witnessfx, witness_mod, SI_SUB_DRIVERS, SI_ORDER_MIDDLE);

@@ -1,0 +1,143 @@
+//! Every WITNESS rule of the simulator has a fixture (examples/c-twins/witness.c, built from
+//! the real 14.2 headers with FreeBSD's own macros) that trips it: the run fails with a
+//! panic in WITNESS's words naming the module locations.
+mod common;
+use kernel_sim::{Fault, FaultKind, Kernel, SimOptions, SimRelease};
+
+fn call(func: &str) -> (Result<u64, Fault>, String) {
+    call_opts(func, SimOptions::default())
+}
+
+fn call_opts(func: &str, opts: SimOptions) -> (Result<u64, Fault>, String) {
+    let ko = common::build("witnessfx", &["witness.c"], common::Target::Fbsd14);
+    let mut k = Kernel::boot(SimRelease::V14_0, opts).expect("boot");
+    let id = k.load(&ko).expect("load");
+    let addr = k.lookup_symbol(id, func).expect("symbol");
+    let r = k.call(addr, &[]);
+    (r, k.take_console())
+}
+
+fn panic_of(func: &str) -> (Fault, String) {
+    let (r, console) = call(func);
+    let f = r.expect_err(&format!("{func} must fail"));
+    assert!(matches!(f.kind, FaultKind::Panic(_)), "{f}");
+    (f, console)
+}
+
+#[test]
+fn sleeping_with_a_mutex_held() {
+    let _g = common::lock();
+    let (f, console) = panic_of("sleep_with_mutex");
+    let m = f.panic_message().unwrap();
+    assert!(m.starts_with("Sleeping on \"fxpause\" with the following non-sleepable locks held:\nexclusive sleep mutex fx a r = 0 ("), "{m}");
+    assert!(m.contains("locked @ "), "{m}");
+    assert!(m.contains("witness.c:"), "{m}");
+    assert!(m.contains("acquired at sleep_with_mutex+0x"), "{m}");
+    assert!(m.contains("offending call at sleep_with_mutex+0x"), "{m}");
+    assert_eq!(f.symbol.as_deref(), Some("sleep_with_mutex"));
+    assert!(console.contains("panic: Sleeping on \"fxpause\""), "{console}");
+    // msleep's interlock is released while asleep; another mutex is not.
+    let (f, _) = panic_of("msleep_with_other_mutex");
+    let m = f.panic_message().unwrap();
+    assert!(m.contains("Sleeping on \"fxsleep\" with the following non-sleepable locks held:\nexclusive sleep mutex fx a "), "{m}");
+    assert!(!m.contains("fx b"), "{m}");
+    let (f, _) = panic_of("cv_wait_with_other_mutex");
+    let m = f.panic_message().unwrap();
+    assert!(m.starts_with("Waiting on \"fxcv\" with the following non-sleepable locks held:\nexclusive sleep mutex fx b "), "{m}");
+    let (f, _) = panic_of("malloc_waitok_with_mutex");
+    let m = f.panic_message().unwrap();
+    assert!(m.starts_with("uma_zalloc_debug: zone \"malloc-128\" with the following non-sleepable locks held:\nexclusive sleep mutex fx a "), "{m}");
+    let (f, _) = panic_of("cv_wait_with_spin");
+    let m = f.panic_message().unwrap();
+    assert!(m.starts_with("acquiring blockable sleep lock with spinlock or critical section held (sleep mutex) fx a @ "), "{m}");
+}
+
+#[test]
+fn sx_may_be_held_across_sleeps_and_timeouts_return_ewouldblock() {
+    let _g = common::lock();
+    let (r, console) = call("sleep_with_sx_is_fine");
+    assert_eq!(r.expect("sx is sleepable"), 35, "{console}");
+    let (r, console) = call("timed_wait");
+    assert_eq!(r.expect("timed wait"), 35, "EWOULDBLOCK after hz/10 ticks: {console}");
+}
+
+#[test]
+fn recursion_rules_and_mtx_owned() {
+    let _g = common::lock();
+    let (f, _) = panic_of("recurse");
+    let m = f.panic_message().unwrap();
+    assert!(m.starts_with("recursed on non-recursive lock (sleep mutex) fx a @ "), "{m}");
+    assert!(m.contains("\nfirst acquired @ "), "{m}");
+    assert!(m.contains("recursed at recurse+0x"), "{m}");
+    // owned=1, recursed=1 while recursed, 0 after one unlock, not owned at the end.
+    let (r, console) = call("recurse_allowed");
+    assert_eq!(r.expect("MTX_RECURSE"), 11, "{console}");
+}
+
+#[test]
+fn unlocking_and_destroying() {
+    let _g = common::lock();
+    let (f, _) = panic_of("unlock_not_owned");
+    let m = f.panic_message().unwrap();
+    assert!(m.starts_with("lock (sleep mutex) fx a not locked @ "), "{m}");
+    assert!(m.contains("offending call at unlock_not_owned+0x"), "{m}");
+    let (f, _) = panic_of("destroy_recursed");
+    assert!(f.panic_message().unwrap().starts_with("Assertion (m->mtx_lock & (MTX_RECURSED|MTX_CONTESTED)) == 0 failed"), "{f}");
+    let (f, _) = panic_of("destroy_held_sx");
+    assert!(f.panic_message().unwrap().starts_with("sx lock still held"), "{f}");
+    let (f, _) = panic_of("destroy_cv_with_waiters");
+    assert!(f.panic_message().unwrap().starts_with("cv_destroy: associated sleep queue non-empty"), "{f}");
+}
+
+#[test]
+fn lock_order_reversal_reports_both_orders() {
+    let _g = common::lock();
+    let (f, _) = panic_of("lor");
+    let m = f.panic_message().unwrap();
+    assert!(m.starts_with("lock order reversal:\n 1st 0x"), "{m}");
+    assert!(m.contains(" fx b (fx b) @ "), "{m}");
+    assert!(m.contains("\n 2nd 0x"), "{m}");
+    assert!(m.contains("lock order fx a -> fx b established at:\n  lor+0x"), "{m}");
+    assert!(m.contains("lock order fx b -> fx a attempted at:\n  lor+0x"), "{m}");
+}
+
+#[test]
+fn thread_exiting_with_a_lock_held() {
+    let _g = common::lock();
+    let (f, _) = panic_of("thread_exits_with_lock");
+    let m = f.panic_message().unwrap();
+    assert!(m.starts_with("Thread 0x"), "{m}");
+    assert!(m.contains(" exiting with the following locks held:\nexclusive sleep mutex fx a "), "{m}");
+    assert!(m.contains("cannot exit while holding sleeplocks"), "{m}");
+    assert!(m.contains("acquired at exit_with_lock+0x"), "{m}");
+    assert_eq!(f.thread.as_ref().map(|t| t.1.as_str()), Some("fxexiter"), "{f}");
+}
+
+#[test]
+fn deadlocks_are_reported_like_procstat() {
+    let _g = common::lock();
+    let (f, _) = panic_of("deadlock");
+    let m = f.panic_message().unwrap();
+    assert!(m.starts_with("deadlock: every thread is blocked and no timeout is pending"), "{m}");
+    assert!(m.contains("sleepq_wait on wchan 0x"), "{m}");
+    assert!(m.contains("wmesg \"fxnever\" <- deadlock+0x"), "{m}");
+    let (f, _) = panic_of("deadlock_abba");
+    let m = f.panic_message().unwrap();
+    assert!(m.starts_with("deadlock: every thread is blocked"), "{m}");
+    assert!(m.contains("kldload          kldload          mi_switch turnstile_wait on lock \"fx nw b\""), "{m}");
+    assert!(m.contains("owned by tid 100001"), "{m}");
+    assert!(m.contains("fxabba           mi_switch turnstile_wait on lock \"fx nw a\""), "{m}");
+    assert!(m.contains("owned by tid 100000"), "{m}");
+}
+
+#[test]
+fn a_spinning_kernel_thread_is_stopped_and_named() {
+    let _g = common::lock();
+    let opts = SimOptions { timeout: std::time::Duration::from_millis(300), ..SimOptions::default() };
+    let (r, _) = call_opts("spin_in_thread", opts);
+    let f = r.expect_err("watchdog");
+    assert!(matches!(f.kind, FaultKind::Timeout(_)), "{f}");
+    assert_eq!(f.symbol.as_deref(), Some("spinner"), "{f}");
+    assert_eq!(f.thread.as_ref().map(|t| t.1.as_str()), Some("fxspinner"), "{f}");
+    assert!(f.to_string().contains("current thread\t\t= tid 100001 (\"fxspinner\")"), "{f}");
+}
