@@ -268,3 +268,20 @@ fn nowait_reserve_in_c_and_rust_behave_alike() {
         assert!(s.ok && s.outcome.contains("returned ENOMEM (12)"), "{s:?}");
     }
 }
+
+/// workers.c and examples/workers (two kernel threads, a mutex, a condition variable, a
+/// join at unload) print the same lines on load and on unload, and free everything.
+#[test]
+fn workers_in_c_and_rust_print_the_same_lines() {
+    let _g = lock();
+    let c = observe(&c_ko("workers.c"));
+    let rust = observe(&rust_ko("workers"));
+    assert_eq!(c.load_console, "workers: started 2 threads, handed out 10 work items\n");
+    assert_eq!(c.unload_console, "workers: stopped 2 threads, total 10\n");
+    assert_eq!(rust.load_console, c.load_console);
+    assert_eq!(rust.unload_console, c.unload_console);
+    for (lang, o) in [("C", &c), ("Rust", &rust)] {
+        assert_eq!(o.modules, vec!["workers".to_string()], "{lang}");
+        assert!(o.after.iter().all(|(_, live, uninit)| *live == 0 && *uninit), "{lang}: {:?}", o.after);
+    }
+}
