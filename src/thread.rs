@@ -8,6 +8,32 @@
 //! Dropping the handle does not *ask* the thread to stop: tell it first (a flag under a
 //! [`Mutex`] and a [`CondVar`] notification, as `examples/workers` does).
 //!
+//! ```no_run
+//! # extern crate alloc;
+//! # fn f() -> Result<(), freebsd_kmi::errno::Errno> {
+//! use alloc::sync::Arc;
+//! use core::pin::Pin;
+//! use freebsd_kmi::heap::KBox;
+//! use freebsd_kmi::sync::{CondVar, Mutex};
+//! use freebsd_kmi::thread::KThread;
+//!
+//! struct Shared { stop: Pin<KBox<Mutex<bool>>>, changed: Pin<KBox<CondVar>> }
+//!
+//! let shared = Arc::new(Shared { stop: Mutex::new(false)?, changed: CondVar::new()? });
+//! let s = shared.clone();
+//! let worker = KThread::spawn(c"worker", move || {
+//!     let mut stop = s.stop.lock();
+//!     while !*stop {
+//!         stop = s.changed.wait(stop);        // sleeps with the mutex released
+//!     }
+//! })?;
+//! // ... at unload:
+//! *shared.stop.lock() = true;
+//! shared.changed.notify_all();
+//! drop(worker);                               // joins: the thread has left the module's code
+//! # Ok(()) }
+//! ```
+//!
 //! How the join works: the thread, after the closure, takes the handle's mutex, marks
 //! itself finished and waits (on the mutex) until the joiner has asked for the join; it
 //! then unlocks and calls `kthread_exit`, whose first act is `wakeup(curthread)` ("A
@@ -16,6 +42,12 @@
 //! mutex as interlock, atomically: the thread cannot reach `kthread_exit` before the joiner
 //! sleeps, and the joiner wakes only from `kthread_exit`'s wakeup, after the thread's last
 //! instruction in module code.
+//!
+//! Leaking a handle (`core::mem::forget`) leaves its thread running module code that
+//! nothing joins. [`live_threads`] counts the threads of this module that were spawned and
+//! not joined; the module's unload must not let the code go while it is non-zero (return
+//! `EBUSY` from `MOD_UNLOAD` after dropping the state: the module stays loaded, its code
+//! stays valid).
 //!
 //! Spawning and joining **may sleep**: call them from thread context with no lock held
 //! (module load and unload qualify).
@@ -31,8 +63,19 @@ use crate::sync::{Mutex, Priority, sleep};
 use core::ffi::{CStr, c_void};
 use core::marker::PhantomData;
 use core::pin::Pin;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use freebsd_kpi::common::kthread::thread;
 use freebsd_kpi::kpi_sync::KpiSync;
+
+/// Threads spawned by this module (this copy of the crate) and not joined yet.
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// How many [`KThread`]s of this module were spawned and not yet joined (dropped). Zero
+/// after the module's state is dropped unless a handle was leaked; a non-zero count means
+/// a thread may still run module code, so the module must stay loaded.
+pub fn live_threads() -> usize {
+    LIVE.load(Ordering::Acquire)
+}
 
 /// Where a thread is in its life, under the join mutex.
 struct JoinState {
@@ -52,7 +95,7 @@ struct Start<F, K: KpiSync> {
 ///
 /// # Invariants
 ///
-/// `td` is the thread `kthread_add` created to run [`trampoline`] with a `Start` whose
+/// `td` is the thread `kthread_add` created to run `trampoline` with a `Start` whose
 /// `join` points into `join`; that thread uses `join` until it calls `kthread_exit`, and
 /// `join` is freed only after the join in `Drop` returned.
 pub struct KThread<K: KpiSync = Kernel> {
@@ -91,8 +134,11 @@ impl<K: KpiSync> KThread<K> {
         // M_RUST) and ends with kthread_exit; `F: Send + 'static` may run on another thread;
         // `name` is a C string kthread_add copies.
         match unsafe { K::kthread_add(trampoline::<F, K>, arg.cast::<c_void>(), name.as_ptr()) } {
-            // INVARIANT: the new thread runs `trampoline` with `join`, which the handle owns.
-            Ok(td) => Ok(KThread { join, td, kernel: PhantomData }),
+            Ok(td) => {
+                LIVE.fetch_add(1, Ordering::AcqRel);
+                // INVARIANT: the new thread runs `trampoline` with `join`, which the handle owns.
+                Ok(KThread { join, td, kernel: PhantomData })
+            }
             Err(error) => {
                 // SAFETY: no thread was created: `arg` is still ours, from into_raw.
                 drop(unsafe { KBox::<Start<F, K>, K>::from_raw(arg, &M_RUST) });
@@ -117,6 +163,7 @@ impl<K: KpiSync> Drop for KThread<K> {
         debug_assert!(state.finished);
         drop(state);
         // The thread is in kthread_exit and no longer touches `join`; it is freed with self.
+        LIVE.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -171,5 +218,6 @@ mod tests {
         assert_eq!(drops.load(Ordering::SeqCst), 1, "the closure is dropped, not run");
         assert!(mock::with(|s| s.live.is_empty()), "no allocation leaks");
         assert!(mock_sync::with(|s| s.locks.is_empty()), "the join mutex is destroyed");
+        assert_eq!(live_threads(), 0);
     }
 }
