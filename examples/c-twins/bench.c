@@ -9,6 +9,7 @@
  *   bench_malloc32_waitok  <-> bench_vec_alloc      (Vec<u64> grown to 4 elements)
  *   bench_malloc8_nowait   <-> bench_kbox_try_new   (KBox::try_new(.., Flags::NOWAIT))
  *   bench_malloc32_nowait  <-> bench_kvec_try_push  (KVec::try_push(.., Flags::NOWAIT))
+ *   bench_mtx_lock         <-> bench_mutex_lock     (uncontended Mutex lock + unlock)
  *
  * The store and load through a volatile pointer keep the compiler from dropping the
  * allocation (the Rust side uses core::hint::black_box). malloc() is the sys/malloc.h
@@ -19,6 +20,8 @@
 #include <sys/kernel.h>
 #include <sys/systm.h>
 #include <sys/malloc.h>
+#include <sys/lock.h>
+#include <sys/mutex.h>
 
 static MALLOC_DEFINE(M_BENCH, "bench", "kmod-bench allocation loops");
 
@@ -69,6 +72,26 @@ bench_malloc32_nowait(uint64_t n)
 	return (bench_loop(n, 32, M_NOWAIT));
 }
 
+uint64_t bench_mtx_lock(uint64_t n);
+
+/* n times: mtx_lock + increment + mtx_unlock of an uncontended MTX_DEF mutex. */
+uint64_t
+bench_mtx_lock(uint64_t n)
+{
+	struct mtx m;
+	volatile uint64_t done = 0;
+	uint64_t i;
+
+	mtx_init(&m, "bench", NULL, MTX_DEF);
+	for (i = 0; i < n; i++) {
+		mtx_lock(&m);
+		done++;
+		mtx_unlock(&m);
+	}
+	mtx_destroy(&m);
+	return (done);
+}
+
 static int
 bench_modevent(module_t mod, int what, void *arg)
 {
@@ -79,7 +102,8 @@ bench_modevent(module_t mod, int what, void *arg)
 		/* One round of each loop, like the Rust module's load. */
 		ok = bench_malloc8_waitok(1) + bench_malloc32_waitok(1) +
 		    bench_malloc8_nowait(1) + bench_malloc32_nowait(1);
-		printf("bench: loaded (%ju/4 allocation loops ran)\n", (uintmax_t)ok);
+		printf("bench: loaded (%ju/4 allocation loops ran, %ju/1 lock loop)\n",
+		    (uintmax_t)ok, (uintmax_t)bench_mtx_lock(1));
 		return (0);
 	case MOD_UNLOAD:
 		printf("bench: unloaded\n");

@@ -11,6 +11,7 @@
 //! | [`bench_vec_alloc`] | `Vec::<u64>::new()` + `push` + drop (32-byte block) | `bench_malloc32_waitok`: `malloc(32, ..)` + `free` |
 //! | [`bench_kbox_try_new`] | `KBox::try_new(u64, Flags::NOWAIT)` + drop | `bench_malloc8_nowait`: `malloc(8, .., M_NOWAIT)` + NULL check + `free` |
 //! | [`bench_kvec_try_push`] | `KVec::<u64>::new()` + `try_push(.., Flags::NOWAIT)` + drop | `bench_malloc32_nowait` |
+//! | [`bench_mutex_lock`] | uncontended `Mutex::lock` + guard drop | `bench_mtx_lock`: `mtx_lock` + `mtx_unlock` |
 //!
 //! `Vec` and `KVec` both grow an empty vector of `u64` to 4 elements (32 bytes) on the first
 //! push, hence the 32-byte C twins. [`core::hint::black_box`] keeps the optimiser from
@@ -30,6 +31,7 @@ use freebsd_kmi::errno::Errno;
 use freebsd_kmi::heap::{KBox, KVec};
 use freebsd_kmi::malloc::Flags;
 use freebsd_kmi::module::Module;
+use freebsd_kmi::sync::Mutex;
 use freebsd_kmi::{kprintln, release};
 
 /// `n` times: `Box::new(i)` through the global allocator (`malloc(8, M_RUST, M_WAITOK)`)
@@ -91,6 +93,22 @@ pub extern "C" fn bench_kvec_try_push(n: u64) -> u64 {
     done
 }
 
+/// `n` times: lock an uncontended [`Mutex`] (`__mtx_lock_flags`), add 1 under it, drop the
+/// guard (`__mtx_unlock_flags`). The mutex is created and destroyed once per call (the
+/// harness subtracts the `n = 0` call). Returns the count (`n`; 0 if the mutex could not be
+/// allocated).
+#[unsafe(no_mangle)]
+pub extern "C" fn bench_mutex_lock(n: u64) -> u64 {
+    let Ok(m) = Mutex::new_named(0u64, c"bench") else {
+        return 0;
+    };
+    for _ in 0..n {
+        *black_box(&m).lock() += 1;
+    }
+    let done = *m.lock();
+    done
+}
+
 /// The module: nothing to keep between load and unload.
 struct Bench;
 
@@ -98,7 +116,8 @@ impl Module for Bench {
     fn load() -> Result<Self, Errno> {
         // One round of each loop, so a plain load exercises every path the harness measures.
         let ok = bench_box_alloc(1) + bench_vec_alloc(1) + bench_kbox_try_new(1) + bench_kvec_try_push(1);
-        kprintln!("bench: loaded for FreeBSD {} ({ok}/4 allocation loops ran)", release::NAME);
+        let locked = bench_mutex_lock(1);
+        kprintln!("bench: loaded for FreeBSD {} ({ok}/4 allocation loops ran, {locked}/1 lock loop)", release::NAME);
         Ok(Bench)
     }
 }

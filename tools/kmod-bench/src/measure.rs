@@ -22,29 +22,42 @@ pub struct Op {
     pub rust: &'static str,
     /// Exported function of the C twin.
     pub c: &'static str,
+    /// Allocations each iteration makes (0 for the lock loop, whose Rust mutex is allocated
+    /// once per call).
+    pub allocs_per_iteration: u64,
 }
 
 /// The operations, in table order.
-pub const OPS: [Op; 4] = [
+pub const OPS: [Op; 5] = [
     Op {
         label: "(a) `Box::new(u64)` + drop, global allocator (M_WAITOK) vs `malloc(8, M_WAITOK)` + `free`",
         rust: "bench_box_alloc",
         c: "bench_malloc8_waitok",
+        allocs_per_iteration: 1,
     },
     Op {
         label: "(a) `Vec::<u64>::new()` + `push` + drop (32 B) vs `malloc(32, M_WAITOK)` + `free`",
         rust: "bench_vec_alloc",
         c: "bench_malloc32_waitok",
+        allocs_per_iteration: 1,
     },
     Op {
         label: "(b) `KBox::try_new(u64, Flags::NOWAIT)` + drop vs `malloc(8, M_NOWAIT)` + NULL check + `free`",
         rust: "bench_kbox_try_new",
         c: "bench_malloc8_nowait",
+        allocs_per_iteration: 1,
     },
     Op {
         label: "(b) `KVec::<u64>::new()` + `try_push(.., NOWAIT)` + drop vs `malloc(32, M_NOWAIT)` + `free`",
         rust: "bench_kvec_try_push",
         c: "bench_malloc32_nowait",
+        allocs_per_iteration: 1,
+    },
+    Op {
+        label: "(c) uncontended `Mutex::lock` + guard drop vs `mtx_lock` + `mtx_unlock` (MTX_DEF)",
+        rust: "bench_mutex_lock",
+        c: "bench_mtx_lock",
+        allocs_per_iteration: 0,
     },
 ];
 
