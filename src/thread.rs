@@ -59,7 +59,8 @@ use crate::errno::{ENOMEM, Errno};
 use crate::heap::{KBox, M_RUST};
 use crate::kernel::Kernel;
 use crate::malloc::Flags;
-use crate::sync::{Mutex, Priority, sleep};
+use crate::sync::sleep::sleep_on_address;
+use crate::sync::{Mutex, Priority};
 use core::ffi::{CStr, c_void};
 use core::marker::PhantomData;
 use core::pin::Pin;
@@ -153,18 +154,21 @@ impl<K: KpiSync> Drop for KThread<K> {
         let mut state = self.join.lock();
         state.join_requested = true;
         // The thread may be waiting for the request (it finished first).
-        crate::sync::sleep::wakeup_in::<K, _>(&*state);
+        K::wakeup(request_channel(&*self.join));
         // Sleep on the thread itself until kthread_exit's wakeup(td). The mutex is released
         // only once this thread is on the sleep queue, and the exiting thread needs it to see
-        // the request: its wakeup cannot come before this sleep.
-        // SAFETY: `td` is only used as an address (a wait channel), never dereferenced.
-        let chan = unsafe { &*self.td.cast::<u8>() };
-        let (state, _) = sleep(state, chan, c"kthjoin", Priority::UNCHANGED, None);
+        // the request: its wakeup cannot come before this sleep. `td` is only an address here.
+        let (state, _) = sleep_on_address(state, self.td.cast_const().cast(), c"kthjoin", Priority::UNCHANGED, None);
         debug_assert!(state.finished);
         drop(state);
         // The thread is in kthread_exit and no longer touches `join`; it is freed with self.
         LIVE.fetch_sub(1, Ordering::AcqRel);
     }
+}
+
+/// The wait channel of the join request: the join mutex's address.
+fn request_channel<K: KpiSync>(join: &Mutex<JoinState, K>) -> *const c_void {
+    (join as *const Mutex<JoinState, K>).cast()
 }
 
 /// The thread's entry point: runs the closure, reports, waits for the join request, exits.
@@ -182,9 +186,7 @@ unsafe extern "C" fn trampoline<F: FnOnce() + Send + 'static, K: KpiSync>(arg: *
     let mut state = join.lock();
     state.finished = true;
     while !state.join_requested {
-        let chan: *const JoinState = &*state;
-        // SAFETY: `chan` points into the locked value, alive as long as `join`.
-        (state, _) = sleep(state, unsafe { &*chan }, c"kthwait", Priority::UNCHANGED, None);
+        (state, _) = sleep_on_address(state, request_channel(join), c"kthwait", Priority::UNCHANGED, None);
     }
     drop(state);
     // SAFETY: a kernel thread from kthread_add, holding no lock. kthread_exit calls

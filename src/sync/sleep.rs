@@ -61,12 +61,21 @@ fn wake_result(error: c_int) -> Result<Wakeup, Errno> {
 /// so a wakeup issued under the lock is never lost. **Sleeps**: only where sleeping is
 /// allowed, holding no lock but the guard's. `wmesg` is shown by `ps`/`procstat`.
 pub fn sleep<G: Interlock, C: ?Sized>(guard: G, chan: &C, wmesg: &CStr, pri: Priority, timeout: Option<Duration>) -> (G, Wakeup) {
+    sleep_on_address(guard, chan as *const C as *const c_void, wmesg, pri, timeout)
+}
+
+/// [`sleep`] on a channel given as an address, for channels that are not Rust data the
+/// caller may reference (another thread's `struct thread`, memory the kernel changes).
+/// The address is only compared with the addresses given to `wakeup`, never read.
+/// `chan` must not be null (`_sleep` asserts it).
+#[allow(clippy::not_unsafe_ptr_arg_deref)] // a wait channel is an address, never read
+pub fn sleep_on_address<G: Interlock>(guard: G, chan: *const c_void, wmesg: &CStr, pri: Priority, timeout: Option<Duration>) -> (G, Wakeup) {
+    assert!(!chan.is_null(), "sleep: null wait channel");
     let sbt = timeout.map_or(0, duration_to_sbt);
-    // SAFETY: `chan` is a non-null address; the guard proves the caller holds the sleepable
-    // lock, which _sleep releases and takes back; `wmesg` outlives the call.
-    let error = unsafe {
-        G::Kernel::sleep(chan as *const C as *const c_void, guard.lock_object(), pri.get(), wmesg.as_ptr(), sbt, 0, 0)
-    };
+    // SAFETY: `chan` is a non-null address (only compared); the guard proves the caller
+    // holds the sleepable lock, which _sleep releases and takes back; `wmesg` outlives the
+    // call.
+    let error = unsafe { G::Kernel::sleep(chan, guard.lock_object(), pri.get(), wmesg.as_ptr(), sbt, 0, 0) };
     // Without PCATCH the only errors are EWOULDBLOCK (timeout).
     (guard, if error == 0 { Wakeup::Woken } else { Wakeup::TimedOut })
 }
