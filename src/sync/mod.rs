@@ -80,7 +80,9 @@ pub trait Interlock: sealed::Sealed {
     fn lock_object(&self) -> *mut lock_object;
 }
 
-/// `file` and `line` of a call site, as the lock functions take them.
+/// `file` and `line` of a call site, as the lock functions take them. Inlined: with the
+/// call site known at compile time both are constants (no call per lock operation).
+#[inline(always)]
 fn file_line(at: &'static Location<'static>) -> (*const c_char, c_int) {
     (at.file_as_c_str().as_ptr(), at.line().min(c_int::MAX as u32) as c_int)
 }
