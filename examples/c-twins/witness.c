@@ -242,6 +242,27 @@ timed_wait(void)
 	return (error);
 }
 
+int timer_result = -1;
+int timer_ticks = -1;
+
+static void
+timer_thread(void *arg)
+{
+	int t0 = ticks;
+
+	timer_result = tsleep(&timer_result, 0, "fxtimer", hz / 2);
+	timer_ticks = ticks - t0;
+	kthread_exit();
+}
+
+/* A thread that sleeps half a second: simulated time only moves for it when asked. */
+int start_timer(void);
+int
+start_timer(void)
+{
+	return (kthread_add(timer_thread, NULL, NULL, NULL, 0, 0, "fxtimer"));
+}
+
 static void
 spinner(void *arg)
 {

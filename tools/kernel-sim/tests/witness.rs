@@ -141,3 +141,37 @@ fn a_spinning_kernel_thread_is_stopped_and_named() {
     assert_eq!(f.thread.as_ref().map(|t| t.1.as_str()), Some("fxspinner"), "{f}");
     assert!(f.to_string().contains("current thread\t\t= tid 100001 (\"fxspinner\")"), "{f}");
 }
+
+/// The clock moves only when every thread waits on a deadline or on request
+/// (`Kernel::sleep`, the `sleep SECONDS` command); a module unloaded while its thread still
+/// exists is reported.
+#[test]
+fn simulated_clock_and_threads_left_at_unload() {
+    let _g = common::lock();
+    let ko = common::build("witnessfx", &["witness.c"], common::Target::Fbsd14);
+    let mut k = Kernel::boot(SimRelease::V14_0, SimOptions::default()).expect("boot");
+    let id = k.load(&ko).expect("load");
+    let t0 = k.ticks();
+    assert_eq!(t0, 1000, "ticks start at hz (one second of uptime)");
+    let start = k.lookup_symbol(id, "start_timer").unwrap();
+    assert_eq!(k.call(start, &[]).expect("start"), 0);
+    assert_eq!(k.ticks(), t0, "thread 0 was not blocked: time did not move");
+    assert_eq!(k.threads(), vec![(100001, "fxtimer".to_string(), "sleeping on \"fxtimer\"".to_string())]);
+    let read = |k: &Kernel, name: &str| {
+        let a = k.lookup_symbol(id, name).unwrap();
+        // SAFETY: an int of the loaded module.
+        unsafe { (a as *const i32).read() }
+    };
+    k.sleep(std::time::Duration::from_millis(499)).expect("sleep");
+    assert_eq!(read(&k, "timer_result"), -1, "not yet");
+    k.sleep(std::time::Duration::from_millis(1)).expect("sleep");
+    assert_eq!(read(&k, "timer_result"), 35, "EWOULDBLOCK");
+    assert_eq!(read(&k, "timer_ticks"), 500);
+    assert_eq!(k.ticks(), t0 + 500);
+    assert!(k.threads().is_empty());
+    // A thread left behind at unload.
+    assert_eq!(k.call(start, &[]).expect("start"), 0);
+    k.unload(id).expect("the unload itself succeeds");
+    assert!(k.panics().iter().any(|p| p.contains("kernel thread(s) 100002 \"fxtimer\" still exist after the module was unloaded")), "{:?}", k.panics());
+    assert!(k.threads().is_empty());
+}
