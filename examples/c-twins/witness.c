@@ -242,6 +242,39 @@ timed_wait(void)
 	return (error);
 }
 
+static struct mtx sysinit_mtx;
+MTX_SYSINIT(fxsys, &sysinit_mtx, "fx sysinit", MTX_DEF);
+static struct sx sysinit_sx;
+SX_SYSINIT(fxsyssx, &sysinit_sx, "fx sysinit sx");
+
+/* Locks from MTX_SYSINIT/SX_SYSINIT, sx_sleep, msleep_spin, trylock, sx_xlocked. */
+int kpi_mix(void);
+int
+kpi_mix(void)
+{
+	int r = 0;
+
+	mtx_lock(&sysinit_mtx);
+	r += mtx_owned(&sysinit_mtx);
+	mtx_unlock(&sysinit_mtx);
+	r += 10 * mtx_owned(&sysinit_mtx);
+	sx_xlock(&sysinit_sx);
+	r += 100 * sx_xlocked(&sysinit_sx);
+	if (sx_sleep(&chan, &sysinit_sx, 0, "fxsxs", 1) == EWOULDBLOCK)
+		r += 1000;
+	r += 10000 * sx_xlocked(&sysinit_sx);
+	sx_xunlock(&sysinit_sx);
+	mtx_lock_spin(&spin);
+	if (msleep_spin(&chan, &spin, "fxspin", 1) == EWOULDBLOCK)
+		r += 100000;
+	mtx_unlock_spin(&spin);
+	if (mtx_trylock(&mtx_a)) {
+		r += 1000000 * (mtx_trylock(&mtx_a) == 0);
+		mtx_unlock(&mtx_a);
+	}
+	return (r);
+}
+
 int timer_result = -1;
 int timer_ticks = -1;
 

@@ -175,3 +175,20 @@ fn simulated_clock_and_threads_left_at_unload() {
     assert!(k.panics().iter().any(|p| p.contains("kernel thread(s) 100002 \"fxtimer\" still exist after the module was unloaded")), "{:?}", k.panics());
     assert!(k.threads().is_empty());
 }
+
+/// MTX_SYSINIT/SX_SYSINIT, sx_sleep, msleep_spin, trylock and the owner macros, on the 14.2
+/// and 15.0 headers.
+#[test]
+fn kpi_mix_on_both_releases() {
+    let _g = common::lock();
+    for (target, rel) in [(common::Target::Fbsd14, SimRelease::V14_0), (common::Target::Fbsd15, SimRelease::V15_0)] {
+        let ko = common::build(&format!("witnessfx-{target:?}"), &["witness.c"], target);
+        let mut k = Kernel::boot(rel, SimOptions::default()).expect("boot");
+        let id = k.load(&ko).expect("load");
+        let f = k.lookup_symbol(id, "kpi_mix").unwrap();
+        let r = k.call(f, &[]).unwrap_or_else(|e| panic!("{e}\n{}", k.console()));
+        assert_eq!(r, 1_111_101, "{target:?}");
+        k.unload(id).expect("unload");
+        assert!(k.panics().is_empty(), "{:?}", k.panics());
+    }
+}
