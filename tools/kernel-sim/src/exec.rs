@@ -12,10 +12,15 @@
 //!   alternate signal stack: the handler records the fault and redirects the interrupted
 //!   context to [`sim_gate_abort`], which restores the host registers saved by the gate, so
 //!   the call returns an error instead of killing the process.
+//! * Simulated kernel threads (`kern::kern_switch`) each get a [`KStack`] and a
+//!   [`FakeThread`]; [`sim_switch`] switches between them inside a gate call (the per-CPU
+//!   block's `pc_curthread` follows), and a fault on any of their stacks still returns
+//!   through [`sim_gate_abort`] to the host frame saved by the gate.
 //! * A watchdog thread polls the deadline of the active call and sends `SIGUSR2` with
 //!   `pthread_kill` when it has passed; the handler aborts the call if the thread is executing
 //!   module code (it retries later while the thread is inside simulator code, which may hold
-//!   host locks).
+//!   host locks). The deadline restarts at every context switch, so it bounds each thread's
+//!   run slice.
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};

@@ -16,8 +16,19 @@
 //! **One kernel per process at a time.** Kernel functions called by module code find the
 //! kernel through a process-wide pointer, the arena has a fixed address and the signal handlers
 //! are process-wide. [`Kernel::boot`] fails with [`SimError::AlreadyBooted`] while another
-//! kernel exists; after it is dropped a new one can be booted. Module code runs on the thread
-//! that calls [`Kernel::load`] / [`Kernel::call`], one call at a time. Tests that load modules
+//! kernel exists; after it is dropped a new one can be booted. Module code runs on the host
+//! thread that calls [`Kernel::load`] / [`Kernel::call`], one call at a time.
+//!
+//! **Simulated kernel threads.** Within a call, module code may create kernel threads
+//! (`kthread_add`, ...). They are simulated threads of one simulated CPU, each with its own
+//! guarded kernel stack and `curthread`, switched cooperatively on that same host thread
+//! (`kern::kern_switch`): the call's own function runs as thread 0, then the other threads
+//! run until all of them wait. Scheduling is deterministic unless
+//! [`SimOptions::sched_seed`] is set, in which case every lock, sleep, wakeup and thread KPI
+//! call is a seeded preemption point. Locks, sleeps and condition variables follow
+//! `kern_mutex.c`, `kern_sx.c`, `kern_condvar.c`, `kern_synch.c`, with WITNESS-like checks
+//! (`kern::subr_witness`); the clock is simulated ([`Kernel::sleep`], [`Kernel::ticks`]).
+//! Tests that load modules
 //! should still run one process per test (cargo-nextest does; with `cargo test`, put one test
 //! per file or serialise them), because a module that corrupts host memory takes the process
 //! with it.

@@ -7,7 +7,7 @@
 //!   (`sys/amd64/amd64/cpu_switch.S`) does on a real CPU.
 //! * Thread 0 is the thread of the user process that entered the kernel (kldload,
 //!   kldunload, a command). Each gate call runs its function on thread 0, then lets the
-//!   other threads run until all of them wait ([`drain`]): the simulated CPU goes idle.
+//!   other threads run until all of them wait (`drain`): the simulated CPU goes idle.
 //! * The run queue is FIFO (`sys/kern/kern_switch.c` `runq_add`/`runq_choose` within one
 //!   priority). Deterministic by default: a thread runs until it blocks, yields or exits.
 //!   With a seed ([`crate::SimOptions::sched_seed`]), every lock, sleep, wakeup and thread

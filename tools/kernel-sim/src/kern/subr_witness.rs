@@ -28,7 +28,7 @@ use super::kern_switch::{Held, sched};
 use super::panic::kernel_panic;
 use super::subr_lock::{Class, rec};
 
-/// Return address of the module's call into the last [`caller_shim!`] stub.
+/// Return address of the module's call into the last `caller_shim!` stub.
 pub static CALLER: AtomicUsize = AtomicUsize::new(0);
 
 /// Define `$shim`, which records its return address in [`CALLER`] and jumps to `$imp`
