@@ -296,6 +296,32 @@ start_timer(void)
 	return (kthread_add(timer_thread, NULL, NULL, NULL, 0, 0, "fxtimer"));
 }
 
+static int pp_turn;
+
+static void
+ping_pong(void *arg)
+{
+	int me = (int)(uintptr_t)arg;
+
+	mtx_lock(&mtx_a);
+	for (;;) {
+		while (pp_turn != me)
+			mtx_sleep(&pp_turn, &mtx_a, 0, "fxpp", 0);
+		pp_turn = !me;
+		wakeup(&pp_turn);
+	}
+}
+
+/* Two threads that wake each other forever: the CPU never goes idle. */
+int livelock(void);
+int
+livelock(void)
+{
+	kthread_add(ping_pong, (void *)0, NULL, NULL, 0, 0, "fxping");
+	kthread_add(ping_pong, (void *)1, NULL, NULL, 0, 0, "fxpong");
+	return (0);
+}
+
 static void
 spinner(void *arg)
 {

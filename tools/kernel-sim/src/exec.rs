@@ -280,13 +280,18 @@ impl Drop for KStack {
 /// kernel: kldload, kldunload, a command), and the watchdog deadline of each run slice.
 static MAIN_FN: AtomicU64 = AtomicU64::new(0);
 static SLICE_NS: AtomicU64 = AtomicU64::new(0);
+/// Hard limit of the whole call (threads that keep waking each other never go idle).
+static CALL_DEADLINE_NS: AtomicU64 = AtomicU64::new(0);
+/// The whole call (all its threads until they are idle) may take this many deadlines.
+const CALL_SLICES: u64 = 4;
 
 /// Restart the watchdog deadline: called at every context switch, so that each thread's run
-/// slice (not the whole call) must end within the deadline.
+/// slice must end within the deadline (and the whole call within `CALL_SLICES` of them).
 pub fn rearm_watchdog() {
     let t = SLICE_NS.load(Ordering::SeqCst);
     if t != 0 && DEADLINE_NS.load(Ordering::SeqCst) != 0 {
-        DEADLINE_NS.store(now_ns() + t, Ordering::SeqCst);
+        let cap = CALL_DEADLINE_NS.load(Ordering::SeqCst);
+        DEADLINE_NS.store((now_ns() + t).min(cap), Ordering::SeqCst);
     }
 }
 
@@ -539,7 +544,9 @@ impl Executor {
         SLICE_NS.store(t.as_nanos() as u64, Ordering::SeqCst);
         MAIN_FN.store(f as u64, Ordering::SeqCst);
         crate::kern::kern_switch::begin_call(self.pcpu.as_mut_ptr() as usize, self.thread.0.as_mut_ptr() as usize);
-        DEADLINE_NS.store(now_ns() + t.as_nanos() as u64, Ordering::SeqCst);
+        let start = now_ns();
+        CALL_DEADLINE_NS.store(start.saturating_add((t.as_nanos() as u64).saturating_mul(CALL_SLICES)), Ordering::SeqCst);
+        DEADLINE_NS.store(start + t.as_nanos() as u64, Ordering::SeqCst);
         ACTIVE.store(&mut ctx, Ordering::SeqCst);
         // SAFETY: main_entry runs f (module or trampoline code in the arena) as thread 0; the
         // stack top is 16-byte aligned so the callee sees (rsp+8) % 16 == 0; faults return

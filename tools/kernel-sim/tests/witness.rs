@@ -192,3 +192,17 @@ fn kpi_mix_on_both_releases() {
         assert!(k.panics().is_empty(), "{:?}", k.panics());
     }
 }
+
+/// Threads that keep waking each other never let the call return: the watchdog stops the
+/// whole call after a few deadlines and names the thread it caught.
+#[test]
+fn a_livelock_is_stopped_by_the_watchdog() {
+    let _g = common::lock();
+    let opts = SimOptions { timeout: std::time::Duration::from_millis(200), ..SimOptions::default() };
+    let started = std::time::Instant::now();
+    let (r, _) = call_opts("livelock", opts);
+    let f = r.expect_err("watchdog");
+    assert!(matches!(f.kind, FaultKind::Timeout(_)), "{f}");
+    assert!(f.thread.as_ref().is_some_and(|t| t.1 == "fxping" || t.1 == "fxpong"), "{f}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}
