@@ -275,6 +275,68 @@ kpi_mix(void)
 	return (r);
 }
 
+#ifdef INVARIANTS
+/* mtx_assert/sx_assert (INVARIANTS builds): `what` selects the failing assertion. */
+int asserts(int what);
+int
+asserts(int what)
+{
+	mtx_lock(&mtx_r);
+	mtx_assert(&mtx_r, MA_OWNED | MA_NOTRECURSED);
+	sx_xlock(&sx_a);
+	sx_assert(&sx_a, SA_XLOCKED);
+	sx_xunlock(&sx_a);
+	sx_assert(&sx_a, SA_UNLOCKED);
+	switch (what) {
+	case 1:
+		mtx_assert(&mtx_r, MA_NOTOWNED);
+		break;
+	case 2:
+		mtx_assert(&mtx_r, MA_OWNED | MA_RECURSED);
+		break;
+	case 3:
+		mtx_assert(&mtx_a, MA_OWNED);
+		break;
+	case 4:
+		sx_assert(&sx_a, SA_XLOCKED);
+		break;
+	}
+	mtx_unlock(&mtx_r);
+	mtx_assert(&mtx_r, MA_NOTOWNED);
+	return (0);
+}
+#endif
+
+static int prio_chan, prio_seq;
+
+static void
+prio_sleeper(void *arg)
+{
+	int id = (int)(uintptr_t)arg;
+
+	tsleep(&prio_chan, id == 1 ? 100 : 50, "fxprio", 0);
+	prio_seq = prio_seq * 10 + id;
+	kthread_exit();
+}
+
+/*
+ * wakeup_one wakes the sleeper with the best (lowest) priority first, although thread 1
+ * went to sleep first: returns 21.
+ */
+int prio_order(void);
+int
+prio_order(void)
+{
+	kthread_add(prio_sleeper, (void *)1, NULL, NULL, 0, 0, "fxprio1");
+	kthread_add(prio_sleeper, (void *)2, NULL, NULL, 0, 0, "fxprio2");
+	pause("fxlet", 1);
+	wakeup_one(&prio_chan);
+	pause("fxlet", 1);
+	wakeup_one(&prio_chan);
+	pause("fxlet", 1);
+	return (prio_seq);
+}
+
 int timer_result = -1;
 int timer_ticks = -1;
 

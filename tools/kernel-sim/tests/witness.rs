@@ -206,3 +206,31 @@ fn a_livelock_is_stopped_by_the_watchdog() {
     assert!(f.thread.as_ref().is_some_and(|t| t.1 == "fxping" || t.1 == "fxpong"), "{f}");
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }
+
+/// `mtx_assert`/`sx_assert` of a module built with INVARIANTS, in the kernel's words.
+#[test]
+fn invariants_assertions() {
+    let _g = common::lock();
+    let ko = common::build_with("witnessfx-invariants", &["witness.c"], common::Target::Fbsd14, &["-DINVARIANTS", "-DINVARIANT_SUPPORT"]);
+    let run = |what: u64| {
+        let mut k = Kernel::boot(SimRelease::V14_0, SimOptions::default()).expect("boot");
+        let id = k.load(&ko).unwrap_or_else(|e| panic!("{e}\n{}", k.console()));
+        let f = k.lookup_symbol(id, "asserts").unwrap();
+        k.call(f, &[what])
+    };
+    assert_eq!(run(0).expect("all assertions hold"), 0);
+    let msg = |what| run(what).expect_err("assertion").panic_message().unwrap().to_string();
+    assert!(msg(1).starts_with("mutex fx r owned at "), "{}", msg(1));
+    assert!(msg(2).starts_with("mutex fx r unrecursed at "), "{}", msg(2));
+    assert!(msg(3).starts_with("mutex fx a not owned at "), "{}", msg(3));
+    assert!(msg(4).starts_with("Lock fx sx not exclusively locked @ "), "{}", msg(4));
+    assert!(msg(3).contains("witness.c:"), "{}", msg(3));
+}
+
+/// Sleep priorities: `wakeup_one` wakes the best-priority sleeper first.
+#[test]
+fn wakeup_one_follows_sleep_priorities() {
+    let _g = common::lock();
+    let (r, console) = call("prio_order");
+    assert_eq!(r.expect("prio_order"), 21, "{console}");
+}

@@ -106,7 +106,7 @@ pub fn lock(lo: usize, opts: i32, file: String, line: i32, caller: usize, spin: 
             subr_lock::set_word(lo, v | MTX_RECURSED);
             break;
         }
-        block(Wait { chan: lo, wmesg: r.name.clone(), deadline: None, caller, on_lock: true, seq: 0 });
+        block(Wait { chan: lo, wmesg: r.name.clone(), deadline: None, caller, on_lock: true, seq: 0, pri: 0 });
     }
     witness::lock(lo, true, file, line, caller);
 }

@@ -57,6 +57,10 @@ pub struct Wait {
     pub on_lock: bool,
     /// Order of blocking (FIFO among equals).
     pub seq: u64,
+    /// Sleeping priority (`td_priority`: lower is better); `wakeup_one`/`cv_signal` wake
+    /// the best one, the longest sleeper among equals (`sleepq_signal()` in
+    /// `sys/kern/subr_sleepqueue.c`).
+    pub pri: i32,
 }
 
 /// Run state of a simulated thread.
@@ -118,6 +122,9 @@ pub struct KThread {
     pub wake: Wake,
     /// Spin mutexes held (`td_critnest` of spinlock_enter()).
     pub crit: u32,
+    /// Priority (`td_priority`), set by sleeps with a priority (`pri & PRIMASK`); starts at
+    /// `PRI_MAX` (255).
+    pub prio: i32,
 }
 
 /// The scheduler state of the simulated kernel.
@@ -172,6 +179,7 @@ pub(crate) fn install(seed: Option<u64>, now: i64) {
         held: Vec::new(),
         wake: Wake::None,
         crit: 0,
+        prio: 255,
     });
     let s = Box::new(Sched {
         threads: vec![t0],
@@ -280,12 +288,12 @@ impl Sched {
     /// Wake the threads blocked on `chan` (sleepers, or lock waiters when `on_lock`); all of
     /// them, or the one that has waited longest. Returns how many were woken.
     pub fn wake_chan(&mut self, chan: usize, on_lock: bool, one: bool) -> usize {
-        let mut v: Vec<(u64, usize)> = self
+        let mut v: Vec<(i32, u64, usize)> = self
             .threads
             .iter()
             .enumerate()
             .filter_map(|(i, t)| match &t.state {
-                TState::Blocked(w) if w.chan == chan && w.on_lock == on_lock => Some((w.seq, i)),
+                TState::Blocked(w) if w.chan == chan && w.on_lock == on_lock => Some((w.pri, w.seq, i)),
                 _ => None,
             })
             .collect();
@@ -293,7 +301,7 @@ impl Sched {
         if one {
             v.truncate(1);
         }
-        for &(_, i) in &v {
+        for &(_, _, i) in &v {
             self.make_runnable(i, Wake::Woken);
         }
         v.len()
@@ -375,6 +383,7 @@ impl Sched {
             held: Vec::new(),
             wake: Wake::None,
             crit: 0,
+            prio: 255,
         }));
         let i = self.threads.len() - 1;
         self.runq.push_back(i);
@@ -541,6 +550,7 @@ pub fn prepare_block(mut w: Wait) {
     s.seq += 1;
     w.seq = s.seq;
     let c = s.cur;
+    w.pri = s.threads[c].prio;
     s.threads[c].wake = Wake::None;
     s.threads[c].state = TState::Blocked(w);
     s.no_preempt += 1;

@@ -76,7 +76,7 @@ pub fn xlock(lo: usize, file: String, line: i32, caller: usize) {
         if v & SX_LOCK_SHARED != 0 && witness::held(lo).is_some() {
             kernel_panic(format!("exclusive lock of (sx) {} @ {file}:{line}\nwhile share locked\n  offending call at {}\n", r.name, sym(caller)), caller);
         }
-        block(Wait { chan: lo, wmesg: r.name.clone(), deadline: None, caller, on_lock: true, seq: 0 });
+        block(Wait { chan: lo, wmesg: r.name.clone(), deadline: None, caller, on_lock: true, seq: 0, pri: 0 });
     }
     witness::lock(lo, true, file, line, caller);
 }
@@ -120,7 +120,7 @@ pub fn slock(lo: usize, file: String, line: i32, caller: usize) {
             subr_lock::set_word(lo, v + SX_ONE_SHARER);
             break;
         }
-        block(Wait { chan: lo, wmesg: r.name.clone(), deadline: None, caller, on_lock: true, seq: 0 });
+        block(Wait { chan: lo, wmesg: r.name.clone(), deadline: None, caller, on_lock: true, seq: 0, pri: 0 });
     }
     witness::lock(lo, false, file, line, caller);
 }

@@ -24,6 +24,8 @@ use crate::ksyms::KsymDef;
 
 /// `PCATCH`.
 pub const PCATCH: i32 = 0x100;
+/// `PRIMASK`.
+pub const PRIMASK: i32 = 0x0ff;
 /// `PDROP`.
 pub const PDROP: i32 = 0x200;
 /// `EWOULDBLOCK` (= EAGAIN, sys/sys/errno.h).
@@ -47,10 +49,14 @@ pub fn deadline(sbt: i64, flags: i32) -> Option<i64> {
 pub fn sleep(chan: usize, lock: usize, pri: i32, wmesg: String, dl: Option<i64>, caller: usize, warn: &str) -> i32 {
     preempt();
     witness::warn_sleep(lock, warn, caller);
+    if pri & PRIMASK != 0 {
+        // _sleep(): `if (pri != 0) sched_prio(td, pri & PRIMASK)`.
+        sched().current_mut().prio = pri & PRIMASK;
+    }
     if pri & PDROP != 0 && lock == 0 {
         kernel_panic(format!("PDROP requires a non-Giant lock\n  offending call at {}\n", sym(caller)), caller);
     }
-    prepare_block(Wait { chan, wmesg, deadline: dl, caller, on_lock: false, seq: 0 });
+    prepare_block(Wait { chan, wmesg, deadline: dl, caller, on_lock: false, seq: 0, pri: 0 });
     let saved = if lock != 0 {
         let h = witness::held(lock);
         Some((subr_lock::class_unlock(lock, caller), h))
