@@ -384,6 +384,37 @@ livelock(void)
 	return (0);
 }
 
+int return_with_lock(void);
+int
+return_with_lock(void)
+{
+	mtx_lock(&mtx_b);
+	return (0);
+}
+
+static int
+recurse_forever(int n)
+{
+	volatile char buf[256];
+
+	buf[0] = (char)n;
+	return (recurse_forever(n + 1) + buf[0]);
+}
+
+static void
+overflower(void *arg)
+{
+	recurse_forever(0);
+}
+
+int overflow_in_thread(void);
+int
+overflow_in_thread(void)
+{
+	kthread_add(overflower, NULL, NULL, NULL, 0, 0, "fxoverflow");
+	return (0);
+}
+
 static void
 spinner(void *arg)
 {

@@ -234,3 +234,18 @@ fn wakeup_one_follows_sleep_priorities() {
     let (r, console) = call("prio_order");
     assert_eq!(r.expect("prio_order"), 21, "{console}");
 }
+
+/// Returning to user space with a lock held (`userret: returning with the following locks
+/// held:`), and a kernel thread overflowing its own guarded stack.
+#[test]
+fn userret_with_a_lock_and_thread_stack_overflow() {
+    let _g = common::lock();
+    let (f, _) = panic_of("return_with_lock");
+    let m = f.panic_message().unwrap();
+    assert!(m.starts_with("userret: returning with the following locks held:\nexclusive sleep mutex fx b "), "{m}");
+    assert!(m.contains("acquired at return_with_lock+0x"), "{m}");
+    let (r, _) = call("overflow_in_thread");
+    let f = r.expect_err("overflow");
+    assert!(matches!(f.kind, FaultKind::StackOverflow { .. }), "{f}");
+    assert_eq!(f.thread.as_ref().map(|t| t.1.as_str()), Some("fxoverflow"), "{f}");
+}

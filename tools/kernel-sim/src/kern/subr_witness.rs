@@ -252,3 +252,20 @@ pub fn thread_exit(caller: usize) {
     msg.push_str(&format!("Thread {td:#x} cannot exit while holding sleeplocks\n  offending call at {}\n", sym(caller)));
     kernel_panic(msg, caller);
 }
+
+/// `userret()`'s `WITNESS_WARN(WARN_PANIC, NULL, "userret: returning")`: thread 0 goes back
+/// to user space (the call returns) holding a lock.
+pub fn userret() {
+    let Some(s) = super::kern_switch::try_sched() else { return };
+    let t0 = &s.threads[0];
+    if t0.held.is_empty() {
+        return;
+    }
+    let mut msg = String::from("userret: returning with the following locks held:\n");
+    for h in t0.held.iter().rev() {
+        msg.push_str(&list_lock(h));
+    }
+    msg.push_str("witness_warn\n");
+    let caller = t0.held.last().map(|h| h.caller).unwrap_or(0);
+    kernel_panic(msg, caller);
+}
