@@ -441,7 +441,7 @@ impl Kernel {
     /// command): timed waits that expire on the way return `EWOULDBLOCK` and their threads
     /// run, in deadline order.
     pub fn sleep(&mut self, d: Duration) -> Result<(), Fault> {
-        let sbt = ((d.as_nanos() as u128 * (1u128 << 32)) / 1_000_000_000) as i64;
+        let sbt = ((d.as_nanos() * (1u128 << 32)) / 1_000_000_000) as i64;
         let until = self.uptime_sbt() + sbt;
         kern::kern_switch::sched().set_main_name("sleep");
         self.exec_call(kern::kern_switch::sleep_until as *const () as usize, &[until as u64], None)

@@ -362,6 +362,7 @@ impl Sched {
     }
 
     /// Create a runnable kernel thread running `func(arg)`.
+    #[allow(clippy::too_many_arguments)]
     pub fn create(&mut self, func: usize, arg: usize, name: String, proc_addr: usize, proc_name: String, pid: i32, pages: usize) -> usize {
         let stack = KStack::new(pages.max(1) * 4096);
         let rsp = stack.initial_rsp(func, arg);
