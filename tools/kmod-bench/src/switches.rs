@@ -32,16 +32,26 @@ impl Switches {
 
 /// Loads and unloads `ko` (a 14.0 module) `cycles` times with scheduler seed 1.
 pub fn measure(ko: &Path, cycles: u64) -> anyhow::Result<Switches> {
-    let opts = SimOptions { sched_seed: Some(1), ..SimOptions::default() };
+    let opts = SimOptions {
+        sched_seed: Some(1),
+        ..SimOptions::default()
+    };
     let mut k = Kernel::boot(SimRelease::V14_0, opts).context("boot the simulated kernel")?;
     let t0 = Instant::now();
     for _ in 0..cycles {
-        let id = k.load(ko).map_err(|e| anyhow::anyhow!("kldload {}: {e}\n{}", ko.display(), k.console()))?;
-        k.unload(id).map_err(|e| anyhow::anyhow!("kldunload {}: {e}\n{}", ko.display(), k.console()))?;
+        let id = k
+            .load(ko)
+            .map_err(|e| anyhow::anyhow!("kldload {}: {e}\n{}", ko.display(), k.console()))?;
+        k.unload(id)
+            .map_err(|e| anyhow::anyhow!("kldunload {}: {e}\n{}", ko.display(), k.console()))?;
         k.take_console();
     }
     let secs = t0.elapsed().as_secs_f64();
-    Ok(Switches { cycles, switches: k.context_switches(), secs })
+    Ok(Switches {
+        cycles,
+        switches: k.context_switches(),
+        secs,
+    })
 }
 
 /// The report section.
