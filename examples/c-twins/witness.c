@@ -337,6 +337,40 @@ prio_order(void)
 	return (prio_seq);
 }
 
+static struct proc *kp;
+static int kp_stop, kp_loops;
+
+static void
+kp_main(void *arg)
+{
+	mtx_lock(&mtx_b);
+	while (!kp_stop) {
+		kp_loops++;
+		msleep(&kp_stop, &mtx_b, 0, "kpwait", 0);
+	}
+	mtx_unlock(&mtx_b);
+	kproc_exit(0);
+}
+
+/* kproc_create + the classic join: msleep on the proc, woken by kproc_exit's wakeup(p). */
+int kproc_start_stop(void);
+int
+kproc_start_stop(void)
+{
+	int error;
+
+	error = kproc_create(kp_main, NULL, &kp, 0, 0, "fxkproc%d", 7);
+	if (error != 0)
+		return (-error);
+	pause("fxlet", 1);
+	mtx_lock(&mtx_b);
+	kp_stop = 1;
+	wakeup(&kp_stop);
+	msleep(kp, &mtx_b, 0, "kpjoin", 0);
+	mtx_unlock(&mtx_b);
+	return (kp_loops);
+}
+
 int timer_result = -1;
 int timer_ticks = -1;
 

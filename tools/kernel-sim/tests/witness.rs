@@ -8,8 +8,13 @@ fn call(func: &str) -> (Result<u64, Fault>, String) {
     call_opts(func, SimOptions::default())
 }
 
+fn fixture() -> std::path::PathBuf {
+    static KO: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    KO.get_or_init(|| common::build("witnessfx", &["witness.c"], common::Target::Fbsd14)).clone()
+}
+
 fn call_opts(func: &str, opts: SimOptions) -> (Result<u64, Fault>, String) {
-    let ko = common::build("witnessfx", &["witness.c"], common::Target::Fbsd14);
+    let ko = fixture();
     let mut k = Kernel::boot(SimRelease::V14_0, opts).expect("boot");
     let id = k.load(&ko).expect("load");
     let addr = k.lookup_symbol(id, func).expect("symbol");
@@ -148,7 +153,7 @@ fn a_spinning_kernel_thread_is_stopped_and_named() {
 #[test]
 fn simulated_clock_and_threads_left_at_unload() {
     let _g = common::lock();
-    let ko = common::build("witnessfx", &["witness.c"], common::Target::Fbsd14);
+    let ko = fixture();
     let mut k = Kernel::boot(SimRelease::V14_0, SimOptions::default()).expect("boot");
     let id = k.load(&ko).expect("load");
     let t0 = k.ticks();
@@ -248,4 +253,14 @@ fn userret_with_a_lock_and_thread_stack_overflow() {
     let f = r.expect_err("overflow");
     assert!(matches!(f.kind, FaultKind::StackOverflow { .. }), "{f}");
     assert_eq!(f.thread.as_ref().map(|t| t.1.as_str()), Some("fxoverflow"), "{f}");
+}
+
+/// kproc_create/kproc_exit and the join on the process, under many interleavings.
+#[test]
+fn kproc_join_under_seeds() {
+    let _g = common::lock();
+    for seed in [None].into_iter().chain((1..=20).map(Some)) {
+        let (r, console) = call_opts("kproc_start_stop", SimOptions { sched_seed: seed, ..SimOptions::default() });
+        assert_eq!(r.unwrap_or_else(|e| panic!("seed {seed:?}: {e}\n{console}")), 1, "seed {seed:?}");
+    }
 }
