@@ -151,6 +151,7 @@ pub struct Sched {
     pub ticks_addrs: Vec<usize>,
     procs: Vec<Box<[u64]>>,
     next_pid: i32,
+    next_tid: u32,
     /// Locks known to the kernel (`lock_init`ed and not destroyed).
     pub locks: std::collections::HashMap<usize, super::subr_lock::LockRec>,
     /// `(tid, name)` of the kernel thread that was running when the last call aborted.
@@ -197,6 +198,7 @@ pub(crate) fn install(seed: Option<u64>, now: i64) {
         ticks_addrs: Vec::new(),
         procs: Vec::new(),
         next_pid: 10,
+        next_tid: TID0 + 1,
         locks: Default::default(),
         aborted_thread: None,
         order: Default::default(),
@@ -368,7 +370,8 @@ impl Sched {
         let rsp = stack.initial_rsp(func, arg);
         let mut td_box = crate::exec::FakeThread::new_boxed();
         let td = td_box.0.as_mut_ptr() as usize;
-        let tid = TID0 + self.threads.len() as u32;
+        let tid = self.next_tid;
+        self.next_tid += 1;
         self.threads.push(Box::new(KThread {
             tid,
             name,
@@ -492,6 +495,11 @@ pub(crate) fn end_call(aborted: bool) {
     // know whether the faulting address was a guard page.
     if !aborted {
         s.free_exited_stacks();
+        // Forget exited threads (the run queue is empty here: thread 0 drained it), so
+        // that long runs (`--cycles 1000`) do not accumulate tombstones.
+        if s.runq.is_empty() {
+            s.threads.retain(|t| t.tid == TID0 || !matches!(t.state, TState::Exited));
+        }
     }
 }
 
