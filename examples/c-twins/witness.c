@@ -281,12 +281,12 @@ int asserts(int what);
 int
 asserts(int what)
 {
-	mtx_lock(&mtx_r);
-	mtx_assert(&mtx_r, MA_OWNED | MA_NOTRECURSED);
 	sx_xlock(&sx_a);
 	sx_assert(&sx_a, SA_XLOCKED);
 	sx_xunlock(&sx_a);
 	sx_assert(&sx_a, SA_UNLOCKED);
+	mtx_lock(&mtx_r);
+	mtx_assert(&mtx_r, MA_OWNED | MA_NOTRECURSED);
 	switch (what) {
 	case 1:
 		mtx_assert(&mtx_r, MA_NOTOWNED);
@@ -369,6 +369,58 @@ kproc_start_stop(void)
 	msleep(kp, &mtx_b, 0, "kpjoin", 0);
 	mtx_unlock(&mtx_b);
 	return (kp_loops);
+}
+
+static void
+hold_b_and_yield(void *arg)
+{
+	mtx_lock(&mtx_b);
+	kern_yield(PRI_USER);
+	mtx_unlock(&mtx_b);
+	kthread_exit();
+}
+
+/* mtx_destroy of a mutex another thread holds. */
+int destroy_held_by_other(void);
+int
+destroy_held_by_other(void)
+{
+	kthread_add(hold_b_and_yield, NULL, NULL, NULL, 0, 0, "fxholder");
+	kern_yield(PRI_USER);
+	mtx_destroy(&mtx_b);
+	return (0);
+}
+
+static void
+wait_for_b(void *arg)
+{
+	mtx_lock(&mtx_b);
+	mtx_unlock(&mtx_b);
+	kthread_exit();
+}
+
+/* mtx_destroy of a held mutex another thread waits for. */
+int destroy_with_waiters(void);
+int
+destroy_with_waiters(void)
+{
+	mtx_lock(&mtx_b);
+	kthread_add(wait_for_b, NULL, NULL, NULL, 0, 0, "fxwaiter");
+	kern_yield(PRI_USER);
+	mtx_destroy(&mtx_b);
+	return (0);
+}
+
+/* sx (sleepable) taken while holding a mutex (non-sleepable). */
+int sx_after_mutex(void);
+int
+sx_after_mutex(void)
+{
+	mtx_lock(&mtx_a);
+	sx_xlock(&sx_a);
+	sx_xunlock(&sx_a);
+	mtx_unlock(&mtx_a);
+	return (0);
 }
 
 int timer_result = -1;

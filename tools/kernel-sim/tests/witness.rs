@@ -264,3 +264,22 @@ fn kproc_join_under_seeds() {
         assert_eq!(r.unwrap_or_else(|e| panic!("seed {seed:?}: {e}\n{console}")), 1, "seed {seed:?}");
     }
 }
+
+/// Destroying a mutex another thread holds or waits for; an sx taken under a mutex.
+#[test]
+fn destroy_held_or_contested_mutex_and_sleepable_after_non_sleepable() {
+    let _g = common::lock();
+    let (f, _) = panic_of("destroy_held_by_other");
+    let m = f.panic_message().unwrap();
+    assert!(m.starts_with("Assertion mtx_unowned(m) failed at kern/kern_mutex.c"), "{m}");
+    assert!(m.contains("offending call at destroy_held_by_other+0x"), "{m}");
+    let (f, _) = panic_of("destroy_with_waiters");
+    let m = f.panic_message().unwrap();
+    assert!(m.starts_with("Assertion (m->mtx_lock & (MTX_RECURSED|MTX_CONTESTED)) == 0 failed"), "{m}");
+    assert!(m.contains("with waiters"), "{m}");
+    let (f, _) = panic_of("sx_after_mutex");
+    let m = f.panic_message().unwrap();
+    assert!(m.starts_with("lock order reversal: (sleepable after non-sleepable)\n 1st 0x"), "{m}");
+    assert!(m.contains(" fx a (fx a) @ "), "{m}");
+    assert!(m.contains(" fx sx (fx sx) @ "), "{m}");
+}

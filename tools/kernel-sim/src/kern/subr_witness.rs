@@ -4,7 +4,8 @@
 //!
 //! * `witness_checkorder`: acquiring a sleep lock inside a spin-mutex section
 //!   (`acquiring blockable sleep lock with spinlock or critical section held (%s) %s @ %s:%d`)
-//!   and lock-order reversals between two witnesses (`lock order reversal:` ` 1st %p %s (%s)
+//!   a sleepable lock taken while holding a non-sleepable one (`lock order reversal:
+//!   (sleepable after non-sleepable)`), and lock-order reversals between two witnesses (`lock order reversal:` ` 1st %p %s (%s)
 //!   @ %s:%d` ` 2nd ...`, then both orders: `lock order %s -> %s established at:` and
 //!   `lock order %s -> %s attempted at:`);
 //! * `witness_lock`: `recursed on non-recursive lock (%s) %s @ %s:%d` / `first acquired @
@@ -15,6 +16,9 @@
 //!   `uma_zalloc_debug` text for `M_WAITOK` allocations), each lock listed by
 //!   `witness_list_lock` as `exclusive sleep mutex NAME (TYPE) r = 0 (0xADDR) locked @
 //!   FILE:LINE`;
+//! * `userret()`'s `WITNESS_WARN(WARN_PANIC, NULL, "userret: returning")`: `userret:
+//!   returning with the following locks held:` when a call returns to user space holding a
+//!   lock;
 //! * `witness_thread_exit`: `Thread %p exiting with the following locks held:` then
 //!   `Thread %p cannot exit while holding sleeplocks`.
 //!
@@ -121,6 +125,24 @@ pub fn checkorder(lo: usize, file: &str, line: i32, caller: usize) {
         let Some(hr) = rec(h.lock) else { continue };
         if !hr.witness() || hr.wname == r.wname {
             continue;
+        }
+        // "If we are locking a sleepable lock and this lock isn't sleepable, we want to treat
+        // it as a lock order violation to enforce a general lock order of sleepable locks
+        // before non-sleepable locks" (witness_checkorder).
+        if r.sleepable() && !hr.sleepable() {
+            let msg = format!(
+                "lock order reversal: (sleepable after non-sleepable)\n 1st {:#x} {} ({}) @ {}:{}\n 2nd {lo:#x} {} ({}) @ {file}:{line}\n  first acquired at {}\n  offending call at {}\n",
+                h.lock,
+                hr.name,
+                hr.wname,
+                h.file,
+                h.line,
+                r.name,
+                r.wname,
+                sym(h.caller),
+                sym(caller),
+            );
+            kernel_panic(msg, caller);
         }
         let s = sched();
         if let Some(&(est_first, est_second)) = s.order.get(&(r.wname.clone(), hr.wname.clone())) {
