@@ -423,6 +423,35 @@ sx_after_mutex(void)
 	return (0);
 }
 
+int who_tid, who_pid;
+char who_name[20], who_comm[20];
+static struct proc *who_p;
+
+static void
+who_thread(void *arg)
+{
+	struct thread *td = curthread;
+	int i;
+
+	who_tid = td->td_tid;
+	who_pid = td->td_proc->p_pid;
+	for (i = 0; i < 20; i++) {
+		who_name[i] = td->td_name[i];
+		who_comm[i] = td->td_proc->p_comm[i];
+	}
+	kthread_exit();
+}
+
+/* curthread->td_tid/td_name/td_proc->p_pid/p_comm of a kproc_kthread_add thread. */
+int whoami(void);
+int
+whoami(void)
+{
+	kproc_kthread_add(who_thread, NULL, &who_p, NULL, 0, 0, "fxproc", "fxwho%d", 3);
+	pause("fxlet", 1);
+	return (curthread->td_tid);
+}
+
 int timer_result = -1;
 int timer_ticks = -1;
 

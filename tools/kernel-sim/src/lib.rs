@@ -243,7 +243,7 @@ impl Kernel {
             drop(unsafe { Box::from_raw(st) });
             return Err(SimError::AlreadyBooted);
         }
-        kern::kern_switch::install(opts.sched_seed, kern::kern_clock::BOOT_SBT);
+        kern::kern_switch::install(opts.sched_seed, kern::kern_clock::BOOT_SBT, release.freebsd_version);
         let fail = |e: String| {
             kern::kern_switch::uninstall();
             kern::uninstall(st);

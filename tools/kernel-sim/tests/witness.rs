@@ -283,3 +283,29 @@ fn destroy_held_or_contested_mutex_and_sleepable_after_non_sleepable() {
     assert!(m.contains(" fx a (fx a) @ "), "{m}");
     assert!(m.contains(" fx sx (fx sx) @ "), "{m}");
 }
+
+/// `curthread` of each thread is its own: `td_tid`, `td_name`, `td_proc->p_pid`, `p_comm`
+/// read by C code from the 14.2 and 15.0 headers.
+#[test]
+fn curthread_fields_on_both_releases() {
+    let _g = common::lock();
+    for (target, rel) in [(common::Target::Fbsd14, SimRelease::V14_0), (common::Target::Fbsd15, SimRelease::V15_0)] {
+        let ko = common::build(&format!("witnessfx-{target:?}"), &["witness.c"], target);
+        let mut k = Kernel::boot(rel, SimOptions::default()).expect("boot");
+        let id = k.load(&ko).expect("load");
+        let f = k.lookup_symbol(id, "whoami").unwrap();
+        assert_eq!(k.call(f, &[]).expect("whoami"), 100000, "thread 0's tid");
+        let int = |n: &str| {
+            // SAFETY: an int of the loaded module.
+            unsafe { (k.lookup_symbol(id, n).unwrap() as *const i32).read() }
+        };
+        let s = |n: &str| {
+            // SAFETY: a NUL-terminated char[20] of the loaded module.
+            unsafe { std::ffi::CStr::from_ptr(k.lookup_symbol(id, n).unwrap() as *const libc::c_char) }.to_string_lossy().into_owned()
+        };
+        assert_eq!(int("who_tid"), 100001, "{target:?}");
+        assert_eq!(s("who_name"), "fxwho3", "{target:?}");
+        assert_eq!(s("who_comm"), "fxproc", "{target:?}");
+        assert!(int("who_pid") > 0, "{target:?}");
+    }
+}

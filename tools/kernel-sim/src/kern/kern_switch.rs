@@ -31,6 +31,66 @@ use crate::exec::{KStack, rearm_watchdog, sim_switch};
 /// First thread id handed out to kernel threads (thread 0 is `TID0`).
 pub const TID0: u32 = 100000;
 
+/// Offsets the simulator fills in its fake `struct thread` / `struct proc`, so that module
+/// code reading `curthread->td_proc`, `td_tid`, `td_name`, `p_pid` or `p_comm` sees this
+/// thread's values. `struct thread` is not KBI-stable (FACTS.md): the offsets come from an
+/// `offsetof` probe compiled against each release's headers (14.2 and 15.0 ziglang
+/// sysroots: `td_proc` 8/8, `td_tid` 160/160, `td_name` 724/732, `p_pid` 196/196,
+/// `p_comm` 992/992; `sizeof(struct thread)` 1776/1824, `sizeof(struct proc)` 1376/1368).
+/// No 13.x headers are available: on 13.1 the fake structures stay zeroed.
+#[derive(Debug, Clone, Copy)]
+pub struct TdLayout {
+    /// `offsetof(struct thread, td_proc)`.
+    pub td_proc: usize,
+    /// `offsetof(struct thread, td_tid)` (`lwpid_t`, 32 bits).
+    pub td_tid: usize,
+    /// `offsetof(struct thread, td_name)` (`char[MAXCOMLEN + 1]`, 20 bytes).
+    pub td_name: usize,
+    /// `offsetof(struct proc, p_pid)`.
+    pub p_pid: usize,
+    /// `offsetof(struct proc, p_comm)` (`char[MAXCOMLEN + 1]`).
+    pub p_comm: usize,
+}
+
+impl TdLayout {
+    /// The layout of a release's headers (by `__FreeBSD_version` major), if probed.
+    pub fn of(freebsd_version: u32) -> Option<TdLayout> {
+        match freebsd_version / 100_000 {
+            14 => Some(TdLayout { td_proc: 8, td_tid: 160, td_name: 724, p_pid: 196, p_comm: 992 }),
+            15 => Some(TdLayout { td_proc: 8, td_tid: 160, td_name: 732, p_pid: 196, p_comm: 992 }),
+            _ => None,
+        }
+    }
+
+    fn write_name(at: usize, name: &str) {
+        let b = name.as_bytes();
+        let n = b.len().min(19);
+        // SAFETY: `at` is a 20-byte char array inside a fake thread/proc owned by the
+        // scheduler (8 KiB / 4 KiB, larger than the structures).
+        unsafe {
+            std::ptr::copy_nonoverlapping(b.as_ptr(), at as *mut u8, n);
+            (at as *mut u8).add(n).write(0);
+        }
+    }
+
+    /// Fill the fake thread `td` (and its fake proc `p`).
+    pub fn fill(&self, td: usize, tid: u32, name: &str, p: usize, pid: i32, comm: &str) {
+        // SAFETY: td and p are the scheduler's zero-initialised fake structures, larger
+        // than the probed structures.
+        unsafe {
+            ((td + self.td_proc) as *mut usize).write(p);
+            ((td + self.td_tid) as *mut i32).write(tid as i32);
+            if p != 0 {
+                ((p + self.p_pid) as *mut i32).write(pid);
+            }
+        }
+        Self::write_name(td + self.td_name, name);
+        if p != 0 {
+            Self::write_name(p + self.p_comm, comm);
+        }
+    }
+}
+
 /// Why a blocked thread became runnable again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wake {
@@ -130,6 +190,9 @@ pub struct KThread {
 /// The scheduler state of the simulated kernel.
 #[derive(Debug)]
 pub struct Sched {
+    /// Fake-structure layout of the simulated release (None: leave them zeroed).
+    pub layout: Option<TdLayout>,
+    proc_main: Box<[u64]>,
     /// Every thread ever created (indices are stable; exited threads stay as tombstones).
     pub threads: Vec<Box<KThread>>,
     /// Index of the running thread.
@@ -164,7 +227,7 @@ pub struct Sched {
 static SCHED: AtomicPtr<Sched> = AtomicPtr::new(std::ptr::null_mut());
 
 /// Install the scheduler of a booted kernel.
-pub(crate) fn install(seed: Option<u64>, now: i64) {
+pub(crate) fn install(seed: Option<u64>, now: i64, freebsd_version: u32) {
     let t0 = Box::new(KThread {
         tid: TID0,
         name: "kldload".into(),
@@ -183,6 +246,8 @@ pub(crate) fn install(seed: Option<u64>, now: i64) {
         prio: 255,
     });
     let s = Box::new(Sched {
+        layout: TdLayout::of(freebsd_version),
+        proc_main: vec![0u64; 512].into_boxed_slice(),
         threads: vec![t0],
         cur: 0,
         runq: VecDeque::new(),
@@ -390,6 +455,10 @@ impl Sched {
             prio: 255,
         }));
         let i = self.threads.len() - 1;
+        if let Some(l) = self.layout {
+            let t = &self.threads[i];
+            l.fill(t.td, t.tid, &t.name, t.proc_addr, t.pid, &t.proc_name);
+        }
         self.runq.push_back(i);
         i
     }
@@ -407,6 +476,10 @@ impl Sched {
     pub fn proc0(&mut self) -> usize {
         if self.procs.is_empty() {
             self.procs.push(vec![0u64; 512].into_boxed_slice());
+            if let Some(l) = self.layout {
+                let p = self.procs[0].as_mut_ptr() as usize;
+                TdLayout::write_name(p + l.p_comm, "kernel");
+            }
         }
         self.procs[0].as_mut_ptr() as usize
     }
@@ -460,6 +533,11 @@ pub(crate) fn begin_call(pcpu: usize, td0: usize) {
     let Some(s) = try_sched() else { return };
     s.pcpu = pcpu;
     s.threads[0].td = td0;
+    s.threads[0].proc_addr = s.proc_main.as_mut_ptr() as usize;
+    if let Some(l) = s.layout {
+        let t = &s.threads[0];
+        l.fill(td0, t.tid, &t.name, t.proc_addr, t.pid, &t.proc_name);
+    }
     s.threads[0].state = TState::Running;
     s.cur = 0;
     s.in_call = true;
