@@ -247,7 +247,16 @@ pub fn warn_sleep(except: usize, what: &str, caller: usize) {
     kernel_panic(msg, caller);
 }
 
-/// `M_WAITOK` allocation check (called from kern/malloc.rs): `uma_zalloc_debug()`'s
+/// Called by every malloc(9) of module code (kern/malloc.rs): a KPI call, so a preemption
+/// point of seeded schedules, and for `M_WAITOK` the sleep check below.
+pub fn malloc_check(size: usize, flags: i32) {
+    super::kern_switch::preempt();
+    if flags & super::malloc::M_WAITOK != 0 {
+        warn_sleep_malloc(size);
+    }
+}
+
+/// `M_WAITOK` allocation check: `uma_zalloc_debug()`'s
 /// `WITNESS_WARN(WARN_GIANTOK | WARN_SLEEPOK, NULL, "uma_zalloc_debug: zone \"%s\"", ...)`
 /// with the kmemzone's name (`malloc-<size>`).
 pub fn warn_sleep_malloc(size: usize) {
