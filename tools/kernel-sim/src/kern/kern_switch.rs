@@ -561,6 +561,7 @@ pub(crate) fn end_call(aborted: bool) {
             t.crit = 0;
         }
         s.runq.clear();
+        s.no_preempt = 0;
         s.threads[0].state = TState::Running;
         s.locks.clear();
     }
