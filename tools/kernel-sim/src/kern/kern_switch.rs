@@ -546,7 +546,7 @@ pub(crate) fn begin_call(pcpu: usize, td0: usize) {
 }
 
 /// End of a gate call. After an abort (fault, panic, watchdog) the simulated kernel is
-/// dead: every kernel thread is abandoned and every lock forgotten, so later calls (the
+/// dead: every kernel thread is abandoned (with the locks it held), so later calls (the
 /// simulator's teardown of the crashed module, other modules) start from a clean CPU.
 pub(crate) fn end_call(aborted: bool) {
     let Some(s) = try_sched() else { return };
@@ -563,7 +563,7 @@ pub(crate) fn end_call(aborted: bool) {
         s.runq.clear();
         s.no_preempt = 0;
         s.threads[0].state = TState::Running;
-        s.locks.clear();
+        // Lock records stay: other loaded modules keep using their locks.
     }
     s.cur = 0;
     if s.pcpu != 0 {
