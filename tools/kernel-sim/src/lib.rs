@@ -895,6 +895,7 @@ impl Kernel {
         self.check_threads_gone(id);
         let pos = self.files.iter().position(|f| f.id == id).expect("file");
         let f = self.files.remove(pos);
+        kern::kern_switch::sched().locks.retain(|&lo, _| !f.image.contains(lo, 1));
         for d in &f.deps {
             let _ = self.file_unload(*d, force);
         }
@@ -944,6 +945,7 @@ impl Kernel {
         self.modlist.retain(|m| m.file != Some(id));
         if let Some(pos) = self.files.iter().position(|f| f.id == id) {
             let f = self.files.remove(pos);
+            kern::kern_switch::sched().locks.retain(|&lo, _| !f.image.contains(lo, 1));
             self.drop_deps(&f.deps);
             f.image.unmap(&mut self.arena);
         }
