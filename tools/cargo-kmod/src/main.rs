@@ -3,7 +3,7 @@
 //! ```text
 //! cargo kmod build [--freebsd 13.1|14.0|14.2|...] [-j N] [-v] <module>
 //! cargo kmod check [--freebsd <release>] <file.ko>
-//! cargo kmod run [--freebsd <release>] [--cycles N] [--nowait-sweep] [--shutdown] <module | file.ko>...
+//! cargo kmod run [--freebsd <release>] [--cycles N] [--nowait-sweep] [--shutdown] [--schedules N | --seed S] <module | file.ko>...
 //! cargo kmod releases
 //! ```
 //!
@@ -68,6 +68,13 @@ enum Command {
         /// Send MOD_SHUTDOWN to the modules before unloading them.
         #[arg(long)]
         shutdown: bool,
+        /// Run the load/unload sequence N times, each in a fresh kernel whose scheduler
+        /// interleaves the kernel threads with seed 1..=N; a failure prints its seed.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "seed")]
+        schedules: Option<u32>,
+        /// Replay one seeded schedule (the seed a failing `--schedules` run printed).
+        #[arg(long, value_name = "S")]
+        seed: Option<u64>,
         /// Parallel jobs for module builds.
         #[arg(short, long)]
         jobs: Option<u32>,
@@ -91,6 +98,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             cycles,
             nowait_sweep,
             shutdown,
+            schedules,
+            seed,
             jobs,
             verbose,
             modules,
@@ -106,6 +115,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                         cycles,
                         nowait_sweep,
                         shutdown,
+                        schedules: schedules.unwrap_or(0),
+                        seed,
                     },
                     jobs,
                     verbose,

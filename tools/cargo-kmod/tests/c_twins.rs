@@ -184,6 +184,7 @@ fn hello_in_c_and_rust_behave_alike() {
             cycles: 50,
             nowait_sweep: true,
             shutdown: false,
+            ..RunConfig::default()
         },
     );
     let rr = run_ok(
@@ -192,6 +193,7 @@ fn hello_in_c_and_rust_behave_alike() {
             cycles: 50,
             nowait_sweep: true,
             shutdown: false,
+            ..RunConfig::default()
         },
     );
     for r in [&cr, &rr] {
@@ -255,6 +257,7 @@ fn nowait_reserve_in_c_and_rust_behave_alike() {
         cycles: 1,
         nowait_sweep: true,
         shutdown: false,
+        ..RunConfig::default()
     };
     let cr = run_ok(c_ko("nowait_reserve.c").to_str().unwrap(), sweep.clone());
     let rr = run_ok("nowait-reserve", sweep);
@@ -284,4 +287,54 @@ fn workers_in_c_and_rust_print_the_same_lines() {
         assert_eq!(o.modules, vec!["workers".to_string()], "{lang}");
         assert!(o.after.iter().all(|(_, live, uninit)| *live == 0 && *uninit), "{lang}: {:?}", o.after);
     }
+}
+
+/// workers.c (the C twin of examples/workers: two kthreads, a mutex, a condition variable,
+/// joined on unload) passes `cargo kmod run --schedules 20 --cycles 20`, deterministic runs
+/// and the nowait sweep, and prints the same lines under every schedule. When
+/// examples/workers exists, the Rust example must print the same lines.
+#[test]
+fn workers_c_twin_passes_every_schedule() {
+    let _g = lock();
+    let ko = c_ko("workers.c");
+    let expected = "workers: started 2 threads, handed out 10 work items\nworkers: stopped 2 threads, total 10\n";
+    let det = run_ok(ko.to_str().unwrap(), RunConfig { cycles: 100, nowait_sweep: true, ..RunConfig::default() });
+    assert_eq!(det.console, expected, "{}", det.render());
+    assert_eq!(det.cycles_completed, 100);
+    let sch = run_ok(ko.to_str().unwrap(), RunConfig { cycles: 20, schedules: 20, ..RunConfig::default() });
+    assert_eq!(sch.schedules_run, 20, "{}", sch.render());
+    assert_eq!(sch.console, expected, "{}", sch.render());
+    assert!(sch.verdict().contains("; 20 seeded schedules"), "{}", sch.verdict());
+    let one = run_ok(ko.to_str().unwrap(), RunConfig { seed: Some(7), ..RunConfig::default() });
+    assert_eq!(one.console, expected);
+    let ws = Workspace::locate().expect("workspace");
+    if ws.root.join("examples/workers/Cargo.toml").exists() {
+        let rust = run_ok("workers", RunConfig { cycles: 5, schedules: 5, ..RunConfig::default() });
+        assert_eq!(rust.console, expected, "{}", rust.render());
+    }
+}
+
+/// A module that gets a lock rule wrong fails `cargo kmod run` with WITNESS's words and the
+/// module location, under a seeded schedule too (the verdict names the seed to replay).
+#[test]
+fn witness_failures_fail_the_run_and_name_the_seed() {
+    let _g = lock();
+    let ko = c_ko("witness_exit.c");
+    let ws = Workspace::locate().expect("workspace");
+    let release = resolve(Some("14.0")).expect("release");
+    let r = run::run(
+        &ws,
+        &RunOptions {
+            modules: vec![ko.to_str().unwrap().into()],
+            release,
+            config: RunConfig { schedules: 3, ..RunConfig::default() },
+            jobs: Some(2),
+            verbose: false,
+        },
+    )
+    .expect("run");
+    assert!(!r.passed());
+    let out = r.render();
+    assert!(out.contains("exiting with the following locks held:"), "{out}");
+    assert!(r.verdict().contains("[scheduler seed 1: replay with --seed 1]"), "{}", r.verdict());
 }

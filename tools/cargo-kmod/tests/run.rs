@@ -410,3 +410,22 @@ fn missing_inputs_are_clear_errors() {
     let o = kmod(&["run", "--cycles", "0", "hello"]);
     assert!(!o.ok, "{}", o.all());
 }
+
+/// Scheduler flags: bad values are usage errors naming the flag; `--seed` and `--schedules`
+/// exclude each other; a seeded run of an example without threads passes and says so.
+#[test]
+fn schedule_flags_are_checked() {
+    let o = kmod(&["run", "--schedules", "0", "hello"]);
+    assert!(!o.ok, "{}", o.all());
+    assert!(o.stderr.contains("--schedules"), "{}", o.all());
+    let o = kmod(&["run", "--seed", "x", "hello"]);
+    assert!(!o.ok, "{}", o.all());
+    assert!(o.stderr.contains("--seed"), "{}", o.all());
+    let o = kmod(&["run", "--seed", "1", "--schedules", "2", "hello"]);
+    assert!(!o.ok, "{}", o.all());
+    assert!(o.stderr.contains("cannot be used with"), "{}", o.all());
+    let o = run_ok(&["--freebsd", "14.0", "--schedules", "3", "hello"]);
+    assert!(o.verdict().contains("; 3 seeded schedules"), "{}", o.all());
+    let o = run_ok(&["--freebsd", "14.0", "--seed", "42", "hello"]);
+    assert!(o.verdict().contains("; scheduler seed 42"), "{}", o.all());
+}

@@ -12,10 +12,15 @@
 //!   alternate signal stack: the handler records the fault and redirects the interrupted
 //!   context to [`sim_gate_abort`], which restores the host registers saved by the gate, so
 //!   the call returns an error instead of killing the process.
+//! * Simulated kernel threads (`kern::kern_switch`) each get a [`KStack`] and a
+//!   [`FakeThread`]; [`sim_switch`] switches between them inside a gate call (the per-CPU
+//!   block's `pc_curthread` follows), and a fault on any of their stacks still returns
+//!   through [`sim_gate_abort`] to the host frame saved by the gate.
 //! * A watchdog thread polls the deadline of the active call and sends `SIGUSR2` with
 //!   `pthread_kill` when it has passed; the handler aborts the call if the thread is executing
 //!   module code (it retries later while the thread is inside simulator code, which may hold
-//!   host locks).
+//!   host locks). The deadline restarts at every context switch, so it bounds each thread's
+//!   run slice.
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
@@ -275,13 +280,18 @@ impl Drop for KStack {
 /// kernel: kldload, kldunload, a command), and the watchdog deadline of each run slice.
 static MAIN_FN: AtomicU64 = AtomicU64::new(0);
 static SLICE_NS: AtomicU64 = AtomicU64::new(0);
+/// Hard limit of the whole call (threads that keep waking each other never go idle).
+static CALL_DEADLINE_NS: AtomicU64 = AtomicU64::new(0);
+/// The whole call (all its threads until they are idle) may take this many deadlines.
+const CALL_SLICES: u64 = 4;
 
 /// Restart the watchdog deadline: called at every context switch, so that each thread's run
-/// slice (not the whole call) must end within the deadline.
+/// slice must end within the deadline (and the whole call within `CALL_SLICES` of them).
 pub fn rearm_watchdog() {
     let t = SLICE_NS.load(Ordering::SeqCst);
     if t != 0 && DEADLINE_NS.load(Ordering::SeqCst) != 0 {
-        DEADLINE_NS.store(now_ns() + t, Ordering::SeqCst);
+        let cap = CALL_DEADLINE_NS.load(Ordering::SeqCst);
+        DEADLINE_NS.store((now_ns() + t).min(cap), Ordering::SeqCst);
     }
 }
 
@@ -294,6 +304,7 @@ extern "C" fn main_entry(a0: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) -
     let f: extern "C" fn(u64, u64, u64, u64, u64, u64) -> u64 = unsafe { std::mem::transmute(f) };
     let r = f(a0, a1, a2, a3, a4, a5);
     crate::kern::kern_switch::drain();
+    crate::kern::subr_witness::userret();
     r
 }
 
@@ -534,7 +545,9 @@ impl Executor {
         SLICE_NS.store(t.as_nanos() as u64, Ordering::SeqCst);
         MAIN_FN.store(f as u64, Ordering::SeqCst);
         crate::kern::kern_switch::begin_call(self.pcpu.as_mut_ptr() as usize, self.thread.0.as_mut_ptr() as usize);
-        DEADLINE_NS.store(now_ns() + t.as_nanos() as u64, Ordering::SeqCst);
+        let start = now_ns();
+        CALL_DEADLINE_NS.store(start.saturating_add((t.as_nanos() as u64).saturating_mul(CALL_SLICES)), Ordering::SeqCst);
+        DEADLINE_NS.store(start + t.as_nanos() as u64, Ordering::SeqCst);
         ACTIVE.store(&mut ctx, Ordering::SeqCst);
         // SAFETY: main_entry runs f (module or trampoline code in the arena) as thread 0; the
         // stack top is 16-byte aligned so the callee sees (rsp+8) % 16 == 0; faults return

@@ -16,8 +16,19 @@
 //! **One kernel per process at a time.** Kernel functions called by module code find the
 //! kernel through a process-wide pointer, the arena has a fixed address and the signal handlers
 //! are process-wide. [`Kernel::boot`] fails with [`SimError::AlreadyBooted`] while another
-//! kernel exists; after it is dropped a new one can be booted. Module code runs on the thread
-//! that calls [`Kernel::load`] / [`Kernel::call`], one call at a time. Tests that load modules
+//! kernel exists; after it is dropped a new one can be booted. Module code runs on the host
+//! thread that calls [`Kernel::load`] / [`Kernel::call`], one call at a time.
+//!
+//! **Simulated kernel threads.** Within a call, module code may create kernel threads
+//! (`kthread_add`, ...). They are simulated threads of one simulated CPU, each with its own
+//! guarded kernel stack and `curthread`, switched cooperatively on that same host thread
+//! (`kern::kern_switch`): the call's own function runs as thread 0, then the other threads
+//! run until all of them wait. Scheduling is deterministic unless
+//! [`SimOptions::sched_seed`] is set, in which case every lock, sleep, wakeup and thread KPI
+//! call is a seeded preemption point. Locks, sleeps and condition variables follow
+//! `kern_mutex.c`, `kern_sx.c`, `kern_condvar.c`, `kern_synch.c`, with WITNESS-like checks
+//! (`kern::subr_witness`); the clock is simulated ([`Kernel::sleep`], [`Kernel::ticks`]).
+//! Tests that load modules
 //! should still run one process per test (cargo-nextest does; with `cargo test`, put one test
 //! per file or serialise them), because a module that corrupts host memory takes the process
 //! with it.
@@ -232,7 +243,7 @@ impl Kernel {
             drop(unsafe { Box::from_raw(st) });
             return Err(SimError::AlreadyBooted);
         }
-        kern::kern_switch::install(opts.sched_seed, kern::kern_clock::BOOT_SBT);
+        kern::kern_switch::install(opts.sched_seed, kern::kern_clock::BOOT_SBT, release.freebsd_version);
         let fail = |e: String| {
             kern::kern_switch::uninstall();
             kern::uninstall(st);
@@ -430,7 +441,7 @@ impl Kernel {
     /// command): timed waits that expire on the way return `EWOULDBLOCK` and their threads
     /// run, in deadline order.
     pub fn sleep(&mut self, d: Duration) -> Result<(), Fault> {
-        let sbt = ((d.as_nanos() as u128 * (1u128 << 32)) / 1_000_000_000) as i64;
+        let sbt = ((d.as_nanos() * (1u128 << 32)) / 1_000_000_000) as i64;
         let until = self.uptime_sbt() + sbt;
         kern::kern_switch::sched().set_main_name("sleep");
         self.exec_call(kern::kern_switch::sleep_until as *const () as usize, &[until as u64], None)
@@ -884,6 +895,7 @@ impl Kernel {
         self.check_threads_gone(id);
         let pos = self.files.iter().position(|f| f.id == id).expect("file");
         let f = self.files.remove(pos);
+        kern::kern_switch::sched().locks.retain(|&lo, _| !f.image.contains(lo, 1));
         for d in &f.deps {
             let _ = self.file_unload(*d, force);
         }
@@ -933,6 +945,7 @@ impl Kernel {
         self.modlist.retain(|m| m.file != Some(id));
         if let Some(pos) = self.files.iter().position(|f| f.id == id) {
             let f = self.files.remove(pos);
+            kern::kern_switch::sched().locks.retain(|&lo, _| !f.image.contains(lo, 1));
             self.drop_deps(&f.deps);
             f.image.unmap(&mut self.arena);
         }

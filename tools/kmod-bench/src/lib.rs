@@ -6,7 +6,8 @@
 //!   allocator (`Box`, `Vec`) and the fallible API (`KBox::try_new`, `KVec::try_push`)
 //!   versus `malloc`/`free` in C, and per module load + unload, counted with
 //!   `valgrind --tool=callgrind` in the userspace kernel simulator;
-//! * [`buildtime`]: cold and warm build time of the example x release matrix.
+//! * [`buildtime`]: cold and warm build time of the example x release matrix;
+//! * [`switches`]: simulator throughput, context switches per second between kernel threads.
 //!
 //! The `kmod-bench` binary (run by `ci/bench`) prints the table; see the README's
 //! `## Benchmarks` section for what each number includes.
@@ -16,6 +17,7 @@ pub mod callgrind;
 pub mod ctwin;
 pub mod elfsize;
 pub mod measure;
+pub mod switches;
 
 use std::path::{Path, PathBuf};
 

@@ -6,6 +6,8 @@
 //!     workspace), build the C twins, measure sizes, run `kmod-bench measure` under
 //!     callgrind for bench.ko and its C twin, print a Markdown report; --readme also
 //!     replaces the `## Benchmarks` section at the end of README.md with it.
+//! kmod-bench switches [--cycles C]
+//!     only the simulator's context switches per second (workers.c, seeded scheduler).
 //! kmod-bench measure --release R --n N --cycles C <ko> <function>...
 //!     the measured child (see kmod_bench::measure::run_regions); runs natively too.
 //! ```
@@ -42,6 +44,8 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let r = if args.first().map(String::as_str) == Some("measure") {
         child(&args[1..])
+    } else if args.first().map(String::as_str) == Some("switches") {
+        switches(&args[1..])
     } else {
         parent(&args)
     };
@@ -52,6 +56,22 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `kmod-bench switches [--cycles C]`
+fn switches(args: &[String]) -> anyhow::Result<()> {
+    let mut cycles = 200;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--cycles" => cycles = value(&mut it, "--cycles")?,
+            _ => bail!("unknown argument `{a}`; usage: kmod-bench switches [--cycles C]"),
+        }
+    }
+    let out_dir = repo().join("target/kmod-bench/c-twins");
+    let workers = ctwin::build("workers.c", "workers-switches", &out_dir)?;
+    print!("{}", kmod_bench::switches::render(&kmod_bench::switches::measure(&workers, cycles)?));
+    Ok(())
 }
 
 /// `kmod-bench measure --release R --n N --cycles C <ko> <function>...`
@@ -204,8 +224,15 @@ fn parent(args: &[String]) -> anyhow::Result<()> {
         measure::per_op(&cd, &lz, &lc, o.cycles)?,
     ));
 
-    // 4. Report.
-    let report = render(&o, &built, &twins, &rows, &cold, &warm, c_build, &valgrind)?;
+    // 4. Simulator throughput (natively).
+    eprintln!("kmod-bench: context switches (workers.c)");
+    let workers = ctwin::build("workers.c", "workers-switches", &out_dir.join("c-twins"))?;
+    let sw = kmod_bench::switches::measure(&workers, o.cycles.max(200))?;
+
+    // 5. Report.
+    let mut report = render(&o, &built, &twins, &rows, &cold, &warm, c_build, &valgrind)?;
+    report.push('\n');
+    report.push_str(&kmod_bench::switches::render(&sw));
     println!("{report}");
     std::fs::write(out_dir.join("latest.md"), &report)?;
     if o.readme {

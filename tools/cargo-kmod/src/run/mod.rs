@@ -14,6 +14,10 @@
 //!    the same kernel and checks after every cycle that no allocation of the modules'
 //!    malloc types is live.
 //! 4. [`sweep`]: `--nowait-sweep` fails each `M_NOWAIT` allocation in turn.
+//! 5. `--schedules N` repeats all of this in N fresh kernels whose schedulers use seeds
+//!    1..=N (every lock, sleep, wakeup and thread KPI call is a seeded preemption point);
+//!    the first failing schedule stops the run and the report names its seed, which
+//!    `--seed S` replays exactly.
 //! 5. [`report`]: console, per-malloc-type allocation report, one-line verdict.
 //!
 //! The run fails on: a check problem, a refused load, a panic, a fault (reported with
@@ -44,6 +48,11 @@ pub struct RunConfig {
     pub nowait_sweep: bool,
     /// Send `MOD_SHUTDOWN` before unloading.
     pub shutdown: bool,
+    /// Run the whole lifecycle this many times, each in a fresh kernel whose scheduler uses
+    /// seed 1, 2, ... N (0: once, deterministic or with [`RunConfig::seed`]).
+    pub schedules: u32,
+    /// Scheduler seed of a single run (replays a schedule that failed).
+    pub seed: Option<u64>,
 }
 
 impl Default for RunConfig {
@@ -52,6 +61,8 @@ impl Default for RunConfig {
             cycles: 1,
             nowait_sweep: false,
             shutdown: false,
+            schedules: 0,
+            seed: None,
         }
     }
 }
@@ -87,15 +98,47 @@ pub fn run(ws: &Workspace, opts: &RunOptions) -> anyhow::Result<RunReport> {
     run_inputs(&inputs, sim_release(opts.release)?, &opts.config)
 }
 
-fn boot(release: SimRelease) -> anyhow::Result<Kernel> {
-    Kernel::boot(release, SimOptions::default()).map_err(|e| anyhow!("{e}"))
+fn boot(release: SimRelease, seed: Option<u64>) -> anyhow::Result<Kernel> {
+    let opts = SimOptions {
+        sched_seed: seed,
+        ..SimOptions::default()
+    };
+    Kernel::boot(release, opts).map_err(|e| anyhow!("{e}"))
 }
 
-/// Runs already resolved modules in a simulated kernel of `release`.
+/// Runs already resolved modules in a simulated kernel of `release`: once (deterministic
+/// scheduler, or `config.seed`), or `config.schedules` times with seeds 1..=N, stopping at
+/// the first schedule that fails (its seed is in the report).
 pub fn run_inputs(
     inputs: &[Input],
     release: SimRelease,
     config: &RunConfig,
+) -> anyhow::Result<RunReport> {
+    if config.schedules == 0 {
+        let mut r = run_schedule(inputs, release, config, config.seed, config.nowait_sweep)?;
+        r.seed = config.seed;
+        return Ok(r);
+    }
+    let mut last = None;
+    for seed in 1..=u64::from(config.schedules) {
+        let mut r = run_schedule(inputs, release, config, Some(seed), config.nowait_sweep && seed == 1)?;
+        r.seed = Some(seed);
+        r.schedules_run = seed as u32;
+        let failed = !r.passed();
+        last = Some(r);
+        if failed {
+            break;
+        }
+    }
+    Ok(last.expect("at least one schedule"))
+}
+
+fn run_schedule(
+    inputs: &[Input],
+    release: SimRelease,
+    config: &RunConfig,
+    seed: Option<u64>,
+    nowait_sweep: bool,
 ) -> anyhow::Result<RunReport> {
     let mut report = RunReport {
         release: release.name.to_owned(),
@@ -104,7 +147,7 @@ pub fn run_inputs(
         ..Default::default()
     };
     let mut cycles = config.cycles.max(1);
-    let mut sweep = config.nowait_sweep;
+    let mut sweep = nowait_sweep;
     for i in inputs {
         for n in &i.check_notes {
             report.warnings.push(format!(
@@ -127,7 +170,7 @@ pub fn run_inputs(
     }
 
     eprintln!(
-        "Booting a simulated FreeBSD {} kernel (__FreeBSD_version {}); loading {}{}",
+        "Booting a simulated FreeBSD {} kernel (__FreeBSD_version {}); loading {}{}{}",
         release.name,
         release.freebsd_version,
         report.files.join(", "),
@@ -135,10 +178,14 @@ pub fn run_inputs(
             format!(" ({cycles} load/unload cycles)")
         } else {
             String::new()
+        },
+        match seed {
+            Some(s) => format!(" (scheduler seed {s})"),
+            None => String::new(),
         }
     );
     let started = std::time::Instant::now();
-    let mut k = boot(release)?;
+    let mut k = boot(release, seed)?;
     for c in 1..=cycles {
         let cy = lifecycle::run_cycle(&mut k, inputs, c, config.shutdown);
         for t in &cy.types {
@@ -196,7 +243,7 @@ pub fn run_inputs(
 
     if sweep {
         if report.failures.is_empty() {
-            let (sw, failures) = sweep::sweep(inputs, config.shutdown, &|| boot(release))?;
+            let (sw, failures) = sweep::sweep(inputs, config.shutdown, &|| boot(release, seed))?;
             report.sweep = Some(sw);
             report.failures.extend(failures);
         } else {

@@ -314,6 +314,10 @@ pub struct RunReport {
     pub warnings: Vec<String>,
     /// Why the run fails (empty: it passes).
     pub failures: Vec<Failure>,
+    /// Scheduler seed of the (last) run, if seeded.
+    pub seed: Option<u64>,
+    /// Schedules run by `--schedules N` (0 without it).
+    pub schedules_run: u32,
 }
 
 impl RunReport {
@@ -344,7 +348,11 @@ impl RunReport {
             } else {
                 String::new()
             };
-            return format!("FAIL: {files} on FreeBSD {}: {first}{more}", self.release);
+            let seed = match self.seed {
+                Some(s) => format!(" [scheduler seed {s}: replay with --seed {s}]"),
+                None => String::new(),
+            };
+            return format!("FAIL: {files} on FreeBSD {}: {first}{more}{seed}", self.release);
         }
         let mut s = format!(
             "PASS: {files} on FreeBSD {}: {} load/unload cycle{} leak-free, no panic, no fault",
@@ -352,6 +360,16 @@ impl RunReport {
             self.cycles_completed,
             if self.cycles_completed == 1 { "" } else { "s" }
         );
+        if self.schedules_run > 0 {
+            let _ = write!(
+                s,
+                "; {} seeded schedule{}",
+                self.schedules_run,
+                if self.schedules_run == 1 { "" } else { "s" }
+            );
+        } else if let Some(seed) = self.seed {
+            let _ = write!(s, "; scheduler seed {seed}");
+        }
         if let Some(sw) = &self.sweep {
             let _ = write!(
                 s,

@@ -32,7 +32,7 @@ fn wait(cv: usize, lock: usize, dl: Option<i64>, relock: bool, caller: usize) ->
     let desc = unsafe { super::cstr((cv as *const usize).read()) };
     witness::warn_sleep(lock, &format!("Waiting on \"{desc}\""), caller);
     set_waiters(cv, waiters(cv) + 1);
-    prepare_block(Wait { chan: cv, wmesg: desc, deadline: dl, caller, on_lock: false, seq: 0 });
+    prepare_block(Wait { chan: cv, wmesg: desc, deadline: dl, caller, on_lock: false, seq: 0, pri: 0 });
     let saved = if lock != 0 {
         let h = witness::held(lock);
         Some((subr_lock::class_unlock(lock, caller), h))

@@ -106,7 +106,7 @@ pub fn lock(lo: usize, opts: i32, file: String, line: i32, caller: usize, spin: 
             subr_lock::set_word(lo, v | MTX_RECURSED);
             break;
         }
-        block(Wait { chan: lo, wmesg: r.name.clone(), deadline: None, caller, on_lock: true, seq: 0 });
+        block(Wait { chan: lo, wmesg: r.name.clone(), deadline: None, caller, on_lock: true, seq: 0, pri: 0 });
     }
     witness::lock(lo, true, file, line, caller);
 }
@@ -285,7 +285,16 @@ extern "C" fn k_mtx_assert(c: usize, what: i32, file: usize, line: i32) {
     }
 }
 
+/// `mtx_sysinit(arg)` (the SYSINIT of `MTX_SYSINIT`): `struct mtx_args { void *ma_mtx;
+/// const char *ma_desc; int ma_opts; }` -> `mtx_init(ma_mtx, ma_desc, NULL, ma_opts)`.
+extern "C" fn k_mtx_sysinit(args: usize) {
+    // SAFETY: args is the module's struct mtx_args (sys/sys/mutex.h).
+    let (m, desc, opts) = unsafe { ((args as *const usize).read(), ((args + 8) as *const usize).read(), ((args + 16) as *const i32).read()) };
+    k_mtx_init(m + subr_lock::WORD, desc, 0, opts);
+}
+
 caller_shim!(sim_mtx_init, k_mtx_init);
+caller_shim!(sim_mtx_sysinit, k_mtx_sysinit);
 caller_shim!(sim_mtx_destroy, k_mtx_destroy);
 caller_shim!(sim_mtx_lock_flags, k_mtx_lock_flags);
 caller_shim!(sim_mtx_unlock_flags, k_mtx_unlock_flags);
@@ -298,6 +307,7 @@ caller_shim!(sim_mtx_assert, k_mtx_assert);
 /// Register the mutex KPI.
 pub fn symbols(v: &mut Vec<KsymDef>) {
     v.push(KsymDef::function("_mtx_init", sim_mtx_init as *const () as usize));
+    v.push(KsymDef::function("mtx_sysinit", sim_mtx_sysinit as *const () as usize));
     v.push(KsymDef::function("_mtx_destroy", sim_mtx_destroy as *const () as usize));
     v.push(KsymDef::function("__mtx_lock_flags", sim_mtx_lock_flags as *const () as usize));
     v.push(KsymDef::function("__mtx_unlock_flags", sim_mtx_unlock_flags as *const () as usize));

@@ -7,7 +7,7 @@
 //!   (`sys/amd64/amd64/cpu_switch.S`) does on a real CPU.
 //! * Thread 0 is the thread of the user process that entered the kernel (kldload,
 //!   kldunload, a command). Each gate call runs its function on thread 0, then lets the
-//!   other threads run until all of them wait ([`drain`]): the simulated CPU goes idle.
+//!   other threads run until all of them wait (`drain`): the simulated CPU goes idle.
 //! * The run queue is FIFO (`sys/kern/kern_switch.c` `runq_add`/`runq_choose` within one
 //!   priority). Deterministic by default: a thread runs until it blocks, yields or exits.
 //!   With a seed ([`crate::SimOptions::sched_seed`]), every lock, sleep, wakeup and thread
@@ -30,6 +30,66 @@ use crate::exec::{KStack, rearm_watchdog, sim_switch};
 
 /// First thread id handed out to kernel threads (thread 0 is `TID0`).
 pub const TID0: u32 = 100000;
+
+/// Offsets the simulator fills in its fake `struct thread` / `struct proc`, so that module
+/// code reading `curthread->td_proc`, `td_tid`, `td_name`, `p_pid` or `p_comm` sees this
+/// thread's values. `struct thread` is not KBI-stable (FACTS.md): the offsets come from an
+/// `offsetof` probe compiled against each release's headers (14.2 and 15.0 ziglang
+/// sysroots: `td_proc` 8/8, `td_tid` 160/160, `td_name` 724/732, `p_pid` 196/196,
+/// `p_comm` 992/992; `sizeof(struct thread)` 1776/1824, `sizeof(struct proc)` 1376/1368).
+/// No 13.x headers are available: on 13.1 the fake structures stay zeroed.
+#[derive(Debug, Clone, Copy)]
+pub struct TdLayout {
+    /// `offsetof(struct thread, td_proc)`.
+    pub td_proc: usize,
+    /// `offsetof(struct thread, td_tid)` (`lwpid_t`, 32 bits).
+    pub td_tid: usize,
+    /// `offsetof(struct thread, td_name)` (`char[MAXCOMLEN + 1]`, 20 bytes).
+    pub td_name: usize,
+    /// `offsetof(struct proc, p_pid)`.
+    pub p_pid: usize,
+    /// `offsetof(struct proc, p_comm)` (`char[MAXCOMLEN + 1]`).
+    pub p_comm: usize,
+}
+
+impl TdLayout {
+    /// The layout of a release's headers (by `__FreeBSD_version` major), if probed.
+    pub fn of(freebsd_version: u32) -> Option<TdLayout> {
+        match freebsd_version / 100_000 {
+            14 => Some(TdLayout { td_proc: 8, td_tid: 160, td_name: 724, p_pid: 196, p_comm: 992 }),
+            15 => Some(TdLayout { td_proc: 8, td_tid: 160, td_name: 732, p_pid: 196, p_comm: 992 }),
+            _ => None,
+        }
+    }
+
+    fn write_name(at: usize, name: &str) {
+        let b = name.as_bytes();
+        let n = b.len().min(19);
+        // SAFETY: `at` is a 20-byte char array inside a fake thread/proc owned by the
+        // scheduler (8 KiB / 4 KiB, larger than the structures).
+        unsafe {
+            std::ptr::copy_nonoverlapping(b.as_ptr(), at as *mut u8, n);
+            (at as *mut u8).add(n).write(0);
+        }
+    }
+
+    /// Fill the fake thread `td` (and its fake proc `p`).
+    pub fn fill(&self, td: usize, tid: u32, name: &str, p: usize, pid: i32, comm: &str) {
+        // SAFETY: td and p are the scheduler's zero-initialised fake structures, larger
+        // than the probed structures.
+        unsafe {
+            ((td + self.td_proc) as *mut usize).write(p);
+            ((td + self.td_tid) as *mut i32).write(tid as i32);
+            if p != 0 {
+                ((p + self.p_pid) as *mut i32).write(pid);
+            }
+        }
+        Self::write_name(td + self.td_name, name);
+        if p != 0 {
+            Self::write_name(p + self.p_comm, comm);
+        }
+    }
+}
 
 /// Why a blocked thread became runnable again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +117,10 @@ pub struct Wait {
     pub on_lock: bool,
     /// Order of blocking (FIFO among equals).
     pub seq: u64,
+    /// Sleeping priority (`td_priority`: lower is better); `wakeup_one`/`cv_signal` wake
+    /// the best one, the longest sleeper among equals (`sleepq_signal()` in
+    /// `sys/kern/subr_sleepqueue.c`).
+    pub pri: i32,
 }
 
 /// Run state of a simulated thread.
@@ -118,11 +182,17 @@ pub struct KThread {
     pub wake: Wake,
     /// Spin mutexes held (`td_critnest` of spinlock_enter()).
     pub crit: u32,
+    /// Priority (`td_priority`), set by sleeps with a priority (`pri & PRIMASK`); starts at
+    /// `PRI_MAX` (255).
+    pub prio: i32,
 }
 
 /// The scheduler state of the simulated kernel.
 #[derive(Debug)]
 pub struct Sched {
+    /// Fake-structure layout of the simulated release (None: leave them zeroed).
+    pub layout: Option<TdLayout>,
+    proc_main: Box<[u64]>,
     /// Every thread ever created (indices are stable; exited threads stay as tombstones).
     pub threads: Vec<Box<KThread>>,
     /// Index of the running thread.
@@ -144,6 +214,7 @@ pub struct Sched {
     pub ticks_addrs: Vec<usize>,
     procs: Vec<Box<[u64]>>,
     next_pid: i32,
+    next_tid: u32,
     /// Locks known to the kernel (`lock_init`ed and not destroyed).
     pub locks: std::collections::HashMap<usize, super::subr_lock::LockRec>,
     /// `(tid, name)` of the kernel thread that was running when the last call aborted.
@@ -156,7 +227,7 @@ pub struct Sched {
 static SCHED: AtomicPtr<Sched> = AtomicPtr::new(std::ptr::null_mut());
 
 /// Install the scheduler of a booted kernel.
-pub(crate) fn install(seed: Option<u64>, now: i64) {
+pub(crate) fn install(seed: Option<u64>, now: i64, freebsd_version: u32) {
     let t0 = Box::new(KThread {
         tid: TID0,
         name: "kldload".into(),
@@ -172,8 +243,11 @@ pub(crate) fn install(seed: Option<u64>, now: i64) {
         held: Vec::new(),
         wake: Wake::None,
         crit: 0,
+        prio: 255,
     });
     let s = Box::new(Sched {
+        layout: TdLayout::of(freebsd_version),
+        proc_main: vec![0u64; 512].into_boxed_slice(),
         threads: vec![t0],
         cur: 0,
         runq: VecDeque::new(),
@@ -189,6 +263,7 @@ pub(crate) fn install(seed: Option<u64>, now: i64) {
         ticks_addrs: Vec::new(),
         procs: Vec::new(),
         next_pid: 10,
+        next_tid: TID0 + 1,
         locks: Default::default(),
         aborted_thread: None,
         order: Default::default(),
@@ -280,12 +355,12 @@ impl Sched {
     /// Wake the threads blocked on `chan` (sleepers, or lock waiters when `on_lock`); all of
     /// them, or the one that has waited longest. Returns how many were woken.
     pub fn wake_chan(&mut self, chan: usize, on_lock: bool, one: bool) -> usize {
-        let mut v: Vec<(u64, usize)> = self
+        let mut v: Vec<(i32, u64, usize)> = self
             .threads
             .iter()
             .enumerate()
             .filter_map(|(i, t)| match &t.state {
-                TState::Blocked(w) if w.chan == chan && w.on_lock == on_lock => Some((w.seq, i)),
+                TState::Blocked(w) if w.chan == chan && w.on_lock == on_lock => Some((w.pri, w.seq, i)),
                 _ => None,
             })
             .collect();
@@ -293,7 +368,7 @@ impl Sched {
         if one {
             v.truncate(1);
         }
-        for &(_, i) in &v {
+        for &(_, _, i) in &v {
             self.make_runnable(i, Wake::Woken);
         }
         v.len()
@@ -354,12 +429,14 @@ impl Sched {
     }
 
     /// Create a runnable kernel thread running `func(arg)`.
+    #[allow(clippy::too_many_arguments)]
     pub fn create(&mut self, func: usize, arg: usize, name: String, proc_addr: usize, proc_name: String, pid: i32, pages: usize) -> usize {
         let stack = KStack::new(pages.max(1) * 4096);
         let rsp = stack.initial_rsp(func, arg);
         let mut td_box = crate::exec::FakeThread::new_boxed();
         let td = td_box.0.as_mut_ptr() as usize;
-        let tid = TID0 + self.threads.len() as u32;
+        let tid = self.next_tid;
+        self.next_tid += 1;
         self.threads.push(Box::new(KThread {
             tid,
             name,
@@ -375,8 +452,13 @@ impl Sched {
             held: Vec::new(),
             wake: Wake::None,
             crit: 0,
+            prio: 255,
         }));
         let i = self.threads.len() - 1;
+        if let Some(l) = self.layout {
+            let t = &self.threads[i];
+            l.fill(t.td, t.tid, &t.name, t.proc_addr, t.pid, &t.proc_name);
+        }
         self.runq.push_back(i);
         i
     }
@@ -394,6 +476,10 @@ impl Sched {
     pub fn proc0(&mut self) -> usize {
         if self.procs.is_empty() {
             self.procs.push(vec![0u64; 512].into_boxed_slice());
+            if let Some(l) = self.layout {
+                let p = self.procs[0].as_mut_ptr() as usize;
+                TdLayout::write_name(p + l.p_comm, "kernel");
+            }
         }
         self.procs[0].as_mut_ptr() as usize
     }
@@ -447,6 +533,11 @@ pub(crate) fn begin_call(pcpu: usize, td0: usize) {
     let Some(s) = try_sched() else { return };
     s.pcpu = pcpu;
     s.threads[0].td = td0;
+    s.threads[0].proc_addr = s.proc_main.as_mut_ptr() as usize;
+    if let Some(l) = s.layout {
+        let t = &s.threads[0];
+        l.fill(td0, t.tid, &t.name, t.proc_addr, t.pid, &t.proc_name);
+    }
     s.threads[0].state = TState::Running;
     s.cur = 0;
     s.in_call = true;
@@ -455,7 +546,7 @@ pub(crate) fn begin_call(pcpu: usize, td0: usize) {
 }
 
 /// End of a gate call. After an abort (fault, panic, watchdog) the simulated kernel is
-/// dead: every kernel thread is abandoned and every lock forgotten, so later calls (the
+/// dead: every kernel thread is abandoned (with the locks it held), so later calls (the
 /// simulator's teardown of the crashed module, other modules) start from a clean CPU.
 pub(crate) fn end_call(aborted: bool) {
     let Some(s) = try_sched() else { return };
@@ -470,8 +561,9 @@ pub(crate) fn end_call(aborted: bool) {
             t.crit = 0;
         }
         s.runq.clear();
+        s.no_preempt = 0;
         s.threads[0].state = TState::Running;
-        s.locks.clear();
+        // Lock records stay: other loaded modules keep using their locks.
     }
     s.cur = 0;
     if s.pcpu != 0 {
@@ -482,6 +574,11 @@ pub(crate) fn end_call(aborted: bool) {
     // know whether the faulting address was a guard page.
     if !aborted {
         s.free_exited_stacks();
+        // Forget exited threads (the run queue is empty here: thread 0 drained it), so
+        // that long runs (`--cycles 1000`) do not accumulate tombstones.
+        if s.runq.is_empty() {
+            s.threads.retain(|t| t.tid == TID0 || !matches!(t.state, TState::Exited));
+        }
     }
 }
 
@@ -541,6 +638,7 @@ pub fn prepare_block(mut w: Wait) {
     s.seq += 1;
     w.seq = s.seq;
     let c = s.cur;
+    w.pri = s.threads[c].prio;
     s.threads[c].wake = Wake::None;
     s.threads[c].state = TState::Blocked(w);
     s.no_preempt += 1;

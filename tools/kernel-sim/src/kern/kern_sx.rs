@@ -76,7 +76,7 @@ pub fn xlock(lo: usize, file: String, line: i32, caller: usize) {
         if v & SX_LOCK_SHARED != 0 && witness::held(lo).is_some() {
             kernel_panic(format!("exclusive lock of (sx) {} @ {file}:{line}\nwhile share locked\n  offending call at {}\n", r.name, sym(caller)), caller);
         }
-        block(Wait { chan: lo, wmesg: r.name.clone(), deadline: None, caller, on_lock: true, seq: 0 });
+        block(Wait { chan: lo, wmesg: r.name.clone(), deadline: None, caller, on_lock: true, seq: 0, pri: 0 });
     }
     witness::lock(lo, true, file, line, caller);
 }
@@ -120,7 +120,7 @@ pub fn slock(lo: usize, file: String, line: i32, caller: usize) {
             subr_lock::set_word(lo, v + SX_ONE_SHARER);
             break;
         }
-        block(Wait { chan: lo, wmesg: r.name.clone(), deadline: None, caller, on_lock: true, seq: 0 });
+        block(Wait { chan: lo, wmesg: r.name.clone(), deadline: None, caller, on_lock: true, seq: 0, pri: 0 });
     }
     witness::lock(lo, false, file, line, caller);
 }
@@ -277,7 +277,16 @@ extern "C" fn k_sx_assert(sx: usize, what: i32, file: usize, line: i32) {
     }
 }
 
+/// `sx_sysinit(arg)` (the SYSINIT of `SX_SYSINIT`): `struct sx_args { struct sx *sa_sx;
+/// const char *sa_desc; int sa_flags; }` -> `sx_init_flags(sa_sx, sa_desc, sa_flags)`.
+extern "C" fn k_sx_sysinit(args: usize) {
+    // SAFETY: args is the module's struct sx_args (sys/sys/sx.h).
+    let (sx, desc, flags) = unsafe { ((args as *const usize).read(), ((args + 8) as *const usize).read(), ((args + 16) as *const i32).read()) };
+    k_sx_init_flags(sx, desc, flags);
+}
+
 caller_shim!(sim_sx_init_flags, k_sx_init_flags);
+caller_shim!(sim_sx_sysinit, k_sx_sysinit);
 caller_shim!(sim_sx_destroy, k_sx_destroy);
 caller_shim!(sim_sx_xlock, k_sx_xlock);
 caller_shim!(sim_sx_xunlock, k_sx_xunlock);
@@ -290,6 +299,7 @@ caller_shim!(sim_sx_assert, k_sx_assert);
 /// Register the sx KPI.
 pub fn symbols(v: &mut Vec<KsymDef>) {
     v.push(KsymDef::function("sx_init_flags", sim_sx_init_flags as *const () as usize));
+    v.push(KsymDef::function("sx_sysinit", sim_sx_sysinit as *const () as usize));
     v.push(KsymDef::function("sx_destroy", sim_sx_destroy as *const () as usize));
     v.push(KsymDef::function("_sx_xlock", sim_sx_xlock as *const () as usize));
     v.push(KsymDef::function("_sx_xunlock", sim_sx_xunlock as *const () as usize));

@@ -14,6 +14,8 @@
 //! * `pause_sbt(wmesg, sbt, pr, flags)`: a 0 timeout becomes one tick; sleeps on a private
 //!   channel nobody wakes; returns `EWOULDBLOCK` (it is `_sleep(&pause_wchan[curcpu], NULL,
 //!   ...)`).
+//! * `kern_yield(prio)` switches to the other runnable threads (no WITNESS check);
+//!   `maybe_yield()` is a preemption point only (the clock does not move while a thread runs).
 
 use super::kern_clock::TICK_SBT;
 use super::kern_switch::{Wait, Wake, commit_block, prepare_block, preempt, sched};
@@ -24,6 +26,8 @@ use crate::ksyms::KsymDef;
 
 /// `PCATCH`.
 pub const PCATCH: i32 = 0x100;
+/// `PRIMASK`.
+pub const PRIMASK: i32 = 0x0ff;
 /// `PDROP`.
 pub const PDROP: i32 = 0x200;
 /// `EWOULDBLOCK` (= EAGAIN, sys/sys/errno.h).
@@ -47,10 +51,14 @@ pub fn deadline(sbt: i64, flags: i32) -> Option<i64> {
 pub fn sleep(chan: usize, lock: usize, pri: i32, wmesg: String, dl: Option<i64>, caller: usize, warn: &str) -> i32 {
     preempt();
     witness::warn_sleep(lock, warn, caller);
+    if pri & PRIMASK != 0 {
+        // _sleep(): `if (pri != 0) sched_prio(td, pri & PRIMASK)`.
+        sched().current_mut().prio = pri & PRIMASK;
+    }
     if pri & PDROP != 0 && lock == 0 {
         kernel_panic(format!("PDROP requires a non-Giant lock\n  offending call at {}\n", sym(caller)), caller);
     }
-    prepare_block(Wait { chan, wmesg, deadline: dl, caller, on_lock: false, seq: 0 });
+    prepare_block(Wait { chan, wmesg, deadline: dl, caller, on_lock: false, seq: 0, pri: 0 });
     let saved = if lock != 0 {
         let h = witness::held(lock);
         Some((subr_lock::class_unlock(lock, caller), h))
@@ -110,6 +118,21 @@ extern "C" fn k_wakeup_one(chan: usize) {
     wakeup_chan(chan, true);
 }
 
+/// `kern_yield(prio)`: give the CPU to the other runnable threads (`mi_switch(SW_VOL |
+/// SWT_RELINQUISH)`); no WITNESS check, locks may be held.
+extern "C" fn k_kern_yield(prio: i32) {
+    if prio >= 0 {
+        sched().current_mut().prio = prio;
+    }
+    super::kern_switch::yield_now();
+}
+
+/// `maybe_yield()`: `kern_yield` when `should_yield()` (the thread ran `hogticks`); the
+/// simulated clock does not move while a thread runs, so only a seeded schedule may switch.
+extern "C" fn k_maybe_yield() {
+    preempt();
+}
+
 caller_shim!(sim_sleep, k_sleep);
 caller_shim!(sim_msleep_spin_sbt, k_msleep_spin_sbt);
 caller_shim!(sim_pause_sbt, k_pause_sbt);
@@ -119,6 +142,8 @@ pub fn symbols(v: &mut Vec<KsymDef>) {
     v.push(KsymDef::function("_sleep", sim_sleep as *const () as usize));
     v.push(KsymDef::function("msleep_spin_sbt", sim_msleep_spin_sbt as *const () as usize));
     v.push(KsymDef::function("pause_sbt", sim_pause_sbt as *const () as usize));
+    v.push(KsymDef::function("kern_yield", k_kern_yield as *const () as usize));
+    v.push(KsymDef::function("maybe_yield", k_maybe_yield as *const () as usize));
     v.push(KsymDef::function("wakeup", k_wakeup as *const () as usize));
     v.push(KsymDef::function("wakeup_one", k_wakeup_one as *const () as usize));
     v.push(KsymDef::function("wakeup_any", k_wakeup_one as *const () as usize));

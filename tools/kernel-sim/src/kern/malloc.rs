@@ -134,7 +134,7 @@ fn type_name(mtp: usize) -> String {
 
 /// Allocate `size` bytes of type `mtp`; `asize` is what is actually allocated.
 fn do_malloc(size: usize, mtp: usize, flags: i32, caller: &str) -> usize {
-    if flags & M_WAITOK != 0 { super::subr_witness::warn_sleep_malloc(size); }
+    super::subr_witness::malloc_check(size, flags);
     enum Out {
         Ok(usize),
         Null,

@@ -172,6 +172,15 @@ pub fn class_unlock(lo: usize, caller: usize) -> bool {
     let Some(r) = rec(lo) else {
         kernel_panic(format!("sleep interlock {lo:#x} is not an initialized lock"), caller)
     };
+    // unlock_mtx()/unlock_sx(): the interlock must be held exactly once
+    // (mtx_assert(m, MA_OWNED | MA_NOTRECURSED), sx_assert(sx, SA_LOCKED | SA_NOTRECURSED)).
+    if lo_data(lo) != 0 {
+        let what = if r.class == Class::Sx { format!("Lock {} recursed", r.name) } else { format!("mutex {} recursed", r.name) };
+        kernel_panic(
+            format!("{what} at kern_synch.c (sleeping with a recursed interlock)\n  offending call at {}\n", super::subr_witness::sym(caller)),
+            caller,
+        );
+    }
     match r.class {
         Class::SleepMutex | Class::SpinMutex => {
             super::kern_mutex::unlock(lo, 0, "kern_synch.c".into(), 0, caller, r.class == Class::SpinMutex);

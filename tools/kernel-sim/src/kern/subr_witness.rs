@@ -4,7 +4,8 @@
 //!
 //! * `witness_checkorder`: acquiring a sleep lock inside a spin-mutex section
 //!   (`acquiring blockable sleep lock with spinlock or critical section held (%s) %s @ %s:%d`)
-//!   and lock-order reversals between two witnesses (`lock order reversal:` ` 1st %p %s (%s)
+//!   a sleepable lock taken while holding a non-sleepable one (`lock order reversal:
+//!   (sleepable after non-sleepable)`), and lock-order reversals between two witnesses (`lock order reversal:` ` 1st %p %s (%s)
 //!   @ %s:%d` ` 2nd ...`, then both orders: `lock order %s -> %s established at:` and
 //!   `lock order %s -> %s attempted at:`);
 //! * `witness_lock`: `recursed on non-recursive lock (%s) %s @ %s:%d` / `first acquired @
@@ -15,6 +16,9 @@
 //!   `uma_zalloc_debug` text for `M_WAITOK` allocations), each lock listed by
 //!   `witness_list_lock` as `exclusive sleep mutex NAME (TYPE) r = 0 (0xADDR) locked @
 //!   FILE:LINE`;
+//! * `userret()`'s `WITNESS_WARN(WARN_PANIC, NULL, "userret: returning")`: `userret:
+//!   returning with the following locks held:` when a call returns to user space holding a
+//!   lock;
 //! * `witness_thread_exit`: `Thread %p exiting with the following locks held:` then
 //!   `Thread %p cannot exit while holding sleeplocks`.
 //!
@@ -28,7 +32,7 @@ use super::kern_switch::{Held, sched};
 use super::panic::kernel_panic;
 use super::subr_lock::{Class, rec};
 
-/// Return address of the module's call into the last [`caller_shim!`] stub.
+/// Return address of the module's call into the last `caller_shim!` stub.
 pub static CALLER: AtomicUsize = AtomicUsize::new(0);
 
 /// Define `$shim`, which records its return address in [`CALLER`] and jumps to `$imp`
@@ -121,6 +125,24 @@ pub fn checkorder(lo: usize, file: &str, line: i32, caller: usize) {
         let Some(hr) = rec(h.lock) else { continue };
         if !hr.witness() || hr.wname == r.wname {
             continue;
+        }
+        // "If we are locking a sleepable lock and this lock isn't sleepable, we want to treat
+        // it as a lock order violation to enforce a general lock order of sleepable locks
+        // before non-sleepable locks" (witness_checkorder).
+        if r.sleepable() && !hr.sleepable() {
+            let msg = format!(
+                "lock order reversal: (sleepable after non-sleepable)\n 1st {:#x} {} ({}) @ {}:{}\n 2nd {lo:#x} {} ({}) @ {file}:{line}\n  first acquired at {}\n  offending call at {}\n",
+                h.lock,
+                hr.name,
+                hr.wname,
+                h.file,
+                h.line,
+                r.name,
+                r.wname,
+                sym(h.caller),
+                sym(caller),
+            );
+            kernel_panic(msg, caller);
         }
         let s = sched();
         if let Some(&(est_first, est_second)) = s.order.get(&(r.wname.clone(), hr.wname.clone())) {
@@ -225,7 +247,16 @@ pub fn warn_sleep(except: usize, what: &str, caller: usize) {
     kernel_panic(msg, caller);
 }
 
-/// `M_WAITOK` allocation check (called from kern/malloc.rs): `uma_zalloc_debug()`'s
+/// Called by every malloc(9) of module code (kern/malloc.rs): a KPI call, so a preemption
+/// point of seeded schedules, and for `M_WAITOK` the sleep check below.
+pub fn malloc_check(size: usize, flags: i32) {
+    super::kern_switch::preempt();
+    if flags & super::malloc::M_WAITOK != 0 {
+        warn_sleep_malloc(size);
+    }
+}
+
+/// `M_WAITOK` allocation check: `uma_zalloc_debug()`'s
 /// `WITNESS_WARN(WARN_GIANTOK | WARN_SLEEPOK, NULL, "uma_zalloc_debug: zone \"%s\"", ...)`
 /// with the kmemzone's name (`malloc-<size>`).
 pub fn warn_sleep_malloc(size: usize) {
@@ -250,5 +281,22 @@ pub fn thread_exit(caller: usize) {
         msg.push_str(&list_lock(h));
     }
     msg.push_str(&format!("Thread {td:#x} cannot exit while holding sleeplocks\n  offending call at {}\n", sym(caller)));
+    kernel_panic(msg, caller);
+}
+
+/// `userret()`'s `WITNESS_WARN(WARN_PANIC, NULL, "userret: returning")`: thread 0 goes back
+/// to user space (the call returns) holding a lock.
+pub fn userret() {
+    let Some(s) = super::kern_switch::try_sched() else { return };
+    let t0 = &s.threads[0];
+    if t0.held.is_empty() {
+        return;
+    }
+    let mut msg = String::from("userret: returning with the following locks held:\n");
+    for h in t0.held.iter().rev() {
+        msg.push_str(&list_lock(h));
+    }
+    msg.push_str("witness_warn\n");
+    let caller = t0.held.last().map(|h| h.caller).unwrap_or(0);
     kernel_panic(msg, caller);
 }
