@@ -49,6 +49,9 @@
 //! `EBUSY` from `MOD_UNLOAD` after dropping the state: the module stays loaded, its code
 //! stays valid).
 //!
+//! Never drop a handle on the thread it designates (sent to it through shared state): the
+//! join would wait for the thread's own exit forever (the simulator reports the deadlock).
+//!
 //! Spawning and joining **may sleep**: call them from thread context with no lock held
 //! (module load and unload qualify).
 //!
