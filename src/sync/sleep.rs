@@ -137,6 +137,16 @@ pub fn pause_sig_in<K: KpiSync>(wmesg: &CStr, duration: Duration) -> Result<(), 
     wake_result(error).map(|_| ())
 }
 
+/// `hz`: clock ticks per second (1000 by default on amd64; a boot tunable).
+pub fn hz() -> c_int {
+    Kernel::hz()
+}
+
+/// `ticks`: clock ticks since boot, wrapping (compare differences, never absolute values).
+pub fn ticks() -> c_int {
+    Kernel::ticks()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
