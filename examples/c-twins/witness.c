@@ -452,6 +452,18 @@ whoami(void)
 	return (curthread->td_tid);
 }
 
+/* DELAY moves simulated time: a busy-wait on ticks ends. Returns the ticks waited. */
+int delay_loop(void);
+int
+delay_loop(void)
+{
+	int t0 = ticks;
+
+	while (ticks - t0 < 5)
+		DELAY(100);
+	return (ticks - t0);
+}
+
 int timer_result = -1;
 int timer_ticks = -1;
 

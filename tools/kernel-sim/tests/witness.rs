@@ -309,3 +309,11 @@ fn curthread_fields_on_both_releases() {
         assert!(int("who_pid") > 0, "{target:?}");
     }
 }
+
+/// `DELAY` advances the simulated clock (a busy-wait on `ticks` terminates).
+#[test]
+fn delay_moves_the_clock() {
+    let _g = common::lock();
+    let (r, console) = call("delay_loop");
+    assert_eq!(r.expect("delay_loop"), 5, "{console}");
+}
