@@ -40,6 +40,8 @@ pub fn with<R>(f: impl FnOnce(&mut State) -> R) -> R {
 
 pub fn reset() {
     with(|s| *s = State::default());
+    // What the M_RUST SYSINIT does in a kernel.
+    crate::heap::M_RUST.register_for_test();
 }
 
 pub struct MockKernel;

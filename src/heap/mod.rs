@@ -24,15 +24,34 @@ pub use global::{GLOBAL_ALLOC_FLAGS, KernelAllocator};
 pub use raw::{MALLOC_ALIGN, PAGE_SIZE};
 pub use vec::KVec;
 
-use crate::malloc::Flags;
+use crate::malloc::{Flags, MallocType};
 
-crate::malloc_define!(
-    /// The crate's own malloc type: the built-in global allocator and the default of
-    /// [`KBox::try_new`] / [`KVec::new`] allocate from it. `vmstat -m` shows it as `rust`.
-    pub M_RUST,
-    "rust",
-    "Rust kernel code (freebsd-kmi-rs)"
-);
+/// The crate's own malloc type: the built-in global allocator and the default of
+/// [`KBox::try_new`] / [`KVec::new`] allocate from it. In a module it is named after the
+/// module (the `name` of [`module!`](crate::module)), so `vmstat -m` and the leak report of
+/// `malloc_uninit` tell two loaded Rust modules apart; host builds (tests) call it `rust`.
+/// Registered by its SYSINIT (`SI_SUB_KMEM`, `SI_ORDER_THIRD`) like a `MALLOC_DEFINE` type.
+// SAFETY: registered right below with MallocType::INIT / MallocType::UNINIT, as
+// MallocType::new requires; the name lives as long as the module (a static of it).
+pub static M_RUST: MallocType = unsafe { MallocType::from_name_ptr(module_name()) };
+crate::sysinit!(crate::kernel::SI_SUB_KMEM, crate::kernel::SI_ORDER_THIRD, MallocType::INIT, &M_RUST);
+crate::sysuninit!(crate::kernel::SI_SUB_KMEM, crate::kernel::SI_ORDER_ANY, MallocType::UNINIT, &M_RUST);
+
+/// The name of [`M_RUST`]: on the kernel target the NUL-terminated module name that
+/// `module!` defines as `__freebsd_kmi_module_name` (a module without `module!` fails to
+/// link naming that symbol; `cargo kmod build` localises it like every other symbol).
+#[cfg(kernel)]
+const fn module_name() -> *const core::ffi::c_char {
+    unsafe extern "C" {
+        static __freebsd_kmi_module_name: core::ffi::c_char;
+    }
+    &raw const __freebsd_kmi_module_name
+}
+
+#[cfg(not(kernel))]
+const fn module_name() -> *const core::ffi::c_char {
+    c"rust".as_ptr()
+}
 
 #[doc(hidden)]
 pub const fn __assert_global_alloc_flags(flags: Flags) -> Flags {

@@ -18,14 +18,17 @@ pub const MALLOC_ALIGN: usize = 8;
 /// alignment `malloc_domainset_aligned` accepts (it asserts `align <= PAGE_SIZE`).
 pub const PAGE_SIZE: usize = 4096;
 
-/// Allocates memory for `layout` from `ty`; null on failure (only with `M_NOWAIT`) or when
-/// the alignment exceeds [`PAGE_SIZE`].
+/// Allocates memory for `layout` from `ty`; null on failure (only with `M_NOWAIT`), when
+/// the alignment exceeds [`PAGE_SIZE`], or when `ty` is not registered with malloc(9).
 ///
 /// # Safety
-/// `ty` is registered (its SYSINIT ran) and `layout.size()` is not zero.
+/// `layout.size()` is not zero.
 pub(crate) unsafe fn allocate<K: Kpi>(layout: Layout, ty: &MallocType, flags: Flags) -> *mut u8 {
+    if !ty.is_registered() {
+        return ptr::null_mut();
+    }
     let p = if layout.align() <= MALLOC_ALIGN {
-        // SAFETY: the caller guarantees a registered type.
+        // SAFETY: a registered type (checked above).
         unsafe { K::malloc(layout.size(), ty.as_ptr(), flags.bits()) }
     } else if layout.align() <= PAGE_SIZE {
         // SAFETY: as above; the alignment is a power of two (Layout) no larger than
@@ -37,11 +40,15 @@ pub(crate) unsafe fn allocate<K: Kpi>(layout: Layout, ty: &MallocType, flags: Fl
     p.cast()
 }
 
-/// Frees memory from [`allocate`] or [`reallocate`].
+/// Frees memory from [`allocate`] or [`reallocate`]. Memory of a type whose registration
+/// was undone is leaked instead: malloc_uninit freed the statistics free(9) would update.
 ///
 /// # Safety
 /// `p` came from one of them with the same `ty` and was not freed.
 pub(crate) unsafe fn deallocate<K: Kpi>(p: *mut u8, ty: &MallocType) {
+    if !ty.is_registered() {
+        return;
+    }
     // SAFETY: the caller guarantees `p` is a live allocation from `ty`; free(9) accepts
     // memory from malloc(9) and from the aligned allocator alike.
     unsafe { K::free(p.cast::<c_void>(), ty.as_ptr()) }
@@ -54,6 +61,9 @@ pub(crate) unsafe fn deallocate<K: Kpi>(p: *mut u8, ty: &MallocType) {
 /// `p` is a live allocation of layout `old` from `ty`; `new_size` is not zero and, rounded
 /// up to `old.align()`, does not overflow `isize`.
 pub(crate) unsafe fn reallocate<K: Kpi>(p: *mut u8, old: Layout, new_size: usize, ty: &MallocType, flags: Flags) -> *mut u8 {
+    if !ty.is_registered() {
+        return ptr::null_mut();
+    }
     if old.align() <= MALLOC_ALIGN {
         // SAFETY: realloc(9) keeps malloc(9)'s alignment guarantee and leaves `p` intact
         // when it fails.
@@ -82,6 +92,19 @@ mod tests {
 
     fn layout(size: usize, align: usize) -> Layout {
         Layout::from_size_align(size, align).unwrap()
+    }
+
+    #[test]
+    fn unregistered_types_are_refused_without_calling_the_kernel() {
+        mock::reset();
+        crate::malloc_define!(M_NEVER_INIT, "never", "no SYSINIT runs on the host");
+        // SAFETY: non-zero size.
+        let p = unsafe { allocate::<MockKernel>(layout(24, 8), &M_NEVER_INIT, Flags::WAITOK) };
+        assert!(p.is_null(), "allocation through an unregistered type must fail cleanly");
+        // SAFETY: as above.
+        let p = unsafe { allocate::<MockKernel>(layout(24, 64), &M_NEVER_INIT, Flags::NOWAIT) };
+        assert!(p.is_null());
+        mock::with(|s| assert!(s.calls.is_empty(), "malloc(9) never saw the type: {:?}", s.calls));
     }
 
     #[test]

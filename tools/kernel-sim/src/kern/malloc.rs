@@ -313,6 +313,11 @@ extern "C" fn k_malloc_init(mtp: usize) {
     if version != want {
         kernel_panic(format!("malloc_init: type {name} with unsupported version {version}"), 0);
     }
+    // kern_malloc.c malloc_init: `mtip->mti_stats = uma_zalloc_pcpu(pcpu_zone_64,
+    // M_WAITOK | M_ZERO)` (ks_mti@24, mti_stats@16 within it: FACTS.md §3).
+    // SAFETY: host allocation of zeroed per-CPU statistics; mtp is the module's writable
+    // struct malloc_type.
+    unsafe { *((mtp + MTI_STATS) as *mut usize) = libc::calloc(1, 64) as usize };
     with(|k| {
         let t = k.malloc.types.entry(mtp).or_default();
         t.name = name;
@@ -320,6 +325,9 @@ extern "C" fn k_malloc_init(mtp: usize) {
         t.initialized = true;
     });
 }
+
+/// Offset of `ks_mti.mti_stats` in `struct malloc_type`.
+const MTI_STATS: usize = 24 + 16;
 
 extern "C" fn k_malloc_uninit(mtp: usize) {
     let r = with(|k| {
@@ -340,6 +348,10 @@ extern "C" fn k_malloc_uninit(mtp: usize) {
         ),
         Some(_) => {}
     }
+    // kern_malloc.c malloc_uninit: `uma_zfree_pcpu(pcpu_zone_64, mtip->mti_stats)`; the
+    // pointer is left as it was (not cleared), as the kernel leaves it.
+    // SAFETY: the pointer malloc_init stored (or NULL); free(NULL) is a no-op.
+    unsafe { libc::free(*((mtp + MTI_STATS) as *const usize) as *mut libc::c_void) };
 }
 
 /// Register malloc(9) and `domainset_roundrobin`.
