@@ -698,7 +698,20 @@ impl Kernel {
     /// Unloading a file other files depend on only drops the user reference (the kernel's
     /// `linker_file_unload` with `refs > 1`): it goes away with its last dependent.
     pub fn unload(&mut self, id: ModuleId) -> Result<(), UnloadError> {
-        let r = self.unload_inner(id.0);
+        self.kldunloadf(id, false)
+    }
+
+    /// `kldunload -f` (`kldunloadf(2)` with `LINKER_UNLOAD_FORCE`): like
+    /// [`Kernel::unload`], but a module's `MOD_QUIESCE` refusal is ignored and `MOD_UNLOAD`
+    /// is sent anyway (kern_linker.c `linker_file_unload`: `if (error != 0 && flags !=
+    /// LINKER_UNLOAD_FORCE)` returns the quiesce error, otherwise it goes on to
+    /// `module_unload`). A `MOD_UNLOAD` error still keeps the file loaded.
+    pub fn unload_force(&mut self, id: ModuleId) -> Result<(), UnloadError> {
+        self.kldunloadf(id, true)
+    }
+
+    fn kldunloadf(&mut self, id: ModuleId, force: bool) -> Result<(), UnloadError> {
+        let r = self.unload_inner(id.0, force);
         if let Err(e) = &r
             && !matches!(e, UnloadError::Crashed(_)) {
                 self.kprintf(&format!("{e}\n"));
@@ -706,13 +719,13 @@ impl Kernel {
         r
     }
 
-    fn unload_inner(&mut self, id: u32) -> Result<(), UnloadError> {
+    fn unload_inner(&mut self, id: u32, force: bool) -> Result<(), UnloadError> {
         let Some(f) = self.files.iter_mut().find(|f| f.id == id) else { return Err(UnloadError::NoSuchFile(id)) };
         if f.userrefs == 0 {
             return Err(UnloadError::NotUserLoaded);
         }
         f.userrefs -= 1;
-        let r = self.file_unload(id, false);
+        let r = self.file_unload(id, force);
         if r.is_err()
             && let Some(f) = self.files.iter_mut().find(|f| f.id == id) {
                 f.userrefs += 1;
