@@ -3,7 +3,7 @@
 //! ```text
 //! cargo kmod build [--freebsd 13.1|14.0|14.2|...] [-j N] [-v] <module>
 //! cargo kmod check [--freebsd <release>] <file.ko>
-//! cargo kmod run [--freebsd <release>] [--cycles N] [--nowait-sweep] [--shutdown] <module | file.ko>...
+//! cargo kmod run [--freebsd <release>] [--cycles N] [--nowait-sweep] [--shutdown] [--force-unload] <module | file.ko>...
 //! cargo kmod releases
 //! ```
 //!
@@ -68,6 +68,10 @@ enum Command {
         /// Send MOD_SHUTDOWN to the modules before unloading them.
         #[arg(long)]
         shutdown: bool,
+        /// Unload like `kldunload -f`: a MOD_QUIESCE refusal is ignored and MOD_UNLOAD
+        /// sent anyway (a MOD_UNLOAD error still keeps the module loaded).
+        #[arg(long)]
+        force_unload: bool,
         /// Parallel jobs for module builds.
         #[arg(short, long)]
         jobs: Option<u32>,
@@ -91,6 +95,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             cycles,
             nowait_sweep,
             shutdown,
+            force_unload,
             jobs,
             verbose,
             modules,
@@ -106,6 +111,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                         cycles,
                         nowait_sweep,
                         shutdown,
+                        force_unload,
                     },
                     jobs,
                     verbose,

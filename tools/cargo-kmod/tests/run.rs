@@ -373,6 +373,66 @@ fn a_refused_unload_is_reported() {
     assert!(o.verdict().contains("[EBUSY (16)]"), "{}", o.verdict());
 }
 
+/// --force-unload is `kldunload -f`: MOD_QUIESCE's refusal is ignored and MOD_UNLOAD
+/// sent (kern_linker.c `linker_file_unload`, `LINKER_UNLOAD_FORCE`).
+#[test]
+fn a_forced_unload_ignores_a_refused_quiesce() {
+    let o = run_ok(&["--force-unload", "tools/cargo-kmod/tests/fixtures/kmod-busy"]);
+    assert!(
+        !o.console().contains("vetoed unload"),
+        "{}",
+        o.all()
+    );
+    assert!(o.verdict().contains("kmod_busy.ko"), "{}", o.verdict());
+}
+
+/// Module::unload vetoes MOD_UNLOAD, before Drop: the module stays loaded even when the
+/// unload is forced, and the run reports the refusal.
+#[test]
+fn a_vetoed_unload_keeps_the_module_even_when_forced() {
+    let o = run_fail(&["--force-unload", "tools/cargo-kmod/tests/fixtures/kmod-veto"]);
+    let c = o.console();
+    assert!(
+        c.contains(
+            "kmod_veto: quiesce refused\nkmod_veto: unload refused\n\
+             kldunload: module kmod_veto failed to unload: MOD_UNLOAD returned 16\n"
+        ),
+        "{}",
+        o.all()
+    );
+    assert!(!c.contains("kmod_veto: dropped"), "Drop must not run: {}", o.all());
+    assert!(o.verdict().contains("[EBUSY (16)]"), "{}", o.verdict());
+    // Without --force-unload MOD_QUIESCE's refusal already stops the unload.
+    let o = run_fail(&["tools/cargo-kmod/tests/fixtures/kmod-veto"]);
+    assert!(
+        o.console()
+            .contains("kldunload: module kmod_veto vetoed unload: MOD_QUIESCE returned 16\n"),
+        "{}",
+        o.all()
+    );
+    assert!(!o.console().contains("unload refused"), "{}", o.all());
+}
+
+/// Issue 9 item 1: allocations in a SYSINIT before SI_SUB_KMEM and a SYSUNINIT after the
+/// malloc type's malloc_uninit are refused cleanly (ENOMEM, failed try_reserve); malloc(9)
+/// never sees the unregistered type (no "used before malloc_init" panic).
+#[test]
+fn allocations_outside_the_malloc_types_registration_are_refused() {
+    let o = run_ok(&["tools/cargo-kmod/tests/fixtures/kmod-early"]);
+    assert_eq!(
+        o.console(),
+        "kmod_early: before SI_SUB_KMEM: KBox refused: ENOMEM (12)\n\
+         kmod_early: before SI_SUB_KMEM: Vec refused\n\
+         kmod_early: MOD_LOAD: KBox allocated\n\
+         kmod_early: MOD_LOAD: Vec allocated\n\
+         kmod_early: after malloc_uninit: KBox refused: ENOMEM (12)\n\
+         kmod_early: after malloc_uninit: Vec refused\n",
+        "{}",
+        o.all()
+    );
+    assert_eq!(o.row("kmod_early.ko", "kmod_early"), Some((3, 3, 0, 0)), "{}", o.all());
+}
+
 /// --shutdown delivers MOD_SHUTDOWN before unloading.
 #[test]
 fn shutdown_is_delivered() {

@@ -64,8 +64,9 @@ fn by_mtp(k: &Kernel) -> BTreeMap<usize, MallocTypeStats> {
     k.malloc_stats().into_iter().map(|t| (t.mtp, t)).collect()
 }
 
-/// Runs one cycle of `inputs` (`cycle` is its 1-based number, for messages).
-pub fn run_cycle(k: &mut Kernel, inputs: &[Input], cycle: u32, shutdown: bool) -> Cycle {
+/// Runs one cycle of `inputs` (`cycle` is its 1-based number, for messages). With
+/// `force_unload` the modules are unloaded like `kldunload -f` ([`Kernel::unload_force`]).
+pub fn run_cycle(k: &mut Kernel, inputs: &[Input], cycle: u32, shutdown: bool, force_unload: bool) -> Cycle {
     let before = by_mtp(k);
     let panics_before = k.panics().len();
     let mut out = Cycle::default();
@@ -134,7 +135,8 @@ pub fn run_cycle(k: &mut Kernel, inputs: &[Input], cycle: u32, shutdown: bool) -
 
     // Unload in reverse order, also after a failure, so that what can be checked is.
     for &(i, id) in loaded.iter().rev() {
-        match k.unload(id) {
+        let r = if force_unload { k.unload_force(id) } else { k.unload(id) };
+        match r {
             Ok(()) => {}
             Err(UnloadError::Crashed(fault)) => {
                 out.crashed = true;

@@ -2,7 +2,7 @@
 //! (`tools/kernel-sim`, lib [`kernel_sim`]).
 //!
 //! ```text
-//! cargo kmod run [--freebsd R] [--cycles N] [--nowait-sweep] [--shutdown] <module | file.ko>...
+//! cargo kmod run [--freebsd R] [--cycles N] [--nowait-sweep] [--shutdown] [--force-unload] <module | file.ko>...
 //! ```
 //!
 //! 1. [`inputs`]: each argument is a prebuilt `.ko` (checked with `cargo kmod check`
@@ -10,7 +10,8 @@
 //! 2. A simulated kernel of the release boots ([`kernel_sim::Kernel::boot`]).
 //! 3. [`lifecycle`]: the modules are loaded in command-line order (dependencies are
 //!    resolved by the simulated kernel linker like `kern_linker.c` does), optionally sent
-//!    `MOD_SHUTDOWN`, and unloaded in reverse order; `--cycles N` repeats this N times in
+//!    `MOD_SHUTDOWN`, and unloaded in reverse order (`--force-unload`: like `kldunload -f`,
+//!    ignoring `MOD_QUIESCE` refusals); `--cycles N` repeats this N times in
 //!    the same kernel and checks after every cycle that no allocation of the modules'
 //!    malloc types is live.
 //! 4. [`sweep`]: `--nowait-sweep` fails each `M_NOWAIT` allocation in turn.
@@ -44,6 +45,9 @@ pub struct RunConfig {
     pub nowait_sweep: bool,
     /// Send `MOD_SHUTDOWN` before unloading.
     pub shutdown: bool,
+    /// Unload like `kldunload -f`: a `MOD_QUIESCE` refusal is ignored and `MOD_UNLOAD`
+    /// sent anyway (kern_linker.c `linker_file_unload`, `LINKER_UNLOAD_FORCE`).
+    pub force_unload: bool,
 }
 
 impl Default for RunConfig {
@@ -52,6 +56,7 @@ impl Default for RunConfig {
             cycles: 1,
             nowait_sweep: false,
             shutdown: false,
+            force_unload: false,
         }
     }
 }
@@ -140,7 +145,7 @@ pub fn run_inputs(
     let started = std::time::Instant::now();
     let mut k = boot(release)?;
     for c in 1..=cycles {
-        let cy = lifecycle::run_cycle(&mut k, inputs, c, config.shutdown);
+        let cy = lifecycle::run_cycle(&mut k, inputs, c, config.shutdown, config.force_unload);
         for t in &cy.types {
             let file = t
                 .module
@@ -196,7 +201,7 @@ pub fn run_inputs(
 
     if sweep {
         if report.failures.is_empty() {
-            let (sw, failures) = sweep::sweep(inputs, config.shutdown, &|| boot(release))?;
+            let (sw, failures) = sweep::sweep(inputs, config.shutdown, config.force_unload, &|| boot(release))?;
             report.sweep = Some(sw);
             report.failures.extend(failures);
         } else {

@@ -19,12 +19,13 @@ use super::report::{ENOMEM, Failure, SiteResult, SweepReport, errno_text};
 pub fn sweep(
     inputs: &[Input],
     shutdown: bool,
+    force_unload: bool,
     boot: &dyn Fn() -> anyhow::Result<Kernel>,
 ) -> anyhow::Result<(SweepReport, Vec<Failure>)> {
     let mut failures = Vec::new();
     let sites = {
         let mut k = boot()?;
-        let clean = run_cycle(&mut k, inputs, 1, shutdown);
+        let clean = run_cycle(&mut k, inputs, 1, shutdown, force_unload);
         if let Some(f) = clean.failures.first() {
             failures.push(Failure::SweepSetup(f.to_string()));
             return Ok((SweepReport::default(), failures));
@@ -41,7 +42,7 @@ pub fn sweep(
     for site in 1..=sites {
         let mut k = boot()?;
         k.set_nowait_failure(Some(site));
-        let cy = run_cycle(&mut k, inputs, 1, shutdown);
+        let cy = run_cycle(&mut k, inputs, 1, shutdown, force_unload);
         let reached = k.nowait_allocations() >= site;
         let (ok, outcome) = match cy.failures.first() {
             None if reached => (
