@@ -46,6 +46,12 @@ pub fn reset() {
 
 pub struct MockKernel;
 
+/// What the kernel's `"%.*s"` prints of `msg`: up to the first NUL (kvprintf,
+/// kern/subr_prf.c: `for (n = 0; n < dwidth && p[n]; n++)`).
+fn percent_dot_star_s(msg: &[u8]) -> &[u8] {
+    &msg[..msg.iter().position(|&b| b == 0).unwrap_or(msg.len())]
+}
+
 fn host_alloc(size: usize, align: usize, ty: *mut malloc_type, flags: c_int) -> *mut c_void {
     with(|s| {
         if flags & M_NOWAIT != 0 && s.fail_nowait > 0 {
@@ -115,17 +121,17 @@ unsafe impl Kpi for MockKernel {
 
     fn print(msg: &[u8]) {
         with(|s| {
-            s.console.extend_from_slice(msg);
+            s.console.extend_from_slice(percent_dot_star_s(msg));
             s.prints += 1;
         });
     }
 
     fn uprint(msg: &[u8]) {
-        with(|s| s.terminal.extend_from_slice(msg));
+        with(|s| s.terminal.extend_from_slice(percent_dot_star_s(msg)));
     }
 
     fn log(priority: c_int, msg: &[u8]) {
-        with(|s| s.log.push((priority, msg.to_vec())));
+        with(|s| s.log.push((priority, percent_dot_star_s(msg).to_vec())));
     }
 
     fn panic(msg: &[u8]) -> ! {

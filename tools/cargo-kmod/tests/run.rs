@@ -43,13 +43,23 @@ impl Out {
             .unwrap_or(0);
         let end = self
             .stdout
-            .find("--- allocations")
+            .find("--- terminal (uprintf) ---\n")
+            .or_else(|| self.stdout.find("--- allocations"))
             .unwrap_or(self.stdout.len());
         self.stdout[start..end.max(start)]
             .lines()
             .filter(|l| !l.starts_with("(console of cycle 1 shown;"))
             .map(|l| format!("{l}\n"))
             .collect()
+    }
+
+    /// Text of the `--- terminal (uprintf) ---` section (empty without one).
+    fn terminal(&self) -> String {
+        let Some(start) = self.stdout.find("--- terminal (uprintf) ---\n") else {
+            return String::new();
+        };
+        let rest = &self.stdout[start + 27..];
+        rest[..rest.find("--- allocations").unwrap_or(rest.len())].to_owned()
     }
 
     /// `(allocs, frees, live, live bytes)` of the report row of `file`/`malloc_type`.

@@ -215,6 +215,7 @@ impl Kernel {
     pub fn boot(release: SimRelease, opts: SimOptions) -> Result<Kernel, SimError> {
         let st = Box::into_raw(Box::new(KState {
             console: String::new(),
+            terminal: String::new(),
             release,
             malloc: kern::malloc::MallocState::new(release.m_version),
             modules: Default::default(),
@@ -266,9 +267,20 @@ impl Kernel {
         self.release
     }
 
-    /// Everything printed so far by printf/uprintf/log/panic and by the kernel itself.
+    /// Everything printed so far by printf/log/panic and by the kernel itself.
     pub fn console(&self) -> &str {
         &self.st().console
+    }
+
+    /// What uprintf(9) printed so far on the terminal of the (simulated) process calling
+    /// `kldload`/`kldunload`: not the console (kern/subr_prf.c `uprintf` writes `TOTTY`).
+    pub fn terminal(&self) -> &str {
+        &self.st().terminal
+    }
+
+    /// Return and clear the terminal output.
+    pub fn take_terminal(&mut self) -> String {
+        std::mem::take(&mut self.st_mut().terminal)
     }
 
     /// Return and clear the console.

@@ -32,6 +32,8 @@ pub struct TypeDelta {
 pub struct Cycle {
     /// Console text of the cycle.
     pub console: String,
+    /// What uprintf(9) wrote to the terminal of the process running kldload/kldunload.
+    pub terminal: String,
     /// The first thing that went wrong, and any leaks found after it.
     pub failures: Vec<Failure>,
     /// Whether module code crashed (the real kernel would be dead).
@@ -209,5 +211,6 @@ pub fn run_cycle(k: &mut Kernel, inputs: &[Input], cycle: u32, shutdown: bool, f
         }
     }
     out.console = k.take_console();
+    out.terminal = k.take_terminal();
     out
 }

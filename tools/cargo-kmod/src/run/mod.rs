@@ -174,6 +174,7 @@ pub fn run_inputs(
         }
         if c == 1 {
             report.console = cy.console;
+            report.terminal = cy.terminal;
             report.shutdown = cy.shutdown;
         } else if !cy.failures.is_empty() {
             report

@@ -300,6 +300,9 @@ pub struct RunReport {
     pub files: Vec<String>,
     /// Console of the first cycle (and of the failing one, if any).
     pub console: String,
+    /// uprintf(9) output of the first cycle: the terminal of the process that ran
+    /// kldload/kldunload, shown apart from the console.
+    pub terminal: String,
     /// Per module and malloc type, summed over the cycles.
     pub allocations: Vec<AllocRow>,
     /// Cycles asked for.
@@ -377,6 +380,13 @@ impl RunReport {
                 "(console of cycle 1 shown; {} more cycles ran)",
                 self.cycles_completed - 1
             );
+        }
+        if !self.terminal.is_empty() {
+            s.push_str("--- terminal (uprintf) ---\n");
+            s.push_str(&self.terminal);
+            if !self.terminal.ends_with('\n') {
+                s.push('\n');
+            }
         }
         let _ = writeln!(
             s,
@@ -502,17 +512,36 @@ mod tests {
         r.failures.push(Failure::Leak {
             cycle: 2,
             file: "a.ko".into(),
-            malloc_type: "rust".into(),
+            malloc_type: "a".into(),
             live_allocs: 1,
             live_bytes: 16,
         });
         assert_eq!(
             r.verdict(),
-            "FAIL: a.ko on FreeBSD 14.0: a.ko leaked in cycle 2: malloc type `rust` has 1 allocation(s), 16 bytes live after unload"
+            "FAIL: a.ko on FreeBSD 14.0: a.ko leaked in cycle 2: malloc type `a` has 1 allocation(s), 16 bytes live after unload"
         );
         let out = r.render();
         assert!(out.starts_with("--- console ---\n"), "{out}");
         assert!(out.trim_end().ends_with("after unload"), "{out}");
+    }
+
+    #[test]
+    fn terminal_output_is_shown_apart_from_the_console() {
+        let r = RunReport {
+            release: "15.0".into(),
+            files: vec!["a.ko".into()],
+            console: "a: loaded\n".into(),
+            terminal: "a: hello, user\n".into(),
+            cycles_completed: 1,
+            ..Default::default()
+        };
+        let out = r.render();
+        assert!(
+            out.starts_with("--- console ---\na: loaded\n--- terminal (uprintf) ---\na: hello, user\n--- allocations"),
+            "{out}"
+        );
+        let quiet = RunReport { terminal: String::new(), ..r }.render();
+        assert!(!quiet.contains("--- terminal"), "{quiet}");
     }
 
     #[test]
