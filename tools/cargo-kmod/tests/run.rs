@@ -443,6 +443,32 @@ fn allocations_outside_the_malloc_types_registration_are_refused() {
     assert_eq!(o.row("kmod_early.ko", "kmod_early"), Some((3, 3, 0, 0)), "{}", o.all());
 }
 
+/// Issue 9 items 11, 8 and 7 (uprintf): a module's own linker sets survive
+/// `--gc-sections` under their names, also one nothing in the module refers to (as a set
+/// only the kernel reads, emitted without SHF_GNU_RETAIN like C's DATA_SET); a NUL inside
+/// printed text does not cut the line; uprintf output is shown apart from the console.
+#[test]
+fn own_linker_sets_are_kept_and_printing_is_whole() {
+    use object::{Object, ObjectSection};
+    let o = run_ok(&["tools/cargo-kmod/tests/fixtures/kmod-sets"]);
+    assert_eq!(
+        o.console(),
+        "kmod_sets: 3 entries in set_kmod_sets_things, sum 321\n\
+         kmod_sets: before\\0after\n",
+        "{}",
+        o.all()
+    );
+    assert_eq!(o.terminal(), "kmod_sets: hello, terminal\n", "{}", o.all());
+    let ko = repo().join("target/kmod/15.0/kmod_sets.ko");
+    let data = std::fs::read(&ko).expect("kmod_sets.ko");
+    let file = object::File::parse(&*data).expect("ELF");
+    let set = file
+        .section_by_name("set_kmod_sets_kernel_only")
+        .unwrap_or_else(|| panic!("set_kmod_sets_kernel_only was garbage-collected from {}", ko.display()));
+    assert_eq!(set.size(), 16, "both entries kept");
+    assert_eq!(set.relocations().count(), 2, "each entry relocated against its target");
+}
+
 /// --shutdown delivers MOD_SHUTDOWN before unloading.
 #[test]
 fn shutdown_is_delivered() {
