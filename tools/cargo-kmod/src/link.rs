@@ -177,6 +177,8 @@ pub fn link(
     ko: &Path,
     work_dir: &Path,
 ) -> anyhow::Result<LinkOutput> {
+    std::fs::create_dir_all(work_dir)
+        .with_context(|| format!("creating {}", work_dir.display()))?;
     if let Some(dir) = ko.parent() {
         std::fs::create_dir_all(dir)?;
     }
