@@ -127,7 +127,6 @@ impl MallocType {
     /// `malloc_define!` does: [`MallocType::INIT`] as a SYSINIT and [`MallocType::UNINIT`]
     /// as the matching SYSUNINIT, each with that static's address, once per load. Nothing
     /// else may call `malloc_init`/`malloc_uninit` on it or write to it.
-    #[doc(hidden)]
     pub const unsafe fn new(shortdesc: &'static CStr) -> Self {
         // SAFETY: forwarded contract.
         unsafe { Self::from_name_ptr(shortdesc.as_ptr()) }

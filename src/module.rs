@@ -325,6 +325,10 @@ pub const fn __name_bytes<const N: usize>(name: &CStr) -> [u8; N] {
 /// Declares a kernel module: what C's `DECLARE_MODULE(name, moduledata, SI_SUB_DRIVERS,
 /// SI_ORDER_MIDDLE)` plus `MODULE_VERSION(name, version)` and any `MODULE_DEPEND`s emit.
 ///
+/// It also names the crate's malloc type ([`M_RUST`](crate::heap::M_RUST)) after the
+/// module, through the symbol `__freebsd_kmi_module_name`: use `module!` once per `.ko`
+/// (a second one is a duplicate-symbol link error).
+///
 /// ```no_run
 /// # use freebsd_kmi::{errno::Errno, module::Module};
 /// # struct MyDriver;
