@@ -1,9 +1,9 @@
-//! Kernel memory management globals (`vm/vm_kern.h`), as far as malloc(9) users need them.
+//! Kernel memory management globals (`sys/vm/vm_kern.h`), as far as malloc(9) users need them.
 
 use core::ffi::c_ulong;
 
 kpi_statics! {
-    table VM_KERN_DATA, header "vm/vm_kern.h";
+    table VM_KERN_DATA, header "sys/vm/vm_kern.h";
     /// `vm_kmem_size`: the size of the kmem arena, the limit malloc(9)/UMA memory is held
     /// to (`kmeminit()` in sys/kern/kern_malloc.c computes it at boot as
     /// `min(max(physmem / VM_KMEM_SIZE_SCALE, VM_KMEM_SIZE_MIN), VM_KMEM_SIZE_MAX)`, at
