@@ -98,11 +98,20 @@ pub struct SimOptions {
     pub echo_console: bool,
     /// Additional kernel symbols (future KPI).
     pub extra_symbols: Vec<KsymDef>,
+    /// Size of the kmem arena (`vm_kmem_size`) in bytes: the most malloc(9) memory that can
+    /// be live at once, and the largest single request that can ever be satisfied
+    /// (`cargo kmod run --kmem`). Default [`kern::malloc::DEFAULT_KMEM_SIZE`] (1 GiB).
+    pub kmem: usize,
 }
 
 impl Default for SimOptions {
     fn default() -> Self {
-        SimOptions { timeout: Duration::from_secs(5), echo_console: false, extra_symbols: Vec::new() }
+        SimOptions {
+            timeout: Duration::from_secs(5),
+            echo_console: false,
+            extra_symbols: Vec::new(),
+            kmem: kern::malloc::DEFAULT_KMEM_SIZE,
+        }
     }
 }
 
@@ -216,7 +225,7 @@ impl Kernel {
         let st = Box::into_raw(Box::new(KState {
             console: String::new(),
             release,
-            malloc: kern::malloc::MallocState::new(release.m_version),
+            malloc: kern::malloc::MallocState::with_kmem(release.m_version, opts.kmem),
             modules: Default::default(),
             panics: Vec::new(),
             mod_load_errors: Vec::new(),
@@ -237,6 +246,11 @@ impl Kernel {
         let mut defs = ksyms::default_symbols();
         defs.extend(opts.extra_symbols.iter().cloned());
         let ksyms = KernelSymbols::build(&mut arena, &defs).map_err(|e| fail(e.to_string()))?;
+        if let Some(at) = ksyms.lookup("vm_kmem_size") {
+            // SAFETY: the 8-byte data object of kern::malloc::symbols, mapped read-write in
+            // the arena; no module runs yet.
+            unsafe { (at as *mut u64).write(opts.kmem as u64) };
+        }
         let exec = Executor::new(opts.timeout, arena.bounds());
         Ok(Kernel {
             exec,
@@ -305,6 +319,19 @@ impl Kernel {
         let Some(f) = self.file(id.0) else { return Vec::new() };
         // sizeof(struct malloc_type) is 112 on amd64 (kern/malloc.rs).
         self.malloc_stats().into_iter().filter(|t| f.image.contains(t.mtp, 112)).collect()
+    }
+
+    /// `vm_kmem_size` and the bytes of it live allocations use.
+    pub fn kmem(&self) -> (usize, usize) {
+        let m = &self.st().malloc;
+        (m.kmem_size(), m.kmem_used())
+    }
+
+    /// Every malloc(9) call so far whose flags were not exactly one of `M_WAITOK` and
+    /// `M_NOWAIT` (an INVARIANTS kernel prints the first, `Bad malloc flags: %x`):
+    /// `(flags, caller as symbol+offset)`.
+    pub fn bad_malloc_flags(&self) -> Vec<(i32, String)> {
+        self.st().malloc.bad_flags().iter().map(|b| (b.flags, self.symbolize(b.caller).0)).collect()
     }
 
     /// How many `M_NOWAIT` allocations module code has requested since boot, including the
