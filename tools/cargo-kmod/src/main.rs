@@ -3,7 +3,7 @@
 //! ```text
 //! cargo kmod build [--freebsd 13.1|14.0|14.2|...] [-j N] [-v] <module>
 //! cargo kmod check [--freebsd <release>] <file.ko>
-//! cargo kmod run [--freebsd <release>] [--cycles N] [--nowait-sweep] [--shutdown] <module | file.ko>...
+//! cargo kmod run [--freebsd <release>] [--cycles N] [--nowait-sweep] [--shutdown] [--kmem SIZE] <module | file.ko>...
 //! cargo kmod releases
 //! ```
 //!
@@ -68,6 +68,10 @@ enum Command {
         /// Send MOD_SHUTDOWN to the modules before unloading them.
         #[arg(long)]
         shutdown: bool,
+        /// Size of the simulated kmem arena (vm_kmem_size): the most malloc(9) memory live
+        /// at once and the largest single request. Bytes or K/M/G/T (e.g. 256M).
+        #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = kmod_run::parse_kmem)]
+        kmem: usize,
         /// Parallel jobs for module builds.
         #[arg(short, long)]
         jobs: Option<u32>,
@@ -91,6 +95,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             cycles,
             nowait_sweep,
             shutdown,
+            kmem,
             jobs,
             verbose,
             modules,
@@ -106,6 +111,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                         cycles,
                         nowait_sweep,
                         shutdown,
+                        kmem,
                     },
                     jobs,
                     verbose,

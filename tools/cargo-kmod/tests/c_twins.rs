@@ -184,6 +184,7 @@ fn hello_in_c_and_rust_behave_alike() {
             cycles: 50,
             nowait_sweep: true,
             shutdown: false,
+            ..RunConfig::default()
         },
     );
     let rr = run_ok(
@@ -192,6 +193,7 @@ fn hello_in_c_and_rust_behave_alike() {
             cycles: 50,
             nowait_sweep: true,
             shutdown: false,
+            ..RunConfig::default()
         },
     );
     for r in [&cr, &rr] {
@@ -255,6 +257,7 @@ fn nowait_reserve_in_c_and_rust_behave_alike() {
         cycles: 1,
         nowait_sweep: true,
         shutdown: false,
+        ..RunConfig::default()
     };
     let cr = run_ok(c_ko("nowait_reserve.c").to_str().unwrap(), sweep.clone());
     let rr = run_ok("nowait-reserve", sweep);

@@ -2,12 +2,13 @@
 //! (`tools/kernel-sim`, lib [`kernel_sim`]).
 //!
 //! ```text
-//! cargo kmod run [--freebsd R] [--cycles N] [--nowait-sweep] [--shutdown] <module | file.ko>...
+//! cargo kmod run [--freebsd R] [--cycles N] [--nowait-sweep] [--shutdown] [--kmem SIZE] <module | file.ko>...
 //! ```
 //!
 //! 1. [`inputs`]: each argument is a prebuilt `.ko` (checked with `cargo kmod check`
 //!    first) or a module package, built with [`crate::build::build`] for the release.
-//! 2. A simulated kernel of the release boots ([`kernel_sim::Kernel::boot`]).
+//! 2. A simulated kernel of the release boots ([`kernel_sim::Kernel::boot`]) with a kmem
+//!    arena of `--kmem` bytes (default 1 GiB, [`kernel_sim::kern::malloc::DEFAULT_KMEM_SIZE`]).
 //! 3. [`lifecycle`]: the modules are loaded in command-line order (dependencies are
 //!    resolved by the simulated kernel linker like `kern_linker.c` does), optionally sent
 //!    `MOD_SHUTDOWN`, and unloaded in reverse order; `--cycles N` repeats this N times in
@@ -44,6 +45,8 @@ pub struct RunConfig {
     pub nowait_sweep: bool,
     /// Send `MOD_SHUTDOWN` before unloading.
     pub shutdown: bool,
+    /// Size of the simulated kmem arena (`vm_kmem_size`), `--kmem`.
+    pub kmem: usize,
 }
 
 impl Default for RunConfig {
@@ -52,6 +55,7 @@ impl Default for RunConfig {
             cycles: 1,
             nowait_sweep: false,
             shutdown: false,
+            kmem: kernel_sim::kern::malloc::DEFAULT_KMEM_SIZE,
         }
     }
 }
@@ -87,8 +91,46 @@ pub fn run(ws: &Workspace, opts: &RunOptions) -> anyhow::Result<RunReport> {
     run_inputs(&inputs, sim_release(opts.release)?, &opts.config)
 }
 
-fn boot(release: SimRelease) -> anyhow::Result<Kernel> {
-    Kernel::boot(release, SimOptions::default()).map_err(|e| anyhow!("{e}"))
+fn boot(release: SimRelease, kmem: usize) -> anyhow::Result<Kernel> {
+    let opts = SimOptions {
+        kmem,
+        ..SimOptions::default()
+    };
+    Kernel::boot(release, opts).map_err(|e| anyhow!("{e}"))
+}
+
+/// Parses `--kmem`: bytes, or a number with a `K`, `M`, `G` or `T` suffix (powers of 1024),
+/// rounded up to pages like `kmeminit()` does; at least 1 MiB, at most 2^62 bytes.
+pub fn parse_kmem(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let (digits, shift) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let shift = match c.to_ascii_uppercase() {
+                'K' => 10,
+                'M' => 20,
+                'G' => 30,
+                'T' => 40,
+                _ => {
+                    return Err(format!(
+                        "--kmem {s:?}: unknown unit {c:?}; use bytes or a K, M, G or T suffix (e.g. 512M)"
+                    ));
+                }
+            };
+            (&t[..i], shift)
+        }
+        _ => (t, 0),
+    };
+    let n: u64 = digits.parse().map_err(|_| {
+        format!("--kmem {s:?}: not a size; use bytes or a K, M, G or T suffix (e.g. 512M)")
+    })?;
+    let bytes = n
+        .checked_mul(1u64 << shift)
+        .filter(|&b| b <= 1 << 62)
+        .ok_or_else(|| format!("--kmem {s:?}: too large (at most 4096P, 2^62 bytes)"))?;
+    if bytes < 1 << 20 {
+        return Err(format!("--kmem {s:?}: too small (at least 1M)"));
+    }
+    Ok(bytes.next_multiple_of(4096) as usize)
 }
 
 /// Runs already resolved modules in a simulated kernel of `release`.
@@ -138,7 +180,7 @@ pub fn run_inputs(
         }
     );
     let started = std::time::Instant::now();
-    let mut k = boot(release)?;
+    let mut k = boot(release, config.kmem)?;
     for c in 1..=cycles {
         let cy = lifecycle::run_cycle(&mut k, inputs, c, config.shutdown);
         for t in &cy.types {
@@ -196,7 +238,7 @@ pub fn run_inputs(
 
     if sweep {
         if report.failures.is_empty() {
-            let (sw, failures) = sweep::sweep(inputs, config.shutdown, &|| boot(release))?;
+            let (sw, failures) = sweep::sweep(inputs, config.shutdown, &|| boot(release, config.kmem))?;
             report.sweep = Some(sw);
             report.failures.extend(failures);
         } else {
@@ -206,4 +248,21 @@ pub fn run_inputs(
         }
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod kmem_tests {
+    use super::parse_kmem;
+
+    #[test]
+    fn kmem_sizes() {
+        assert_eq!(parse_kmem("1G"), Ok(1 << 30));
+        assert_eq!(parse_kmem("512m"), Ok(512 << 20));
+        assert_eq!(parse_kmem("2T"), Ok(2 << 40));
+        assert_eq!(parse_kmem("1048577"), Ok((1 << 20) + 4096));
+        assert!(parse_kmem("1K").unwrap_err().contains("too small"));
+        assert!(parse_kmem("5X").unwrap_err().contains("unknown unit"));
+        assert!(parse_kmem("lots").unwrap_err().contains("not a size"));
+        assert!(parse_kmem("99999999999T").unwrap_err().contains("too large"));
+    }
 }
