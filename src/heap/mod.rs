@@ -8,7 +8,10 @@
 //!   `GLOBAL_ALLOC_DISABLED`, declare your own with
 //!   [`global_allocator!`](crate::global_allocator).
 //! - [`KBox`] and [`KVec`] allocate with flags chosen per call and report failure as
-//!   `Err(ENOMEM)`: use them with [`Flags::NOWAIT`] wherever sleeping is forbidden.
+//!   `Err(ENOMEM)`: use them with [`Flags::NOWAIT`] where sleeping is forbidden but
+//!   malloc(9) is allowed (a sleep mutex held, ithread and callout handlers). No
+//!   allocation or free, whatever the flags, in an interrupt filter, a critical section or
+//!   with a spin mutex held (see [`Flags`](crate::malloc::Flags#where-malloc9-may-be-called)).
 //!
 //! Every `Layout` is honoured: alignments up to [`MALLOC_ALIGN`] use malloc(9); larger
 //! ones, up to [`PAGE_SIZE`], use the kernel's aligned allocator
