@@ -331,7 +331,18 @@ impl Kernel {
     /// `M_NOWAIT` (an INVARIANTS kernel prints the first, `Bad malloc flags: %x`):
     /// `(flags, caller as symbol+offset)`.
     pub fn bad_malloc_flags(&self) -> Vec<(i32, String)> {
-        self.st().malloc.bad_flags().iter().map(|b| (b.flags, self.symbolize(b.caller).0)).collect()
+        let m = &self.st().malloc;
+        m.bad_flags().iter().map(|b| (b.flags, b.location.clone().unwrap_or_else(|| self.symbolize(b.caller).0))).collect()
+    }
+
+    /// Symbolise recorded malloc callers while their files are still mapped.
+    fn settle_malloc_callers(&mut self) {
+        let todo: Vec<(usize, usize)> = self.st().malloc.bad_flags().iter().enumerate()
+            .filter(|(_, b)| b.location.is_none()).map(|(i, b)| (i, b.caller)).collect();
+        for (i, caller) in todo {
+            let loc = self.symbolize(caller).0;
+            self.st_mut().malloc.bad_flags_mut()[i].location = Some(loc);
+        }
     }
 
     /// How many `M_NOWAIT` allocations module code has requested since boot, including the
@@ -790,6 +801,7 @@ impl Kernel {
                 }
             }
         }
+        self.settle_malloc_callers();
         let pos = self.files.iter().position(|f| f.id == id).expect("file");
         let f = self.files.remove(pos);
         for d in &f.deps {
@@ -814,6 +826,7 @@ impl Kernel {
             self.st_mut().modules.release(&name);
         }
         self.modlist.retain(|m| m.file != Some(id));
+        self.settle_malloc_callers();
         if let Some(pos) = self.files.iter().position(|f| f.id == id) {
             let f = self.files.remove(pos);
             self.drop_deps(&f.deps);

@@ -130,6 +130,16 @@ pub enum Failure {
         /// The message.
         message: String,
     },
+    /// malloc(9) called with flags that are not exactly one of `M_WAITOK` and `M_NOWAIT`
+    /// (an INVARIANTS kernel prints `Bad malloc flags: %x` with a backtrace).
+    BadMallocFlags {
+        /// Cycle (1-based).
+        cycle: u32,
+        /// The flags passed.
+        flags: i32,
+        /// The caller, `symbol+offset (file.ko)`.
+        location: String,
+    },
     /// A failed `M_NOWAIT` site of `--nowait-sweep` was not handled cleanly.
     NowaitSite {
         /// 1-based index of the failed `M_NOWAIT` allocation.
@@ -246,6 +256,17 @@ impl fmt::Display for Failure {
                 }
             ),
             Failure::Panic { cycle, message } => write!(f, "panic{}: {message}", cyc(cycle)),
+            Failure::BadMallocFlags {
+                cycle,
+                flags,
+                location,
+            } => write!(
+                f,
+                "malloc(9) called with flags {flags:#x}{} at {location}: pass exactly one of M_WAITOK and M_NOWAIT \
+                 (an INVARIANTS kernel prints `Bad malloc flags: {:x}`)",
+                cyc(cycle),
+                flags & 3
+            ),
             Failure::NowaitSite { site, what } => write!(f, "M_NOWAIT site {site} failed: {what}"),
             Failure::SweepSetup(m) => {
                 write!(f, "--nowait-sweep could not count the M_NOWAIT sites: {m}")

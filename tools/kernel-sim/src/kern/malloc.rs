@@ -109,12 +109,14 @@ struct Alloc {
 }
 
 /// A malloc(9) call with flags that are not exactly one of `M_WAITOK`/`M_NOWAIT`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadFlags {
     /// The flags passed.
     pub flags: i32,
     /// Return address into the caller.
     pub caller: usize,
+    /// `symbol+offset (file.ko)` of the caller, filled in before its file is unloaded.
+    pub location: Option<String>,
 }
 
 /// State of the simulated allocator.
@@ -164,6 +166,11 @@ impl MallocState {
     /// `M_NOWAIT` (the kernel prints only the first, `Bad malloc flags: %x`).
     pub fn bad_flags(&self) -> &[BadFlags] {
         &self.bad_flags
+    }
+
+    /// The same, to fill in the callers' locations.
+    pub fn bad_flags_mut(&mut self) -> &mut [BadFlags] {
+        &mut self.bad_flags
     }
 
     /// Fail the `nth` (1-based, counted from now) `M_NOWAIT` allocation; `None` disables.
@@ -295,7 +302,7 @@ fn check_flags(flags: i32, caller: usize) -> i32 {
     let mut flags = flags;
     if indx != M_NOWAIT && indx != M_WAITOK {
         let first = with(|k| {
-            k.malloc.bad_flags.push(BadFlags { flags, caller });
+            k.malloc.bad_flags.push(BadFlags { flags, caller, location: None });
             k.malloc.bad_flags.len() == 1
         });
         // malloc_dbg(): printed (with a backtrace) and fixed up once per boot.
