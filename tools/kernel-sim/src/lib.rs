@@ -360,6 +360,12 @@ impl Kernel {
         &self.st().mod_load_errors
     }
 
+    /// From the `nth` `M_NOWAIT` allocation from now on, make every `M_NOWAIT` allocation
+    /// return NULL, as when the kmem arena is exhausted (`None` disables).
+    pub fn set_nowait_exhaustion(&mut self, nth: Option<u64>) {
+        self.st_mut().malloc.set_nowait_exhaustion(nth);
+    }
+
     /// Make the `nth` `M_NOWAIT` allocation from now on return NULL (`None` disables).
     pub fn set_nowait_failure(&mut self, nth: Option<u64>) {
         self.st_mut().malloc.set_nowait_failure(nth);

@@ -270,3 +270,24 @@ fn realloc_stays_in_place_when_the_zone_fits() {
     s.free(t);
     assert_eq!(s.live(), (0, 0));
 }
+
+#[test]
+fn nowait_exhaustion_fails_every_later_nowait_request_only() {
+    let mut s = Sim::boot(gib());
+    s.k.set_nowait_exhaustion(Some(2));
+    let a = s.malloc(32, M_NOWAIT).expect("first");
+    assert_ne!(a, 0, "the first M_NOWAIT request is before the exhaustion");
+    for _ in 0..3 {
+        assert_eq!(s.malloc(32, M_NOWAIT).expect("nowait"), 0);
+    }
+    let b = s.malloc(32, M_WAITOK).expect("waitok is not affected");
+    assert_ne!(b, 0);
+    assert_eq!(s.k.nowait_allocations(), 4);
+    s.k.set_nowait_exhaustion(None);
+    let c = s.malloc(32, M_NOWAIT).expect("nowait");
+    assert_ne!(c, 0);
+    for p in [a, b, c] {
+        s.free(p);
+    }
+    assert_eq!(s.live(), (0, 0));
+}

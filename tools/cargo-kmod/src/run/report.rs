@@ -144,6 +144,8 @@ pub enum Failure {
     NowaitSite {
         /// 1-based index of the failed `M_NOWAIT` allocation.
         site: u64,
+        /// Whether every `M_NOWAIT` allocation from `site` on failed (kmem exhausted).
+        exhausted: bool,
         /// What went wrong there.
         what: Box<Failure>,
     },
@@ -267,7 +269,19 @@ impl fmt::Display for Failure {
                 cyc(cycle),
                 flags & 3
             ),
-            Failure::NowaitSite { site, what } => write!(f, "M_NOWAIT site {site} failed: {what}"),
+            Failure::NowaitSite {
+                site,
+                exhausted,
+                what,
+            } => write!(
+                f,
+                "M_NOWAIT site {site} failed{}: {what}",
+                if *exhausted {
+                    " (kmem exhausted from there on)"
+                } else {
+                    ""
+                }
+            ),
             Failure::SweepSetup(m) => {
                 write!(f, "--nowait-sweep could not count the M_NOWAIT sites: {m}")
             }
@@ -297,6 +311,9 @@ pub struct AllocRow {
 pub struct SiteResult {
     /// 1-based index of the `M_NOWAIT` allocation made to fail.
     pub site: u64,
+    /// Whether every `M_NOWAIT` allocation from `site` on failed (kmem exhausted), not just
+    /// that one.
+    pub exhausted: bool,
     /// Human-readable outcome.
     pub outcome: String,
     /// Whether the failure was handled cleanly.
@@ -464,7 +481,8 @@ impl RunReport {
             for r in &sw.results {
                 let _ = writeln!(
                     s,
-                    "site {}/{}: {} {}",
+                    "{}site {}/{}: {} {}",
+                    if r.exhausted { "exhausted from " } else { "" },
                     r.site,
                     sw.sites,
                     if r.ok { "ok  " } else { "FAIL" },

@@ -128,6 +128,7 @@ pub struct MallocState {
     pub m_version: u64,
     nowait_seen: u64,
     nowait_fail_at: Option<u64>,
+    nowait_exhausted_from: Option<u64>,
     nowait_total: u64,
     /// `vm_kmem_size`.
     kmem_size: usize,
@@ -177,6 +178,15 @@ impl MallocState {
     pub fn set_nowait_failure(&mut self, nth: Option<u64>) {
         self.nowait_seen = 0;
         self.nowait_fail_at = nth;
+    }
+
+    /// From the `nth` (1-based, counted from now) `M_NOWAIT` allocation on, the kmem arena
+    /// counts as full for `M_NOWAIT` requests: every one returns NULL, as when memory runs
+    /// out or a request is larger than what is free. `M_WAITOK` requests are not affected
+    /// (they would sleep until the page daemon frees memory). `None` disables.
+    pub fn set_nowait_exhaustion(&mut self, nth: Option<u64>) {
+        self.nowait_seen = 0;
+        self.nowait_exhausted_from = nth;
     }
 
     /// `M_NOWAIT` allocation requests since boot, failed (injected) ones included; not
@@ -343,6 +353,9 @@ fn do_malloc(size: usize, mtp: usize, flags: i32, what: &str, caller: usize) -> 
                 m.nowait_seen += 1;
                 if m.nowait_fail_at == Some(m.nowait_seen) {
                     m.nowait_fail_at = None;
+                    return Out::Null;
+                }
+                if m.nowait_exhausted_from.is_some_and(|n| m.nowait_seen >= n) {
                     return Out::Null;
                 }
             }
