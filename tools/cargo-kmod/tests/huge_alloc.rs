@@ -111,10 +111,16 @@ fn infallible_impossible_allocation_panics_naming_the_size() {
     let msg = "rust: memory allocation of 1099511627776 bytes (align 1) failed";
     assert!(o.stdout.contains(&format!("panic: {msg}")), "{}", o.all());
     assert!(
-        o.verdict().contains("kmod_huge_infallible.ko crashed during load") && o.verdict().contains(msg),
+        o.verdict()
+            .contains("kmod_huge_infallible.ko crashed during load")
+            && o.verdict().contains(msg),
         "{}",
         o.all()
     );
     // The allocator refused the size itself: malloc(9) never saw it.
-    assert!(!o.stdout.contains("malloc(M_WAITOK) returned NULL"), "{}", o.all());
+    assert!(
+        !o.stdout.contains("malloc(M_WAITOK) returned NULL"),
+        "{}",
+        o.all()
+    );
 }

@@ -27,7 +27,10 @@ fn bad_malloc_flags_fail_the_run_at_the_caller() {
     let stdout = String::from_utf8_lossy(&o.stdout);
     let all = format!("{stdout}\n{}", String::from_utf8_lossy(&o.stderr));
     assert!(!o.status.success(), "{all}");
-    assert!(stdout.contains("Bad malloc flags: 0\nKDB: stack backtrace:\n"), "{all}");
+    assert!(
+        stdout.contains("Bad malloc flags: 0\nKDB: stack backtrace:\n"),
+        "{all}"
+    );
     let verdict = stdout.trim_end().lines().last().unwrap_or("");
     assert!(verdict.starts_with("FAIL: "), "{all}");
     assert!(

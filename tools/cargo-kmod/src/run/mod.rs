@@ -103,30 +103,27 @@ fn boot(release: SimRelease, kmem: usize) -> anyhow::Result<Kernel> {
 /// rounded up to pages like `kmeminit()` does; at least 1 MiB, at most 2^62 bytes.
 pub fn parse_kmem(s: &str) -> Result<usize, String> {
     let t = s.trim();
-    let (digits, shift) = match t.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => {
-            let shift = match c.to_ascii_uppercase() {
-                'K' => 10,
-                'M' => 20,
-                'G' => 30,
-                'T' => 40,
-                _ => {
-                    return Err(format!(
-                        "--kmem {s:?}: unknown unit {c:?}; use bytes or a K, M, G or T suffix (e.g. 512M)"
-                    ));
-                }
-            };
-            (&t[..i], shift)
-        }
-        _ => (t, 0),
-    };
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
     let n: u64 = digits.parse().map_err(|_| {
         format!("--kmem {s:?}: not a size; use bytes or a K, M, G or T suffix (e.g. 512M)")
     })?;
+    let shift = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        "T" | "TB" | "TIB" => 40,
+        _ => {
+            return Err(format!(
+                "--kmem {s:?}: unknown unit {unit:?}; use bytes or a K, M, G or T suffix (e.g. 512M)"
+            ));
+        }
+    };
     let bytes = n
         .checked_mul(1u64 << shift)
         .filter(|&b| b <= 1 << 62)
-        .ok_or_else(|| format!("--kmem {s:?}: too large (at most 4096P, 2^62 bytes)"))?;
+        .ok_or_else(|| format!("--kmem {s:?}: too large (at most 2^62 bytes)"))?;
     if bytes < 1 << 20 {
         return Err(format!("--kmem {s:?}: too small (at least 1M)"));
     }
@@ -238,7 +235,8 @@ pub fn run_inputs(
 
     if sweep {
         if report.failures.is_empty() {
-            let (sw, failures) = sweep::sweep(inputs, config.shutdown, &|| boot(release, config.kmem))?;
+            let (sw, failures) =
+                sweep::sweep(inputs, config.shutdown, &|| boot(release, config.kmem))?;
             report.sweep = Some(sw);
             report.failures.extend(failures);
         } else {
@@ -263,6 +261,10 @@ mod kmem_tests {
         assert!(parse_kmem("1K").unwrap_err().contains("too small"));
         assert!(parse_kmem("5X").unwrap_err().contains("unknown unit"));
         assert!(parse_kmem("lots").unwrap_err().contains("not a size"));
-        assert!(parse_kmem("99999999999T").unwrap_err().contains("too large"));
+        assert!(
+            parse_kmem("99999999999T")
+                .unwrap_err()
+                .contains("too large")
+        );
     }
 }
