@@ -21,7 +21,7 @@
 //!   is larger than the whole arena it can never be satisfied, and the kernel's
 //!   `KASSERT((flags & M_WAITOK) == 0, ("malloc(M_WAITOK) returned NULL"))` (malloc() in
 //!   kern_malloc.c) is the panic, at the caller; if it could fit once memory is freed it is a
-//!   sleep ([`sleep_for_kmem`], the scheduler's hook), reported as a deadlock while nothing
+//!   sleep (`sleep_for_kmem()`, the scheduler's hook), reported as a deadlock while nothing
 //!   else can run. No size, alignment or flag value makes the host code fail: every size
 //!   computation is checked, a host allocation failure is handled (a host panic would run
 //!   Rust's panic and unwind machinery on the 16 KiB kernel stack, which is how a 1 TiB
