@@ -690,3 +690,20 @@ pub fn symbols(v: &mut Vec<KsymDef>) {
     // u_long vm_kmem_size (vm/vm_kern.h); Kernel::boot writes the configured size.
     v.push(KsymDef::data("vm_kmem_size", (DEFAULT_KMEM_SIZE as u64).to_le_bytes().to_vec(), 8));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zone_sizes_never_overflow() {
+        assert_eq!(checked_zone_size(0), Some(16));
+        assert_eq!(checked_zone_size(257), Some(384));
+        assert_eq!(checked_zone_size(65536), Some(65536));
+        assert_eq!(checked_zone_size(65537), Some(65536 + 4096));
+        assert_eq!(checked_zone_size(1 << 40), Some(1 << 40));
+        assert_eq!(checked_zone_size(usize::MAX - 4094), None);
+        assert_eq!(checked_zone_size(usize::MAX), None);
+        assert_eq!(zone_size(usize::MAX), usize::MAX & !4095);
+    }
+}
