@@ -21,8 +21,23 @@ use freebsd_kpi::selected as kpi;
 ///
 /// Exactly one of [`Flags::WAITOK`] (may sleep, never fails) and [`Flags::NOWAIT`] (never
 /// sleeps, may fail) must be present; [`Flags::USE_RESERVE`] only goes with `NOWAIT`.
-/// Use `NOWAIT` wherever sleeping is forbidden: with a mutex held, in an interrupt filter
-/// or callout, in a critical section.
+///
+/// # Where malloc(9) may be called
+///
+/// - `WAITOK`: only where the thread may sleep (module load/unload, ioctl and other
+///   syscall paths, taskqueue and kernel threads), with no non-sleepable lock held.
+/// - `NOWAIT`: also with a default (sleep) mutex or rwlock held, in an interrupt thread
+///   (ithread) handler, or in a callout handler (callouts do not run in a critical
+///   section).
+/// - **Never**, not even with `NOWAIT`, in an interrupt filter, inside a critical section
+///   (`critical_enter()`) or with a spin mutex held (`mtx_lock_spin()`, whose
+///   `spinlock_enter()` enters a critical section). malloc(9), realloc(9) and free(9)
+///   assert this on INVARIANTS kernels: `KASSERT(curthread->td_critnest == 0 ||
+///   SCHEDULER_STOPPED(), ("malloc: called with spinlock or critical section held"))` in
+///   `malloc_dbg()`, the same for `free:` in `free_dbg()` and `realloc:` in `realloc()`
+///   (sys/kern/kern_malloc.c); filters run between `critical_enter()` and
+///   `critical_exit()` in `intr_event_handle()` (sys/kern/kern_intr.c). Allocate before
+///   entering such a context, or hand the work to an ithread or taskqueue.
 ///
 /// ```
 /// use freebsd_kmi::malloc::Flags;

@@ -24,6 +24,8 @@ pub struct State {
     pub calls: Vec<Call>,
     /// Fail the next N M_NOWAIT allocations.
     pub fail_nowait: usize,
+    /// `vm_kmem_size` the mock reports; 1 GiB when `None`.
+    pub kmem_size: Option<usize>,
     pub console: Vec<u8>,
     pub terminal: Vec<u8>,
     pub log: Vec<(c_int, Vec<u8>)>,
@@ -80,6 +82,10 @@ fn host_alloc(size: usize, align: usize, ty: *mut malloc_type, flags: c_int) -> 
 unsafe impl Kpi for MockKernel {
     const RELEASE: Release = freebsd_kpi::selected::RELEASE;
     const M_VERSION: u64 = freebsd_kpi::selected::M_VERSION;
+
+    fn kmem_size() -> usize {
+        with(|s| s.kmem_size.unwrap_or(1 << 30))
+    }
 
     unsafe fn malloc(size: usize, ty: *mut malloc_type, flags: c_int) -> *mut c_void {
         with(|s| s.calls.push(Call::Malloc { size, flags }));

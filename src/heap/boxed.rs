@@ -15,7 +15,11 @@ use freebsd_kpi::kpi::Kpi;
 /// An owned heap value allocated with malloc(9) flags chosen per call.
 ///
 /// Unlike `alloc::boxed::Box`, allocation failure is an `Err(ENOMEM)`, never an abort, so
-/// `KBox` is safe to use where sleeping is forbidden with [`Flags::NOWAIT`].
+/// with [`Flags::NOWAIT`] `KBox` can be used where sleeping is forbidden but malloc(9) is
+/// allowed: with a sleep mutex held, in an ithread or callout handler. Creating or
+/// dropping a `KBox` calls malloc(9)/free(9), which must never happen in an interrupt
+/// filter, in a critical section or with a spin mutex held, whatever the flags (see
+/// [`Flags`](crate::malloc::Flags#where-malloc9-may-be-called)).
 ///
 /// ```no_run
 /// use freebsd_kmi::heap::KBox;

@@ -8,11 +8,28 @@
 //!   `GLOBAL_ALLOC_DISABLED`, declare your own with
 //!   [`global_allocator!`](crate::global_allocator).
 //! - [`KBox`] and [`KVec`] allocate with flags chosen per call and report failure as
-//!   `Err(ENOMEM)`: use them with [`Flags::NOWAIT`] wherever sleeping is forbidden.
+//!   `Err(ENOMEM)`: use them with [`Flags::NOWAIT`] where sleeping is forbidden but
+//!   malloc(9) is allowed (a sleep mutex held, ithread and callout handlers). No
+//!   allocation or free, whatever the flags, in an interrupt filter, a critical section or
+//!   with a spin mutex held (see [`Flags`](crate::malloc::Flags#where-malloc9-may-be-called)).
 //!
 //! Every `Layout` is honoured: alignments up to [`MALLOC_ALIGN`] use malloc(9); larger
 //! ones, up to [`PAGE_SIZE`], use the kernel's aligned allocator
 //! (`malloc_domainset_aligned`, present on every supported release); larger still fail.
+//!
+//! # The size bound
+//!
+//! A request larger than the kmem arena (`vm_kmem_size`, which `kmeminit()` in
+//! sys/kern/kern_malloc.c sizes at boot from the physical memory: on amd64
+//! `min(physmem, 3/5 of the kernel address space)`, never more than twice physmem) or than
+//! `isize::MAX` can never be satisfied. Such a size is refused before malloc(9) is
+//! called, whatever the flags: `KBox`/`KVec` return `Err(ENOMEM)`, the global allocator
+//! returns null (so `Vec::try_reserve` returns `Err`, and an infallible `Vec::with_capacity`
+//! reaches the alloc-error handler, which panics naming the size). Without this, `M_WAITOK`
+//! would sleep forever, or panic an INVARIANTS kernel with `malloc(M_WAITOK) returned NULL`.
+//! Sizes below the bound that are not free right now still sleep with `M_WAITOK` and fail
+//! with `M_NOWAIT`, as malloc(9) does. Lengths that come from users should still be capped
+//! by the driver at what it really needs.
 
 mod boxed;
 mod global;

@@ -3,7 +3,7 @@
 //! ```text
 //! cargo kmod build [--freebsd 13.1|14.0|14.2|...] [-j N] [-v] <module>
 //! cargo kmod check [--freebsd <release>] <file.ko>
-//! cargo kmod run [--freebsd <release>] [--cycles N] [--nowait-sweep] [--shutdown] [--force-unload] <module | file.ko>...
+//! cargo kmod run [--freebsd <release>] [--cycles N] [--nowait-sweep] [--shutdown] [--force-unload] [--kmem SIZE] <module | file.ko>...
 //! cargo kmod releases
 //! ```
 //!
@@ -72,6 +72,10 @@ enum Command {
         /// sent anyway (a MOD_UNLOAD error still keeps the module loaded).
         #[arg(long)]
         force_unload: bool,
+        /// Size of the simulated kmem arena (vm_kmem_size): the most malloc(9) memory live
+        /// at once and the largest single request. Bytes or K/M/G/T (e.g. 256M).
+        #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = kmod_run::parse_kmem)]
+        kmem: usize,
         /// Parallel jobs for module builds.
         #[arg(short, long)]
         jobs: Option<u32>,
@@ -96,6 +100,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             nowait_sweep,
             shutdown,
             force_unload,
+            kmem,
             jobs,
             verbose,
             modules,
@@ -112,6 +117,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                         nowait_sweep,
                         shutdown,
                         force_unload,
+                        kmem,
                     },
                     jobs,
                     verbose,

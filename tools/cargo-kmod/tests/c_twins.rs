@@ -183,6 +183,7 @@ fn hello_in_c_and_rust_behave_alike() {
         RunConfig {
             cycles: 50,
             nowait_sweep: true,
+            shutdown: false,
             ..RunConfig::default()
         },
     );
@@ -191,6 +192,7 @@ fn hello_in_c_and_rust_behave_alike() {
         RunConfig {
             cycles: 50,
             nowait_sweep: true,
+            shutdown: false,
             ..RunConfig::default()
         },
     );
@@ -230,6 +232,7 @@ fn nowait_reserve_in_c_and_rust_behave_alike() {
     let sweep = RunConfig {
         cycles: 1,
         nowait_sweep: true,
+        shutdown: false,
         ..RunConfig::default()
     };
     let cr = run_ok(c_ko("nowait_reserve.c").to_str().unwrap(), sweep.clone());

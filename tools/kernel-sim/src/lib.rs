@@ -98,11 +98,20 @@ pub struct SimOptions {
     pub echo_console: bool,
     /// Additional kernel symbols (future KPI).
     pub extra_symbols: Vec<KsymDef>,
+    /// Size of the kmem arena (`vm_kmem_size`) in bytes: the most malloc(9) memory that can
+    /// be live at once, and the largest single request that can ever be satisfied
+    /// (`cargo kmod run --kmem`). Default [`kern::malloc::DEFAULT_KMEM_SIZE`] (1 GiB).
+    pub kmem: usize,
 }
 
 impl Default for SimOptions {
     fn default() -> Self {
-        SimOptions { timeout: Duration::from_secs(5), echo_console: false, extra_symbols: Vec::new() }
+        SimOptions {
+            timeout: Duration::from_secs(5),
+            echo_console: false,
+            extra_symbols: Vec::new(),
+            kmem: kern::malloc::DEFAULT_KMEM_SIZE,
+        }
     }
 }
 
@@ -217,7 +226,7 @@ impl Kernel {
             console: String::new(),
             terminal: String::new(),
             release,
-            malloc: kern::malloc::MallocState::new(release.m_version),
+            malloc: kern::malloc::MallocState::with_kmem(release.m_version, opts.kmem),
             modules: Default::default(),
             panics: Vec::new(),
             mod_load_errors: Vec::new(),
@@ -238,6 +247,11 @@ impl Kernel {
         let mut defs = ksyms::default_symbols();
         defs.extend(opts.extra_symbols.iter().cloned());
         let ksyms = KernelSymbols::build(&mut arena, &defs).map_err(|e| fail(e.to_string()))?;
+        if let Some(at) = ksyms.lookup("vm_kmem_size") {
+            // SAFETY: the 8-byte data object of kern::malloc::symbols, mapped read-write in
+            // the arena; no module runs yet.
+            unsafe { (at as *mut u64).write(opts.kmem as u64) };
+        }
         let exec = Executor::new(opts.timeout, arena.bounds());
         Ok(Kernel {
             exec,
@@ -319,6 +333,30 @@ impl Kernel {
         self.malloc_stats().into_iter().filter(|t| f.image.contains(t.mtp, 112)).collect()
     }
 
+    /// `vm_kmem_size` and the bytes of it live allocations use.
+    pub fn kmem(&self) -> (usize, usize) {
+        let m = &self.st().malloc;
+        (m.kmem_size(), m.kmem_used())
+    }
+
+    /// Every malloc(9) call so far whose flags were not exactly one of `M_WAITOK` and
+    /// `M_NOWAIT` (an INVARIANTS kernel prints the first, `Bad malloc flags: %x`):
+    /// `(flags, caller as symbol+offset)`.
+    pub fn bad_malloc_flags(&self) -> Vec<(i32, String)> {
+        let m = &self.st().malloc;
+        m.bad_flags().iter().map(|b| (b.flags, b.location.clone().unwrap_or_else(|| self.symbolize(b.caller).0))).collect()
+    }
+
+    /// Symbolise recorded malloc callers while their files are still mapped.
+    fn settle_malloc_callers(&mut self) {
+        let todo: Vec<(usize, usize)> = self.st().malloc.bad_flags().iter().enumerate()
+            .filter(|(_, b)| b.location.is_none()).map(|(i, b)| (i, b.caller)).collect();
+        for (i, caller) in todo {
+            let loc = self.symbolize(caller).0;
+            self.st_mut().malloc.bad_flags_mut()[i].location = Some(loc);
+        }
+    }
+
     /// How many `M_NOWAIT` allocations module code has requested since boot, including the
     /// ones made to fail by [`Kernel::set_nowait_failure`]. A fault-injection sweep counts
     /// the `M_NOWAIT` sites of a clean load + unload with it, then fails each in turn.
@@ -332,6 +370,12 @@ impl Kernel {
     /// `ENOEXEC`, see [`LoadError::ModulesFailed`]).
     pub fn mod_load_errors(&self) -> &[(String, i32)] {
         &self.st().mod_load_errors
+    }
+
+    /// From the `nth` `M_NOWAIT` allocation from now on, make every `M_NOWAIT` allocation
+    /// return NULL, as when the kmem arena is exhausted (`None` disables).
+    pub fn set_nowait_exhaustion(&mut self, nth: Option<u64>) {
+        self.st_mut().malloc.set_nowait_exhaustion(nth);
     }
 
     /// Make the `nth` `M_NOWAIT` allocation from now on return NULL (`None` disables).
@@ -788,6 +832,7 @@ impl Kernel {
                 }
             }
         }
+        self.settle_malloc_callers();
         let pos = self.files.iter().position(|f| f.id == id).expect("file");
         let f = self.files.remove(pos);
         for d in &f.deps {
@@ -812,6 +857,7 @@ impl Kernel {
             self.st_mut().modules.release(&name);
         }
         self.modlist.retain(|m| m.file != Some(id));
+        self.settle_malloc_callers();
         if let Some(pos) = self.files.iter().position(|f| f.id == id) {
             let f = self.files.remove(pos);
             self.drop_deps(&f.deps);

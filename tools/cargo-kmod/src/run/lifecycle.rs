@@ -71,6 +71,7 @@ fn by_mtp(k: &Kernel) -> BTreeMap<usize, MallocTypeStats> {
 pub fn run_cycle(k: &mut Kernel, inputs: &[Input], cycle: u32, shutdown: bool, force_unload: bool) -> Cycle {
     let before = by_mtp(k);
     let panics_before = k.panics().len();
+    let bad_flags_before = k.bad_malloc_flags().len();
     let mut out = Cycle::default();
     let mut owner: BTreeMap<usize, usize> = BTreeMap::new();
     let mut loaded: Vec<(usize, ModuleId)> = Vec::new();
@@ -209,6 +210,13 @@ pub fn run_cycle(k: &mut Kernel, inputs: &[Input], cycle: u32, shutdown: bool, f
                 message: p.clone(),
             });
         }
+    }
+    for (flags, location) in k.bad_malloc_flags().into_iter().skip(bad_flags_before) {
+        out.failures.push(Failure::BadMallocFlags {
+            cycle,
+            flags,
+            location,
+        });
     }
     out.console = k.take_console();
     out.terminal = k.take_terminal();

@@ -2,12 +2,13 @@
 //! (`tools/kernel-sim`, lib [`kernel_sim`]).
 //!
 //! ```text
-//! cargo kmod run [--freebsd R] [--cycles N] [--nowait-sweep] [--shutdown] [--force-unload] <module | file.ko>...
+//! cargo kmod run [--freebsd R] [--cycles N] [--nowait-sweep] [--shutdown] [--force-unload] [--kmem SIZE] <module | file.ko>...
 //! ```
 //!
 //! 1. [`inputs`]: each argument is a prebuilt `.ko` (checked with `cargo kmod check`
 //!    first) or a module package, built with [`crate::build::build`] for the release.
-//! 2. A simulated kernel of the release boots ([`kernel_sim::Kernel::boot`]).
+//! 2. A simulated kernel of the release boots ([`kernel_sim::Kernel::boot`]) with a kmem
+//!    arena of `--kmem` bytes (default 1 GiB, [`kernel_sim::kern::malloc::DEFAULT_KMEM_SIZE`]).
 //! 3. [`lifecycle`]: the modules are loaded in command-line order (dependencies are
 //!    resolved by the simulated kernel linker like `kern_linker.c` does), optionally sent
 //!    `MOD_SHUTDOWN`, and unloaded in reverse order (`--force-unload`: like `kldunload -f`,
@@ -48,6 +49,8 @@ pub struct RunConfig {
     /// Unload like `kldunload -f`: a `MOD_QUIESCE` refusal is ignored and `MOD_UNLOAD`
     /// sent anyway (kern_linker.c `linker_file_unload`, `LINKER_UNLOAD_FORCE`).
     pub force_unload: bool,
+    /// Size of the simulated kmem arena (`vm_kmem_size`), `--kmem`.
+    pub kmem: usize,
 }
 
 impl Default for RunConfig {
@@ -57,6 +60,7 @@ impl Default for RunConfig {
             nowait_sweep: false,
             shutdown: false,
             force_unload: false,
+            kmem: kernel_sim::kern::malloc::DEFAULT_KMEM_SIZE,
         }
     }
 }
@@ -92,8 +96,43 @@ pub fn run(ws: &Workspace, opts: &RunOptions) -> anyhow::Result<RunReport> {
     run_inputs(&inputs, sim_release(opts.release)?, &opts.config)
 }
 
-fn boot(release: SimRelease) -> anyhow::Result<Kernel> {
-    Kernel::boot(release, SimOptions::default()).map_err(|e| anyhow!("{e}"))
+fn boot(release: SimRelease, kmem: usize) -> anyhow::Result<Kernel> {
+    let opts = SimOptions {
+        kmem,
+        ..SimOptions::default()
+    };
+    Kernel::boot(release, opts).map_err(|e| anyhow!("{e}"))
+}
+
+/// Parses `--kmem`: bytes, or a number with a `K`, `M`, `G` or `T` suffix (powers of 1024),
+/// rounded up to pages like `kmeminit()` does; at least 1 MiB, at most 2^62 bytes.
+pub fn parse_kmem(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: u64 = digits.parse().map_err(|_| {
+        format!("--kmem {s:?}: not a size; use bytes or a K, M, G or T suffix (e.g. 512M)")
+    })?;
+    let shift = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        "T" | "TB" | "TIB" => 40,
+        _ => {
+            return Err(format!(
+                "--kmem {s:?}: unknown unit {unit:?}; use bytes or a K, M, G or T suffix (e.g. 512M)"
+            ));
+        }
+    };
+    let bytes = n
+        .checked_mul(1u64 << shift)
+        .filter(|&b| b <= 1 << 62)
+        .ok_or_else(|| format!("--kmem {s:?}: too large (at most 2^62 bytes)"))?;
+    if bytes < 1 << 20 {
+        return Err(format!("--kmem {s:?}: too small (at least 1M)"));
+    }
+    Ok(bytes.next_multiple_of(4096) as usize)
 }
 
 /// Runs already resolved modules in a simulated kernel of `release`.
@@ -143,7 +182,7 @@ pub fn run_inputs(
         }
     );
     let started = std::time::Instant::now();
-    let mut k = boot(release)?;
+    let mut k = boot(release, config.kmem)?;
     for c in 1..=cycles {
         let cy = lifecycle::run_cycle(&mut k, inputs, c, config.shutdown, config.force_unload);
         for t in &cy.types {
@@ -202,7 +241,9 @@ pub fn run_inputs(
 
     if sweep {
         if report.failures.is_empty() {
-            let (sw, failures) = sweep::sweep(inputs, config.shutdown, config.force_unload, &|| boot(release))?;
+            let (sw, failures) = sweep::sweep(inputs, config.shutdown, config.force_unload, &|| {
+                boot(release, config.kmem)
+            })?;
             report.sweep = Some(sw);
             report.failures.extend(failures);
         } else {
@@ -212,4 +253,25 @@ pub fn run_inputs(
         }
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod kmem_tests {
+    use super::parse_kmem;
+
+    #[test]
+    fn kmem_sizes() {
+        assert_eq!(parse_kmem("1G"), Ok(1 << 30));
+        assert_eq!(parse_kmem("512m"), Ok(512 << 20));
+        assert_eq!(parse_kmem("2T"), Ok(2 << 40));
+        assert_eq!(parse_kmem("1048577"), Ok((1 << 20) + 4096));
+        assert!(parse_kmem("1K").unwrap_err().contains("too small"));
+        assert!(parse_kmem("5X").unwrap_err().contains("unknown unit"));
+        assert!(parse_kmem("lots").unwrap_err().contains("not a size"));
+        assert!(
+            parse_kmem("99999999999T")
+                .unwrap_err()
+                .contains("too large")
+        );
+    }
 }

@@ -130,10 +130,22 @@ pub enum Failure {
         /// The message.
         message: String,
     },
+    /// malloc(9) called with flags that are not exactly one of `M_WAITOK` and `M_NOWAIT`
+    /// (an INVARIANTS kernel prints `Bad malloc flags: %x` with a backtrace).
+    BadMallocFlags {
+        /// Cycle (1-based).
+        cycle: u32,
+        /// The flags passed.
+        flags: i32,
+        /// The caller, `symbol+offset (file.ko)`.
+        location: String,
+    },
     /// A failed `M_NOWAIT` site of `--nowait-sweep` was not handled cleanly.
     NowaitSite {
         /// 1-based index of the failed `M_NOWAIT` allocation.
         site: u64,
+        /// Whether every `M_NOWAIT` allocation from `site` on failed (kmem exhausted).
+        exhausted: bool,
         /// What went wrong there.
         what: Box<Failure>,
     },
@@ -246,7 +258,30 @@ impl fmt::Display for Failure {
                 }
             ),
             Failure::Panic { cycle, message } => write!(f, "panic{}: {message}", cyc(cycle)),
-            Failure::NowaitSite { site, what } => write!(f, "M_NOWAIT site {site} failed: {what}"),
+            Failure::BadMallocFlags {
+                cycle,
+                flags,
+                location,
+            } => write!(
+                f,
+                "malloc(9) called with flags {flags:#x}{} at {location}: pass exactly one of M_WAITOK and M_NOWAIT \
+                 (an INVARIANTS kernel prints `Bad malloc flags: {:x}`)",
+                cyc(cycle),
+                flags & 3
+            ),
+            Failure::NowaitSite {
+                site,
+                exhausted,
+                what,
+            } => write!(
+                f,
+                "M_NOWAIT site {site} failed{}: {what}",
+                if *exhausted {
+                    " (kmem exhausted from there on)"
+                } else {
+                    ""
+                }
+            ),
             Failure::SweepSetup(m) => {
                 write!(f, "--nowait-sweep could not count the M_NOWAIT sites: {m}")
             }
@@ -276,6 +311,9 @@ pub struct AllocRow {
 pub struct SiteResult {
     /// 1-based index of the `M_NOWAIT` allocation made to fail.
     pub site: u64,
+    /// Whether every `M_NOWAIT` allocation from `site` on failed (kmem exhausted), not just
+    /// that one.
+    pub exhausted: bool,
     /// Human-readable outcome.
     pub outcome: String,
     /// Whether the failure was handled cleanly.
@@ -453,7 +491,8 @@ impl RunReport {
             for r in &sw.results {
                 let _ = writeln!(
                     s,
-                    "site {}/{}: {} {}",
+                    "{}site {}/{}: {} {}",
+                    if r.exhausted { "exhausted from " } else { "" },
                     r.site,
                     sw.sites,
                     if r.ok { "ok  " } else { "FAIL" },
