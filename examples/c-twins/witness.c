@@ -464,6 +464,35 @@ delay_loop(void)
 	return (ticks - t0);
 }
 
+static void
+kmem_hog(void *arg)
+{
+	void *p = malloc(1536 * 1024, M_WITNESSFX, M_WAITOK);
+
+	pause("fxhog", hz / 100);
+	free(p, M_WITNESSFX);
+	kthread_exit();
+}
+
+/*
+ * With a 2 MiB kmem arena: an M_WAITOK malloc that does not fit sleeps until the
+ * other thread frees its memory. Returns the ticks it waited.
+ */
+int kmem_wait(void);
+int
+kmem_wait(void)
+{
+	void *p;
+	int t0;
+
+	kthread_add(kmem_hog, NULL, NULL, NULL, 0, 0, "fxhog");
+	pause("fxlet", 1);
+	t0 = ticks;
+	p = malloc(1024 * 1024, M_WITNESSFX, M_WAITOK);
+	free(p, M_WITNESSFX);
+	return (ticks - t0);
+}
+
 int timer_result = -1;
 int timer_ticks = -1;
 

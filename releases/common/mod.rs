@@ -13,6 +13,7 @@ pub mod malloc;
 pub mod module;
 pub mod syslog;
 pub mod systm;
+pub mod vm_kern;
 
 use crate::abi::{AbiConst, AbiStruct};
 use crate::kpi::KpiSymbol;
@@ -26,6 +27,7 @@ macro_rules! common_tables {
             crate::common::module::MODULE_FUNCTIONS,
             crate::common::systm::SYSTM_FUNCTIONS,
             crate::common::domainset::DOMAINSET_DATA,
+            crate::common::vm_kern::VM_KERN_DATA,
             $($own,)*
         ]
     };
