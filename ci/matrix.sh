@@ -3,7 +3,7 @@
 # what the amd64 kernel linker accepts (`cargo kmod build`), and run in the kernel simulator
 # (`cargo kmod run --cycles 1000 --nowait-sweep`: 1000 leak-free load/unload cycles, then
 # every M_NOWAIT allocation failed in turn). Once per release all examples are also loaded
-# together (each .ko localises its symbols; several carry a malloc type named `rust`).
+# together (each .ko localises its symbols; each carries the crate malloc type, named after the module).
 # Fails, never skips, when the kernel toolchain or anything else is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."

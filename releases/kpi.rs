@@ -93,6 +93,15 @@ pub unsafe trait Kpi {
         }
     }
 
+    /// `vm_kmem_size`: the size of the kmem arena, which `kmeminit()`
+    /// (sys/kern/kern_malloc.c) computes at boot and hands to `uma_set_limit()`. No single
+    /// malloc(9) request larger than this can ever be satisfied.
+    fn kmem_size() -> usize {
+        // SAFETY: a plain `u_long` the kernel sets once in kmeminit(), before any module
+        // loads, and never writes again (`vm.kmem_size` is CTLFLAG_RDTUN).
+        unsafe { crate::common::vm_kern::vm_kmem_size as usize }
+    }
+
     /// realloc(9).
     ///
     /// # Safety

@@ -15,13 +15,30 @@ use core::fmt;
 pub struct FmtBuf<const N: usize> {
     buf: [u8; N],
     len: usize,
+    // Writes stop at `cap` (N, or less while a tail is reserved).
+    cap: usize,
     truncated: bool,
+    // A write was cut: further writes are dropped until `release_tail`.
+    closed: bool,
 }
 
 impl<const N: usize> FmtBuf<N> {
     /// An empty buffer.
     pub const fn new() -> Self {
-        FmtBuf { buf: [0; N], len: 0, truncated: false }
+        FmtBuf { buf: [0; N], len: 0, cap: N, truncated: false, closed: false }
+    }
+
+    /// Keeps the last `n` bytes free: text written from now on is cut (with `...`) so
+    /// that `n` bytes still fit after it. Undo with [`FmtBuf::release_tail`].
+    pub fn reserve_tail(&mut self, n: usize) {
+        self.cap = N.saturating_sub(n).max(self.len);
+    }
+
+    /// Makes the whole buffer available again, also after a cut, so that a reserved
+    /// tail (such as a panic's location) can be written.
+    pub fn release_tail(&mut self) {
+        self.cap = N;
+        self.closed = false;
     }
 
     /// The text, ending in `...` if it did not fit.
@@ -43,10 +60,10 @@ impl<const N: usize> Default for FmtBuf<N> {
 
 impl<const N: usize> fmt::Write for FmtBuf<N> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        if self.truncated {
+        if self.closed {
             return Ok(());
         }
-        let room = N - self.len;
+        let room = self.cap - self.len;
         if s.len() <= room {
             self.buf[self.len..self.len + s.len()].copy_from_slice(s.as_bytes());
             self.len += s.len();
@@ -54,13 +71,14 @@ impl<const N: usize> fmt::Write for FmtBuf<N> {
         }
         // Keep what fits, cut at a character boundary, and end with "...".
         self.truncated = true;
+        self.closed = true;
         let mut keep = room.min(s.len());
         while keep > 0 && !s.is_char_boundary(keep) {
             keep -= 1;
         }
         self.buf[self.len..self.len + keep].copy_from_slice(&s.as_bytes()[..keep]);
         self.len += keep;
-        let dots = N.min(3);
+        let dots = self.cap.min(3);
         self.len = self.len.max(dots);
         let mut cut = self.len - dots;
         while cut > 0 && (self.buf[cut] & 0xC0) == 0x80 {

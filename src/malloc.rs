@@ -14,14 +14,30 @@ use crate::errno::{EINVAL, Errno};
 use core::cell::UnsafeCell;
 use core::ffi::{CStr, c_int, c_void};
 use core::ops::BitOr;
+use core::sync::atomic::{AtomicBool, Ordering};
 use freebsd_kpi::selected as kpi;
 
 /// malloc(9) flags for one allocation.
 ///
 /// Exactly one of [`Flags::WAITOK`] (may sleep, never fails) and [`Flags::NOWAIT`] (never
 /// sleeps, may fail) must be present; [`Flags::USE_RESERVE`] only goes with `NOWAIT`.
-/// Use `NOWAIT` wherever sleeping is forbidden: with a mutex held, in an interrupt filter
-/// or callout, in a critical section.
+///
+/// # Where malloc(9) may be called
+///
+/// - `WAITOK`: only where the thread may sleep (module load/unload, ioctl and other
+///   syscall paths, taskqueue and kernel threads), with no non-sleepable lock held.
+/// - `NOWAIT`: also with a default (sleep) mutex or rwlock held, in an interrupt thread
+///   (ithread) handler, or in a callout handler (callouts do not run in a critical
+///   section).
+/// - **Never**, not even with `NOWAIT`, in an interrupt filter, inside a critical section
+///   (`critical_enter()`) or with a spin mutex held (`mtx_lock_spin()`, whose
+///   `spinlock_enter()` enters a critical section). malloc(9), realloc(9) and free(9)
+///   assert this on INVARIANTS kernels: `KASSERT(curthread->td_critnest == 0 ||
+///   SCHEDULER_STOPPED(), ("malloc: called with spinlock or critical section held"))` in
+///   `malloc_dbg()`, the same for `free:` in `free_dbg()` and `realloc:` in `realloc()`
+///   (sys/kern/kern_malloc.c); filters run between `critical_enter()` and
+///   `critical_exit()` in `intr_event_handle()` (sys/kern/kern_intr.c). Allocate before
+///   entering such a context, or hand the work to an ithread or taskqueue.
 ///
 /// ```
 /// use freebsd_kmi::malloc::Flags;
@@ -94,32 +110,86 @@ impl BitOr for Flags {
 ///
 /// The kernel owns most of the structure once `malloc_init` registered it, so it lives in
 /// writable memory and Rust only hands out its address.
-#[repr(transparent)]
-pub struct MallocType(UnsafeCell<kpi::malloc_type>);
+///
+/// # Invariants
+/// Allocation through a type is refused (null from the global allocator, `ENOMEM` from
+/// [`KBox`](crate::heap::KBox)/[`KVec`](crate::heap::KVec)) unless
+/// [`is_registered`](MallocType::is_registered): the flag is set only after
+/// `malloc_init` returned (which set `ks_mti.mti_stats`) and cleared before
+/// `malloc_uninit` runs (which frees `mti_stats` without clearing it, kern_malloc.c), so
+/// malloc(9) never sees an unregistered type. A SYSINIT ordered before `SI_SUB_KMEM`, or a
+/// SYSUNINIT running after the type's, gets failed allocations, never a kernel crash.
+#[repr(C)]
+pub struct MallocType {
+    // First field: the address of the MallocType is the `struct malloc_type *`.
+    raw: UnsafeCell<kpi::malloc_type>,
+    registered: AtomicBool,
+}
 
 // SAFETY: after registration the kernel synchronises every access to the structure
 // (malloc_mtx for the list link, per-CPU statistics otherwise); Rust code never writes it.
+// `registered` is atomic.
 unsafe impl Sync for MallocType {}
 
 impl MallocType {
-    /// A type named `shortdesc`, carrying the selected release's `M_VERSION`. It must still
-    /// be registered with `malloc_init` before use: declare it with
-    /// [`malloc_define!`](crate::malloc_define), which does that.
+    /// A type named `shortdesc`, carrying the selected release's `M_VERSION`, not yet
+    /// registered: allocations through it are refused until its `malloc_init` SYSINIT ran.
+    /// Declare types with [`malloc_define!`](crate::malloc_define), which is safe and does
+    /// the registration.
+    ///
+    /// # Safety
+    /// The value must be placed in a `static` whose address is registered exactly as
+    /// `malloc_define!` does: [`MallocType::INIT`] as a SYSINIT and [`MallocType::UNINIT`]
+    /// as the matching SYSUNINIT, each with that static's address, once per load. Nothing
+    /// else may call `malloc_init`/`malloc_uninit` on it or write to it.
+    pub const unsafe fn new(shortdesc: &'static CStr) -> Self {
+        // SAFETY: forwarded contract.
+        unsafe { Self::from_name_ptr(shortdesc.as_ptr()) }
+    }
+
+    /// Like [`MallocType::new`] with a raw name pointer (the crate's own type, whose name
+    /// the `module!` macro provides as a linker symbol).
+    ///
+    /// # Safety
+    /// As [`MallocType::new`]; `shortdesc` points at a NUL-terminated string that lives
+    /// as long as the module.
     #[doc(hidden)]
-    pub const fn new(shortdesc: &'static CStr) -> Self {
-        MallocType(UnsafeCell::new(kpi::malloc_type::new(shortdesc.as_ptr(), kpi::M_VERSION)))
+    pub const unsafe fn from_name_ptr(shortdesc: *const core::ffi::c_char) -> Self {
+        MallocType {
+            raw: UnsafeCell::new(kpi::malloc_type::new(shortdesc, kpi::M_VERSION)),
+            registered: AtomicBool::new(false),
+        }
     }
 
     /// The raw `struct malloc_type *` for kernel functions.
     pub const fn as_ptr(&self) -> *mut kpi::malloc_type {
-        self.0.get()
+        self.raw.get()
     }
 
     /// The name `vmstat -m` shows.
     pub fn name(&self) -> &'static CStr {
-        // SAFETY: `ks_shortdesc` was set from a `&'static CStr` in `new` and nothing
-        // writes it afterwards (the kernel only writes ks_next and ks_mti).
-        unsafe { CStr::from_ptr((*self.0.get()).ks_shortdesc) }
+        // SAFETY: `ks_shortdesc` was set from a `'static` NUL-terminated string in `new` and
+        // nothing writes it afterwards (the kernel only writes ks_next and ks_mti).
+        unsafe { CStr::from_ptr((*self.raw.get()).ks_shortdesc) }
+    }
+
+    /// Whether the type is registered with malloc(9): its `malloc_init` SYSINIT returned
+    /// (so the kernel set `ks_mti.mti_stats`) and its `malloc_uninit` SYSUNINIT has not
+    /// started. The allocation APIs check it (one atomic load and one pointer load).
+    #[inline]
+    pub fn is_registered(&self) -> bool {
+        // SAFETY: `mti_stats` is written by malloc_init only, which happened before the
+        // Release store that the Acquire load below observes; reading a pointer value.
+        self.registered.load(Ordering::Acquire) && unsafe { !(*self.raw.get()).ks_mti.mti_stats.is_null() }
+    }
+
+    /// Marks the type registered, as the `malloc_init` SYSINIT does (host unit tests of
+    /// the crate, whose mock kernel has no SYSINITs).
+    #[cfg(test)]
+    pub(crate) fn register_for_test(&self) {
+        // SAFETY: unit tests only; the mock kernel never dereferences mti_stats.
+        unsafe { (*self.raw.get()).ks_mti.mti_stats = core::ptr::NonNull::dangling().as_ptr() };
+        self.registered.store(true, Ordering::Release);
     }
 
     /// The SYSINIT function `MALLOC_DEFINE` registers: `malloc_init(type)`.
@@ -131,18 +201,29 @@ impl MallocType {
 }
 
 // `void malloc_init(void *)` has the same ABI as `sysinit_cfunc_t`; C casts it in
-// MALLOC_DEFINE. These wrappers make the cast explicit and compile to a tail call.
+// MALLOC_DEFINE. These wrappers make the cast explicit and keep the crate-side
+// registration flag: kern_malloc.c (freebsd-src main, malloc_init/malloc_uninit) sets
+// `mtp->ks_mti.mti_stats = uma_zalloc_pcpu(...)` in malloc_init, but malloc_uninit only
+// unlinks the type and `uma_zfree_pcpu`s mti_stats without clearing the pointer, so the
+// kernel's own field cannot tell "unregistered again" from "registered".
 #[cfg(kernel)]
 unsafe extern "C" fn malloc_init_trampoline(ty: *const c_void) {
-    // SAFETY: registered by malloc_define! with the address of its MallocType static.
-    unsafe { kpi::malloc_init(ty as *mut c_void) }
+    // SAFETY: registered by malloc_define! with the address of its MallocType static, whose
+    // first field is the struct malloc_type.
+    let ty = unsafe { &*(ty as *const MallocType) };
+    // SAFETY: as above; malloc_init runs once per load (the SYSINIT's contract).
+    unsafe { kpi::malloc_init(ty.as_ptr() as *mut c_void) };
+    ty.registered.store(true, Ordering::Release);
 }
 
 #[cfg(kernel)]
 unsafe extern "C" fn malloc_uninit_trampoline(ty: *const c_void) {
-    // SAFETY: registered by malloc_define! with the address of its MallocType static,
-    // after the matching malloc_init.
-    unsafe { kpi::malloc_uninit(ty as *mut c_void) }
+    // SAFETY: registered by malloc_define! with the address of its MallocType static.
+    let ty = unsafe { &*(ty as *const MallocType) };
+    // Refuse new allocations before the kernel frees the type's statistics.
+    ty.registered.store(false, Ordering::Release);
+    // SAFETY: the address of the type, after the matching malloc_init.
+    unsafe { kpi::malloc_uninit(ty.as_ptr() as *mut c_void) }
 }
 
 // Host builds (tests, `cargo check`) keep the linker-set entries, which must point at
@@ -171,7 +252,9 @@ macro_rules! malloc_define {
         $(#[$meta])*
         #[doc = $longdesc]
         $vis static $name: $crate::malloc::MallocType =
-            $crate::malloc::MallocType::new($crate::__cstr!($shortdesc));
+            // SAFETY: the static is registered right below with MallocType::INIT and
+            // MallocType::UNINIT, as MallocType::new requires.
+            unsafe { $crate::malloc::MallocType::new($crate::__cstr!($shortdesc)) };
         $crate::sysinit!(
             $crate::kernel::SI_SUB_KMEM,
             $crate::kernel::SI_ORDER_THIRD,

@@ -24,6 +24,8 @@ pub struct State {
     pub calls: Vec<Call>,
     /// Fail the next N M_NOWAIT allocations.
     pub fail_nowait: usize,
+    /// `vm_kmem_size` the mock reports; 1 GiB when `None`.
+    pub kmem_size: Option<usize>,
     pub console: Vec<u8>,
     pub terminal: Vec<u8>,
     pub log: Vec<(c_int, Vec<u8>)>,
@@ -40,9 +42,17 @@ pub fn with<R>(f: impl FnOnce(&mut State) -> R) -> R {
 
 pub fn reset() {
     with(|s| *s = State::default());
+    // What the M_RUST SYSINIT does in a kernel.
+    crate::heap::M_RUST.register_for_test();
 }
 
 pub struct MockKernel;
+
+/// What the kernel's `"%.*s"` prints of `msg`: up to the first NUL (kvprintf,
+/// kern/subr_prf.c: `for (n = 0; n < dwidth && p[n]; n++)`).
+fn percent_dot_star_s(msg: &[u8]) -> &[u8] {
+    &msg[..msg.iter().position(|&b| b == 0).unwrap_or(msg.len())]
+}
 
 fn host_alloc(size: usize, align: usize, ty: *mut malloc_type, flags: c_int) -> *mut c_void {
     with(|s| {
@@ -72,6 +82,10 @@ fn host_alloc(size: usize, align: usize, ty: *mut malloc_type, flags: c_int) -> 
 unsafe impl Kpi for MockKernel {
     const RELEASE: Release = freebsd_kpi::selected::RELEASE;
     const M_VERSION: u64 = freebsd_kpi::selected::M_VERSION;
+
+    fn kmem_size() -> usize {
+        with(|s| s.kmem_size.unwrap_or(1 << 30))
+    }
 
     unsafe fn malloc(size: usize, ty: *mut malloc_type, flags: c_int) -> *mut c_void {
         with(|s| s.calls.push(Call::Malloc { size, flags }));
@@ -113,17 +127,17 @@ unsafe impl Kpi for MockKernel {
 
     fn print(msg: &[u8]) {
         with(|s| {
-            s.console.extend_from_slice(msg);
+            s.console.extend_from_slice(percent_dot_star_s(msg));
             s.prints += 1;
         });
     }
 
     fn uprint(msg: &[u8]) {
-        with(|s| s.terminal.extend_from_slice(msg));
+        with(|s| s.terminal.extend_from_slice(percent_dot_star_s(msg)));
     }
 
     fn log(priority: c_int, msg: &[u8]) {
-        with(|s| s.log.push((priority, msg.to_vec())));
+        with(|s| s.log.push((priority, percent_dot_star_s(msg).to_vec())));
     }
 
     fn panic(msg: &[u8]) -> ! {

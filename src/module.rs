@@ -5,15 +5,16 @@
 //! `MODULE_VERSION` emit, with the selected release's layouts:
 //!
 //! - a `moduledata_t` whose event handler maps `MOD_LOAD` to [`Module::load`],
-//!   `MOD_QUIESCE` to [`Module::quiesce`], `MOD_UNLOAD` to `Drop` and `MOD_SHUTDOWN` to
-//!   [`Module::shutdown`], returning errno values;
+//!   `MOD_QUIESCE` to [`Module::quiesce`], `MOD_UNLOAD` to [`Module::unload`] and then
+//!   `Drop`, and `MOD_SHUTDOWN` to [`Module::shutdown`], returning errno values;
 //! - `set_modmetadata_set` entries: `MDT_DEPEND` on `kernel` with
 //!   `[V, V, roundup(V, 100000) - 1]` (V = the release's `__FreeBSD_version`),
 //!   `MDT_MODULE`, `MDT_VERSION`, and one `MDT_DEPEND` per declared dependency;
 //! - the `set_sysinit_set` entry (`SI_SUB_DRIVERS`, `SI_ORDER_MIDDLE`) that calls
-//!   `module_register_init`.
+//!   `module_register_init`;
+//! - the name of the crate's malloc type ([`M_RUST`](crate::heap::M_RUST)): the module's.
 //!
-//! ```ignore
+//! ```no_run
 //! use freebsd_kmi::{errno::Errno, kprintln, module::Module};
 //!
 //! struct Hello;
@@ -37,26 +38,65 @@
 //!     version: 1,
 //! }
 //! ```
+//!
+//! # Where the module's data lives, and how callbacks reach it
+//!
+//! The value [`Module::load`] returns is owned by the module's [`ModuleState`] (a static
+//! the macro declares) from `MOD_LOAD` until `MOD_UNLOAD` drops it. Nothing hands out a
+//! reference to it: there is no global getter, because a `&'static` to module data would
+//! outlive `MOD_UNLOAD`. The kernel reaches the state only through the events, each of
+//! which borrows it for the duration of the call.
+//!
+//! Code the kernel calls at other times (device methods, sysctl handlers, callouts and
+//! taskqueues, as those APIs land) reaches module data through **registration objects the
+//! state owns**: the state holds, say, a `Registration<CharDevice<Data>>` whose
+//! creation in `load` registers the callback with a pointer to data the registration
+//! itself owns, and whose `Drop` deregisters the callback and waits until no call of it
+//! is running (`destroy_dev`, `callout_drain`, `taskqueue_drain`, `sysctl_ctx_free`).
+//! Dropping the state in `MOD_UNLOAD` therefore ends every callback before the data it
+//! uses is freed; a callback never outlives what it points at.
+//!
+//! The events themselves are not serialised by a lock Rust code could rely on
+//! (kern_module.c sends them under Giant, which a sleeping handler drops), so
+//! [`ModuleState`] serialises them itself: only `MOD_LOAD` and `MOD_UNLOAD` change the
+//! state, with nothing else borrowing it; `MOD_QUIESCE` and `MOD_SHUTDOWN` borrow it
+//! shared, and an unload that arrives while one of them runs is refused with `EBUSY`.
+//!
+//! # Refusing an unload
+//!
+//! [`Module::quiesce`] (`MOD_QUIESCE`) refuses a polite `kldunload`; `kldunload -f`
+//! ignores that refusal and sends `MOD_UNLOAD` anyway (kern_linker.c,
+//! `linker_file_unload` with `LINKER_UNLOAD_FORCE`). [`Module::unload`] runs at
+//! `MOD_UNLOAD`, before `Drop`, and its `Err` keeps the module loaded even then, as a C
+//! module returning `EBUSY` from `MOD_UNLOAD` does.
 
-use crate::errno::{EEXIST, EOPNOTSUPP, Errno, from_result};
+use crate::errno::{EBUSY, EEXIST, EOPNOTSUPP, Errno, from_result};
 use crate::kernel::{MDT_DEPEND, MDT_MODULE, MDT_STRUCT_VERSION, MDT_VERSION, mod_depend, mod_metadata, mod_version, moduledata_t, module_t};
 use core::cell::UnsafeCell;
 use core::ffi::{CStr, c_int, c_void};
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 /// A kernel module's state and lifecycle.
 ///
-/// The kernel delivers module events one at a time (under the kernel linker's lock), so
-/// the methods never run concurrently with each other; `&self` methods may run
-/// concurrently with code your module registered (device callbacks, sysctl handlers), hence
-/// `Sync`.
+/// `&self` methods may run concurrently with code your module registered (device
+/// callbacks, sysctl handlers) and with each other, hence `Sync`. All of them run in a
+/// sleepable context (module events come from `kldload`/`kldunload` and shutdown).
 pub trait Module: Sized + Send + Sync + 'static {
     /// `MOD_LOAD`: build the module's state. An error fails the load (the kernel unloads the
     /// file); anything allocated so far is dropped, so a failed load leaves nothing behind.
     fn load() -> Result<Self, Errno>;
 
     /// `MOD_QUIESCE`: asked before unloading; return `Err(EBUSY)` to refuse (for example
-    /// while a device is open). Defaults to accepting.
+    /// while a device is open). `kldunload -f` ignores the refusal and unloads anyway.
+    /// Defaults to accepting.
     fn quiesce(&self) -> Result<(), Errno> {
+        Ok(())
+    }
+
+    /// `MOD_UNLOAD`, before the state is dropped: return an error (`EBUSY`) to keep the
+    /// module loaded, even on a forced unload (`kldunload -f`). On `Ok` the state is
+    /// dropped (`Drop` deregisters what the module registered). Defaults to accepting.
+    fn unload(&self) -> Result<(), Errno> {
         Ok(())
     }
 
@@ -64,61 +104,121 @@ pub trait Module: Sized + Send + Sync + 'static {
     fn shutdown(&self) {}
 }
 
-/// The loaded instance of a [`Module`], owned by the event handler.
-pub struct ModuleState<M>(UnsafeCell<Option<M>>);
+/// The loaded instance of a [`Module`], owned by the event handler [`module!`] declares.
+///
+/// Events go through [`ModuleState::event`] with `&self`. Only `MOD_LOAD` and
+/// `MOD_UNLOAD` write the instance, and only while nothing else borrows it; `MOD_QUIESCE`
+/// and `MOD_SHUTDOWN` borrow it shared for the duration of the call. No reference to the
+/// instance leaves an event.
+///
+/// [`module!`]: macro@crate::module
+///
+/// # Invariants
+/// `phase` holds the phase in its low two bits and the number of shared borrows in
+/// progress above them. `slot` is written only in phase `BUSY`, which is entered from
+/// `EMPTY` or from `LOADED` with no shared borrow; shared borrows are taken only in phase
+/// `LOADED`, where `slot` is `Some`.
+pub struct ModuleState<M> {
+    slot: UnsafeCell<Option<M>>,
+    phase: AtomicUsize,
+}
 
-// SAFETY: the kernel serialises module events, the only writers (see `event`); other
-// threads only get `&M`, and `M: Sync`.
+const EMPTY: usize = 0;
+const BUSY: usize = 1;
+const LOADED: usize = 2;
+const PHASE: usize = 3;
+const READER: usize = 4;
+
+// SAFETY: the phase protocol (see # Invariants) gives writers exclusive access and readers
+// only `&M`, with `M: Sync`; `M: Send` because the instance may be dropped on another
+// thread than the one that built it.
 unsafe impl<M: Module> Sync for ModuleState<M> {}
 
 impl<M: Module> ModuleState<M> {
     /// No instance yet.
     pub const fn new() -> Self {
-        ModuleState(UnsafeCell::new(None))
+        ModuleState { slot: UnsafeCell::new(None), phase: AtomicUsize::new(EMPTY) }
     }
 
-    /// Handles one module event (`modeventtype_t`), returning 0 or an errno.
-    ///
-    /// # Safety
-    /// Calls must not overlap, as the kernel guarantees for module events.
-    pub unsafe fn event(&self, what: c_int) -> c_int {
-        // SAFETY: events are serialised (the caller's contract), so this is the only
-        // access to the slot while it runs.
-        let slot = unsafe { &mut *self.0.get() };
+    /// Handles one module event (`modeventtype_t`), returning 0 or an errno. Safe to call
+    /// concurrently: overlapping `MOD_LOAD`/`MOD_UNLOAD` get `EBUSY`.
+    pub fn event(&self, what: c_int) -> c_int {
         match what {
-            crate::kernel::MOD_LOAD => {
-                if slot.is_some() {
-                    return EEXIST.get();
-                }
-                match M::load() {
-                    Ok(m) => {
-                        *slot = Some(m);
-                        0
-                    }
-                    Err(e) => e.get(),
-                }
-            }
-            crate::kernel::MOD_QUIESCE => from_result(slot.as_ref().map_or(Ok(()), M::quiesce)),
-            crate::kernel::MOD_UNLOAD => {
-                drop(slot.take());
-                0
-            }
+            crate::kernel::MOD_LOAD => self.load(),
+            crate::kernel::MOD_QUIESCE => from_result(self.with_shared(M::quiesce).unwrap_or(Ok(()))),
+            crate::kernel::MOD_UNLOAD => self.unload(),
             crate::kernel::MOD_SHUTDOWN => {
-                if let Some(m) = slot.as_ref() {
-                    m.shutdown();
-                }
+                self.with_shared(M::shutdown);
                 0
             }
             _ => EOPNOTSUPP.get(),
         }
     }
 
-    /// The instance, while loaded.
-    pub fn get(&self) -> Option<&M> {
-        // SAFETY: the slot only changes during MOD_LOAD/MOD_UNLOAD, when no other module
-        // code runs (the module registers its callbacks after load and removes them in
-        // Drop).
-        unsafe { (*self.0.get()).as_ref() }
+    fn load(&self) -> c_int {
+        if let Err(now) = self.phase.compare_exchange(EMPTY, BUSY, Ordering::Acquire, Ordering::Relaxed) {
+            return if now & PHASE == BUSY { EBUSY.get() } else { EEXIST.get() };
+        }
+        match M::load() {
+            Ok(m) => {
+                // SAFETY: phase BUSY: nothing else reads or writes the slot (# Invariants).
+                unsafe { *self.slot.get() = Some(m) };
+                // INVARIANT: LOADED with the slot Some.
+                self.phase.store(LOADED, Ordering::Release);
+                0
+            }
+            Err(e) => {
+                self.phase.store(EMPTY, Ordering::Release);
+                e.get()
+            }
+        }
+    }
+
+    fn unload(&self) -> c_int {
+        match self.phase.compare_exchange(LOADED, BUSY, Ordering::Acquire, Ordering::Relaxed) {
+            Ok(_) => {}
+            // Never loaded, or the load failed (the kernel sends MOD_UNLOAD then too).
+            Err(EMPTY) => return 0,
+            // Another event is using the state (a quiesce or shutdown handler that slept).
+            Err(_) => return EBUSY.get(),
+        }
+        // SAFETY: phase BUSY: exclusive access to the slot.
+        let slot = unsafe { &mut *self.slot.get() };
+        if let Some(Err(e)) = slot.as_ref().map(M::unload) {
+            // INVARIANT: back to LOADED, the slot untouched.
+            self.phase.store(LOADED, Ordering::Release);
+            return e.get();
+        }
+        drop(slot.take());
+        self.phase.store(EMPTY, Ordering::Release);
+        0
+    }
+
+    /// Runs `f` on a shared borrow of the instance, if loaded and not being unloaded.
+    fn with_shared<R>(&self, f: impl FnOnce(&M) -> R) -> Option<R> {
+        let mut now = self.phase.load(Ordering::Relaxed);
+        loop {
+            if now & PHASE != LOADED {
+                return None;
+            }
+            match self.phase.compare_exchange_weak(now, now + READER, Ordering::Acquire, Ordering::Relaxed) {
+                Ok(_) => break,
+                Err(v) => now = v,
+            }
+        }
+        // Ends the borrow even if `f` panics (a kernel panic does not return, but host
+        // tests unwind).
+        struct Release<'a>(&'a AtomicUsize);
+        impl Drop for Release<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(READER, Ordering::Release);
+            }
+        }
+        let _release = Release(&self.phase);
+        // SAFETY: phase LOADED with our borrow counted: the slot is Some and no writer runs
+        // until the count drops back (# Invariants).
+        let m = unsafe { (*self.slot.get()).as_ref() }?;
+        Some(f(m))
     }
 }
 
@@ -210,10 +310,29 @@ unsafe extern "C" fn host_register_init(_data: *const c_void) {
     crate::linker_set::host_sysinit("module_register_init")
 }
 
+#[doc(hidden)]
+pub const fn __name_bytes<const N: usize>(name: &CStr) -> [u8; N] {
+    let bytes = name.to_bytes_with_nul();
+    let mut out = [0u8; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = bytes[i];
+        i += 1;
+    }
+    out
+}
+
 /// Declares a kernel module: what C's `DECLARE_MODULE(name, moduledata, SI_SUB_DRIVERS,
 /// SI_ORDER_MIDDLE)` plus `MODULE_VERSION(name, version)` and any `MODULE_DEPEND`s emit.
 ///
-/// ```ignore
+/// It also names the crate's malloc type ([`M_RUST`](crate::heap::M_RUST)) after the
+/// module, through the symbol `__freebsd_kmi_module_name`: use `module!` once per `.ko`
+/// (a second one is a duplicate-symbol link error).
+///
+/// ```no_run
+/// # use freebsd_kmi::{errno::Errno, module::Module};
+/// # struct MyDriver;
+/// # impl Module for MyDriver { fn load() -> Result<Self, Errno> { Ok(MyDriver) } }
 /// freebsd_kmi::module! {
 ///     type: MyDriver,          // implements freebsd_kmi::module::Module
 ///     name: "mydriver",
@@ -241,11 +360,16 @@ macro_rules! module {
                 what: ::core::ffi::c_int,
                 _arg: *mut ::core::ffi::c_void,
             ) -> ::core::ffi::c_int {
-                // SAFETY: the kernel delivers module events one at a time.
-                unsafe { STATE.event(what) }
+                STATE.event(what)
             }
 
             const NAME: &::core::ffi::CStr = $crate::__cstr!($name);
+
+            // The name of the crate's malloc type (freebsd_kmi::heap::M_RUST).
+            #[cfg(target_os = "none")]
+            #[unsafe(export_name = "__freebsd_kmi_module_name")]
+            static MODULE_NAME: [u8; NAME.to_bytes_with_nul().len()] =
+                $crate::module::__name_bytes(NAME);
             static DATA: ModuleData = ModuleData::new(NAME, event_handler);
 
             // MODULE_DEPEND(name, kernel, V, V, MODULE_KERNEL_MAXVER)
@@ -315,6 +439,7 @@ mod tests {
 
     static FAIL_LOAD: AtomicBool = AtomicBool::new(false);
     static BUSY: AtomicBool = AtomicBool::new(false);
+    static VETO: AtomicBool = AtomicBool::new(false);
     static DROPS: AtomicUsize = AtomicUsize::new(0);
     static SHUTDOWNS: AtomicUsize = AtomicUsize::new(0);
 
@@ -339,29 +464,104 @@ mod tests {
     #[test]
     fn lifecycle_maps_events_to_the_trait() {
         let state = ModuleState::<Test>::new();
-        // SAFETY: one thread, events in sequence.
-        unsafe {
-            FAIL_LOAD.store(true, Ordering::SeqCst);
-            assert_eq!(state.event(MOD_LOAD), EIO.get());
-            assert!(state.get().is_none(), "a failed load keeps nothing");
-            assert_eq!(state.event(MOD_UNLOAD), 0, "the kernel sends MOD_UNLOAD after a failed load");
-            FAIL_LOAD.store(false, Ordering::SeqCst);
-            assert_eq!(state.event(MOD_LOAD), 0);
-            assert!(state.get().is_some());
-            assert_eq!(state.event(MOD_LOAD), EEXIST.get());
-            BUSY.store(true, Ordering::SeqCst);
-            assert_eq!(state.event(MOD_QUIESCE), EBUSY.get());
-            assert!(state.get().is_some(), "refused quiesce keeps the module");
-            BUSY.store(false, Ordering::SeqCst);
-            assert_eq!(state.event(MOD_QUIESCE), 0);
-            assert_eq!(state.event(MOD_SHUTDOWN), 0);
-            assert_eq!(SHUTDOWNS.load(Ordering::SeqCst), 1);
-            assert_eq!(state.event(99), EOPNOTSUPP.get());
-            let before = DROPS.load(Ordering::SeqCst);
-            assert_eq!(state.event(MOD_UNLOAD), 0);
-            assert_eq!(DROPS.load(Ordering::SeqCst), before + 1);
-            assert!(state.get().is_none());
+        FAIL_LOAD.store(true, Ordering::SeqCst);
+        assert_eq!(state.event(MOD_LOAD), EIO.get());
+        assert_eq!(SHUTDOWNS.load(Ordering::SeqCst), 0);
+        assert_eq!(state.event(MOD_SHUTDOWN), 0);
+        assert_eq!(SHUTDOWNS.load(Ordering::SeqCst), 0, "a failed load keeps nothing");
+        let before = DROPS.load(Ordering::SeqCst);
+        assert_eq!(state.event(MOD_UNLOAD), 0, "the kernel sends MOD_UNLOAD after a failed load");
+        assert_eq!(DROPS.load(Ordering::SeqCst), before);
+        FAIL_LOAD.store(false, Ordering::SeqCst);
+        assert_eq!(state.event(MOD_LOAD), 0);
+        assert_eq!(state.event(MOD_LOAD), EEXIST.get());
+        BUSY.store(true, Ordering::SeqCst);
+        assert_eq!(state.event(MOD_QUIESCE), EBUSY.get());
+        BUSY.store(false, Ordering::SeqCst);
+        assert_eq!(state.event(MOD_QUIESCE), 0);
+        assert_eq!(state.event(MOD_SHUTDOWN), 0);
+        assert_eq!(SHUTDOWNS.load(Ordering::SeqCst), 1);
+        assert_eq!(state.event(99), EOPNOTSUPP.get());
+        let before = DROPS.load(Ordering::SeqCst);
+        assert_eq!(state.event(MOD_UNLOAD), 0);
+        assert_eq!(DROPS.load(Ordering::SeqCst), before + 1);
+        assert_eq!(state.event(MOD_SHUTDOWN), 0);
+        assert_eq!(SHUTDOWNS.load(Ordering::SeqCst), 1, "nothing left after unload");
+    }
+
+    // Counters of its own: tests run in parallel.
+    static VETO_DROPS: AtomicUsize = AtomicUsize::new(0);
+    struct Vetoing;
+    impl Module for Vetoing {
+        fn load() -> Result<Self, Errno> {
+            Ok(Vetoing)
         }
+        fn quiesce(&self) -> Result<(), Errno> {
+            Err(EBUSY)
+        }
+        fn unload(&self) -> Result<(), Errno> {
+            if VETO.load(Ordering::SeqCst) { Err(EBUSY) } else { Ok(()) }
+        }
+    }
+    impl Drop for Vetoing {
+        fn drop(&mut self) {
+            VETO_DROPS.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn unload_veto_keeps_the_module_even_when_quiesce_is_ignored() {
+        let state = ModuleState::<Vetoing>::new();
+        const DROPS: &AtomicUsize = &VETO_DROPS;
+        assert_eq!(state.event(MOD_LOAD), 0);
+        let before = DROPS.load(Ordering::SeqCst);
+        // kldunload -f: MOD_QUIESCE's refusal is ignored and MOD_UNLOAD sent.
+        assert_eq!(state.event(MOD_QUIESCE), EBUSY.get());
+        VETO.store(true, Ordering::SeqCst);
+        assert_eq!(state.event(MOD_UNLOAD), EBUSY.get());
+        assert_eq!(DROPS.load(Ordering::SeqCst), before, "a vetoed unload does not drop");
+        assert_eq!(state.event(MOD_LOAD), EEXIST.get(), "still loaded");
+        VETO.store(false, Ordering::SeqCst);
+        assert_eq!(state.event(MOD_UNLOAD), 0);
+        assert_eq!(DROPS.load(Ordering::SeqCst), before + 1);
+        assert_eq!(state.event(MOD_LOAD), 0, "loads again after the unload");
+        assert_eq!(state.event(MOD_UNLOAD), 0);
+    }
+
+    // A quiesce handler that, while it runs (as if it slept and dropped Giant), sees an
+    // unload and a load arrive: both are refused, and its `&self` stays valid.
+    static NESTED: ModuleState<Nested> = ModuleState::new();
+    static NESTED_SEEN: AtomicUsize = AtomicUsize::new(0);
+    struct Nested(u64);
+    impl Module for Nested {
+        fn load() -> Result<Self, Errno> {
+            Ok(Nested(0x5eed))
+        }
+        fn quiesce(&self) -> Result<(), Errno> {
+            assert_eq!(NESTED.event(MOD_UNLOAD), EBUSY.get(), "unload while a quiesce borrows the state");
+            assert_eq!(NESTED.event(MOD_LOAD), EEXIST.get());
+            assert_eq!(NESTED.event(MOD_SHUTDOWN), 0, "shared borrows nest");
+            NESTED_SEEN.store(self.0 as usize, Ordering::SeqCst);
+            Ok(())
+        }
+        fn shutdown(&self) {
+            NESTED_SEEN.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn unload_during_a_shared_event_is_refused() {
+        assert_eq!(NESTED.event(MOD_LOAD), 0);
+        assert_eq!(NESTED.event(MOD_QUIESCE), 0);
+        assert_eq!(NESTED_SEEN.load(Ordering::SeqCst), 0x5eed);
+        assert_eq!(NESTED.event(MOD_UNLOAD), 0, "once the quiesce returned, the unload goes through");
+        assert_eq!(NESTED.event(MOD_SHUTDOWN), 0);
+        assert_eq!(NESTED_SEEN.load(Ordering::SeqCst), 0x5eed, "no shutdown after unload");
+    }
+
+    #[test]
+    fn module_name_bytes_are_nul_terminated() {
+        assert_eq!(__name_bytes::<6>(c"hello"), *b"hello\0");
     }
 
     #[test]

@@ -26,12 +26,19 @@ pub const MESSAGE_BUFFER: usize = 256;
 
 static PANICKING: AtomicBool = AtomicBool::new(false);
 
-/// Formats `rust panic: <message> at <file>:<line>:<column>` into `buf`.
+/// Formats `rust panic: <message> at <file>:<line>:<column>` into `buf`. A message too
+/// long for the buffer is cut (ending in `...`) before the location, which is kept.
 pub fn format_panic<const N: usize>(buf: &mut FmtBuf<N>, message: &dyn fmt::Display, location: Option<&Location<'_>>) {
-    let _ = write!(buf, "rust panic: {message}");
+    let mut at = FmtBuf::<N>::new();
     if let Some(loc) = location {
-        let _ = write!(buf, " at {}:{}:{}", loc.file(), loc.line(), loc.column());
+        let _ = write!(at, " at {}:{}:{}", loc.file(), loc.line(), loc.column());
     }
+    buf.reserve_tail(at.as_bytes().len());
+    let _ = write!(buf, "rust panic: {message}");
+    buf.release_tail();
+    // The location fits: the message left it room.
+    // `at` holds text written by `write!`, cut on a character boundary: valid UTF-8.
+    let _ = buf.write_str(core::str::from_utf8(at.as_bytes()).unwrap_or(""));
 }
 
 /// Reports a Rust panic through panic(9): message and location, formatted on the stack.
@@ -90,6 +97,20 @@ mod tests {
         format_panic(&mut buf, &long, None);
         assert_eq!(buf.as_bytes().len(), MESSAGE_BUFFER);
         assert!(buf.as_bytes().ends_with(b"..."));
+    }
+
+    #[test]
+    fn long_panic_messages_keep_their_location() {
+        let mut buf = FmtBuf::<MESSAGE_BUFFER>::new();
+        let long = "z".repeat(1000);
+        let loc = Location::caller();
+        format_panic(&mut buf, &format_args!("{long}"), Some(loc));
+        let text = std::str::from_utf8(buf.as_bytes()).unwrap();
+        let at = format!(" at {}:{}:{}", loc.file(), loc.line(), loc.column());
+        assert!(text.starts_with("rust panic: zzz"), "{text}");
+        assert!(text.ends_with(&format!("...{at}")), "the location survives truncation: {text}");
+        assert_eq!(text.len(), MESSAGE_BUFFER);
+        assert!(buf.truncated());
     }
 
     #[test]

@@ -5,6 +5,17 @@
 //! printf(9) format. A short message is one printf call (lines stay whole in `dmesg`);
 //! longer text is sent in chunks.
 //!
+//! The kernel's `%.*s` stops at a NUL byte (`kvprintf` in kern/subr_prf.c reads
+//! `for (n = 0; n < dwidth && p[n]; n++)`), which would drop the rest of the text and its
+//! newline; a NUL inside printed text is therefore written as the two characters `\0`.
+//!
+//! [`kprint!`](crate::kprint) and [`klog!`](crate::klog) do not sleep.
+//! [`uprint!`](crate::uprint)/[`uprintln!`](crate::uprintln) **may sleep**: uprintf(9)
+//! takes `proctree_lock` (an sx lock: `sx_slock(&proctree_lock)` in `uprintf()`,
+//! kern/subr_prf.c), so call them only where sleeping is allowed (module load/unload,
+//! syscalls, ioctl) and never with a mutex held, in a critical section or an interrupt
+//! filter.
+//!
 //! | macro | kernel function | goes to |
 //! |---|---|---|
 //! | [`kprint!`](crate::kprint) / [`kprintln!`](crate::kprintln) | printf(9) | console and message buffer (`dmesg`) |
@@ -40,14 +51,33 @@ fn emit<K: Kpi>(sink: Sink, bytes: &[u8]) {
 
 /// Formats `args` and writes them to `sink` (the macros' implementation).
 pub fn write_fmt<K: Kpi>(sink: Sink, args: fmt::Arguments<'_>) {
-    if let Some(s) = args.as_str() {
+    if let Some(s) = args.as_str()
+        && !s.as_bytes().contains(&0)
+    {
         emit::<K>(sink, s.as_bytes());
         return;
     }
-    let mut w = ChunkWriter::<_, BUFFER>::new(|chunk: &[u8]| emit::<K>(sink, chunk));
+    let mut w = NulEscape(ChunkWriter::<_, BUFFER>::new(|chunk: &[u8]| emit::<K>(sink, chunk)));
     // ChunkWriter never fails; a Display impl that fails just ends the message early.
     let _ = w.write_fmt(args);
-    w.finish();
+    w.0.finish();
+}
+
+/// Writes each NUL byte as `\0`: the kernel's `%.*s` would stop at it.
+struct NulEscape<W: Write>(W);
+
+impl<W: Write> Write for NulEscape<W> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let mut parts = s.split('\0');
+        if let Some(first) = parts.next() {
+            self.0.write_str(first)?;
+        }
+        for part in parts {
+            self.0.write_str("\\0")?;
+            self.0.write_str(part)?;
+        }
+        Ok(())
+    }
 }
 
 /// Prints to the console (printf(9)), like `print!`.
@@ -78,7 +108,13 @@ macro_rules! kprintln {
     };
 }
 
-/// Prints to the current process's terminal (uprintf(9)).
+/// Prints to the current process's terminal (uprintf(9)). May sleep (uprintf takes
+/// `proctree_lock`, kern/subr_prf.c): not with a mutex held, in a critical section or an
+/// interrupt filter.
+///
+/// ```no_run
+/// freebsd_kmi::uprint!("{} devices attached", 2);
+/// ```
 #[macro_export]
 macro_rules! uprint {
     ($($arg:tt)*) => {
@@ -86,7 +122,12 @@ macro_rules! uprint {
     };
 }
 
-/// Prints a line to the current process's terminal (uprintf(9)).
+/// Prints a line to the current process's terminal (uprintf(9)). May sleep, like
+/// [`uprint!`](crate::uprint).
+///
+/// ```no_run
+/// freebsd_kmi::uprintln!("mydrv: firmware {} loaded", "1.2");
+/// ```
 #[macro_export]
 macro_rules! uprintln {
     () => { $crate::uprint!("\n") };
@@ -145,6 +186,18 @@ mod tests {
         mock::with(|s| {
             assert_eq!(s.console.len(), 1001);
             assert_eq!(s.prints, 1001usize.div_ceil(BUFFER));
+        });
+    }
+
+    #[test]
+    fn embedded_nul_does_not_cut_the_line() {
+        mock::reset();
+        let name = "a\0b";
+        write_fmt::<MockKernel>(Sink::Console, format_args!("name {name} end\n"));
+        write_fmt::<MockKernel>(Sink::Console, format_args!("static\0tail\n"));
+        mock::with(|s| {
+            assert_eq!(s.console, b"name a\\0b end\nstatic\\0tail\n");
+            assert_eq!(s.prints, 2, "still one printf per short line");
         });
     }
 

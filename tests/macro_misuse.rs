@@ -14,5 +14,7 @@ fn macro_misuse_fails_to_compile() {
     t.compile_fail("tests/ui/module_name_nul.rs");
     t.compile_fail("tests/ui/module_not_sync.rs");
     t.compile_fail("tests/ui/sysinit_wrong_signature.rs");
+    t.compile_fail("tests/ui/malloc_type_new_is_unsafe.rs");
+    t.compile_fail("tests/ui/module_state_has_no_getter.rs");
     t.pass("tests/ui/module_ok.rs");
 }

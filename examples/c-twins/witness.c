@@ -452,6 +452,47 @@ whoami(void)
 	return (curthread->td_tid);
 }
 
+/* DELAY moves simulated time: a busy-wait on ticks ends. Returns the ticks waited. */
+int delay_loop(void);
+int
+delay_loop(void)
+{
+	int t0 = ticks;
+
+	while (ticks - t0 < 5)
+		DELAY(100);
+	return (ticks - t0);
+}
+
+static void
+kmem_hog(void *arg)
+{
+	void *p = malloc(1536 * 1024, M_WITNESSFX, M_WAITOK);
+
+	pause("fxhog", hz / 100);
+	free(p, M_WITNESSFX);
+	kthread_exit();
+}
+
+/*
+ * With a 2 MiB kmem arena: an M_WAITOK malloc that does not fit sleeps until the
+ * other thread frees its memory. Returns the ticks it waited.
+ */
+int kmem_wait(void);
+int
+kmem_wait(void)
+{
+	void *p;
+	int t0;
+
+	kthread_add(kmem_hog, NULL, NULL, NULL, 0, 0, "fxhog");
+	pause("fxlet", 1);
+	t0 = ticks;
+	p = malloc(1024 * 1024, M_WITNESSFX, M_WAITOK);
+	free(p, M_WITNESSFX);
+	return (ticks - t0);
+}
+
 int timer_result = -1;
 int timer_ticks = -1;
 

@@ -21,6 +21,7 @@ pub mod sx;
 pub mod syslog;
 pub mod systm;
 pub mod time;
+pub mod vm_kern;
 
 use crate::abi::{AbiConst, AbiStruct};
 use crate::kpi::KpiSymbol;
@@ -41,6 +42,7 @@ macro_rules! common_tables {
             crate::common::kthread::KTHREAD_FUNCTIONS,
             crate::common::time::TIME_DATA,
             crate::common::kernel::CLOCK_DATA,
+            crate::common::vm_kern::VM_KERN_DATA,
             $($own,)*
         ]
     };

@@ -15,7 +15,11 @@ use freebsd_kpi::kpi::Kpi;
 /// An owned heap value allocated with malloc(9) flags chosen per call.
 ///
 /// Unlike `alloc::boxed::Box`, allocation failure is an `Err(ENOMEM)`, never an abort, so
-/// `KBox` is safe to use where sleeping is forbidden with [`Flags::NOWAIT`].
+/// with [`Flags::NOWAIT`] `KBox` can be used where sleeping is forbidden but malloc(9) is
+/// allowed: with a sleep mutex held, in an ithread or callout handler. Creating or
+/// dropping a `KBox` calls malloc(9)/free(9), which must never happen in an interrupt
+/// filter, in a critical section or with a spin mutex held, whatever the flags (see
+/// [`Flags`](crate::malloc::Flags#where-malloc9-may-be-called)).
 ///
 /// ```no_run
 /// use freebsd_kmi::heap::KBox;
@@ -53,8 +57,7 @@ impl<T, K: Kpi> KBox<T, K> {
         let ptr = if layout.size() == 0 {
             NonNull::dangling()
         } else {
-            // SAFETY: a malloc_define! type is registered before module code runs; the
-            // size is not zero.
+            // SAFETY: the size is not zero. An unregistered type gives null (ENOMEM).
             let p = unsafe { raw::allocate::<K>(layout, ty, flags) };
             NonNull::new(p.cast::<T>()).ok_or(ENOMEM)?
         };
@@ -159,6 +162,16 @@ mod tests {
         assert_eq!(r.err(), Some(ENOMEM));
         assert_eq!(Rc::strong_count(&rc), 1, "the value was dropped, not leaked");
         assert!(mock::with(|s| s.live.is_empty()));
+    }
+
+    #[test]
+    fn unregistered_type_is_enomem() {
+        mock::reset();
+        crate::malloc_define!(M_UNREG, "unreg", "its SYSINIT never runs on the host");
+        assert_eq!(Box::try_new_in(7u64, Flags::WAITOK, &M_UNREG).err(), Some(ENOMEM));
+        let mut v = crate::heap::KVec::<u8, MockKernel>::new_in(&M_UNREG);
+        assert_eq!(v.try_push(1, Flags::NOWAIT), Err(ENOMEM));
+        assert!(mock::with(|s| s.calls.is_empty()), "malloc(9) never saw the type");
     }
 
     #[test]

@@ -156,6 +156,33 @@ mod tests {
         assert!(p.is_null());
     }
 
+    static WAITOK: KernelAllocator<MockKernel> = KernelAllocator::new(&M_RUST, Flags::WAITOK);
+
+    #[test]
+    fn impossible_sizes_are_null_even_with_waitok() {
+        mock::reset();
+        mock::with(|s| s.kmem_size = Some(1 << 30));
+        for (size, align) in [(1usize << 40, 1), (1 << 40, 64), (isize::MAX as usize, 1), ((1 << 30) + 1, 8)] {
+            let l = Layout::from_size_align(size, align).unwrap();
+            // SAFETY: non-zero layouts; nothing is allocated.
+            unsafe {
+                assert!(WAITOK.alloc(l).is_null(), "{l:?}");
+                assert!(WAITOK.alloc_zeroed(l).is_null(), "{l:?}");
+            }
+        }
+        // SAFETY: a live block of this layout from WAITOK; the failed realloc keeps it.
+        unsafe {
+            let l = Layout::from_size_align(64, 8).unwrap();
+            let p = WAITOK.alloc(l);
+            assert!(WAITOK.realloc(p, l, 1 << 40).is_null());
+            WAITOK.dealloc(p, l);
+        }
+        mock::with(|s| {
+            assert_eq!(s.calls.len(), 2, "only the 64-byte malloc and its free reach the kernel: {:?}", s.calls);
+            assert!(s.live.is_empty());
+        });
+    }
+
     #[test]
     #[should_panic(expected = "exactly one of Flags::WAITOK or Flags::NOWAIT")]
     fn rejects_invalid_flags() {

@@ -47,6 +47,15 @@ impl<T> KVec<T> {
     }
 }
 
+impl<T> KVec<T> {
+    /// An empty vector charged to [`M_RUST`](super::M_RUST) with room for `capacity`
+    /// elements. Fails with `ENOMEM` when the allocation fails or is larger than the kernel
+    /// could ever satisfy (see the [module docs](super)), whatever the flags.
+    pub fn try_with_capacity(capacity: usize, flags: Flags) -> Result<Self, Errno> {
+        Self::try_with_capacity_in(capacity, flags, &M_RUST)
+    }
+}
+
 impl<T> Default for KVec<T> {
     fn default() -> Self {
         Self::new()
@@ -104,8 +113,13 @@ impl<T, K: Kpi> KVec<T, K> {
         if needed <= self.cap {
             return Ok(());
         }
-        // Amortised growth: at least double, at least 4 elements.
-        let new_cap = needed.max(self.cap.saturating_mul(2)).max(4);
+        // Amortised growth: at least double, at least 4 elements; just `needed` when the
+        // doubled size is beyond what the kernel can ever give (raw::fits_in_kmem).
+        let grown = needed.max(self.cap.saturating_mul(2)).max(4);
+        let new_cap = match Layout::array::<T>(grown) {
+            Ok(l) if raw::fits_in_kmem::<K>(l) => grown,
+            _ => needed,
+        };
         let new_layout = Layout::array::<T>(new_cap).map_err(|_| ENOMEM)?;
         let p = if self.cap == 0 {
             // SAFETY: registered type; the size is not zero (T is not a ZST here).
@@ -211,7 +225,7 @@ impl<T: fmt::Debug, K: Kpi> fmt::Debug for KVec<T, K> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mock::{self, MockKernel};
+    use crate::mock::{self, Call, MockKernel};
     use std::rc::Rc;
 
     type Vec<T> = KVec<T, MockKernel>;
@@ -251,6 +265,36 @@ mod tests {
         let mut v: Vec<u64> = Vec::new_in(&M_RUST);
         assert_eq!(v.try_reserve(usize::MAX / 4, Flags::WAITOK), Err(ENOMEM));
         assert!(mock::with(|s| s.calls.is_empty()));
+    }
+
+    #[test]
+    fn impossible_sizes_are_enomem_whatever_the_flags() {
+        mock::reset();
+        mock::with(|s| s.kmem_size = Some(1 << 30));
+        for flags in [Flags::WAITOK, Flags::NOWAIT, Flags::NOWAIT | Flags::USE_RESERVE] {
+            assert_eq!(Vec::<u8>::try_with_capacity_in(1 << 40, flags, &M_RUST).err(), Some(ENOMEM));
+            let mut v: Vec<u8> = Vec::new_in(&M_RUST);
+            assert_eq!(v.try_reserve(1 << 40, flags), Err(ENOMEM));
+            assert_eq!(v.try_reserve(usize::MAX / 2, flags), Err(ENOMEM));
+            assert_eq!(v.try_reserve(usize::MAX, flags), Err(ENOMEM));
+            v.try_push(1, flags).unwrap();
+            assert_eq!(v.try_reserve(1 << 40, flags), Err(ENOMEM));
+            assert_eq!(&v[..], &[1]);
+        }
+        mock::with(|s| {
+            assert!(s.calls.iter().all(|c| !matches!(c, Call::Malloc { size, .. } | Call::Realloc { size, .. } if *size > 1 << 30)));
+        });
+    }
+
+    #[test]
+    fn growth_near_the_bound_asks_for_what_is_needed() {
+        mock::reset();
+        mock::with(|s| s.kmem_size = Some(1 << 20));
+        let mut v: Vec<u8> = Vec::try_with_capacity_in(600 << 10, Flags::WAITOK, &M_RUST).unwrap();
+        v.try_extend_from_slice(&[0; 600 << 10], Flags::WAITOK).unwrap();
+        // Doubling to 1200 KiB would not fit a 1 MiB arena; 900 KiB does.
+        v.try_reserve(300 << 10, Flags::WAITOK).unwrap();
+        assert_eq!(v.capacity(), 900 << 10);
     }
 
     #[test]

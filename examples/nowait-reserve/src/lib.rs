@@ -1,6 +1,12 @@
 //! `nowait_reserve.ko`: a module whose global allocator uses `M_NOWAIT | M_USE_RESERVE`
 //! (features `GLOBAL_ALLOC_FLAG_NOWAIT` + `GLOBAL_ALLOC_FLAG_USERESERVE`), for code that
-//! allocates where sleeping is forbidden.
+//! allocates where sleeping is forbidden but malloc(9) is allowed: with a sleep mutex
+//! held, in an ithread or callout handler.
+//!
+//! `M_NOWAIT` does not make malloc(9) or free(9) usable everywhere: never allocate or free
+//! (so never create, grow or drop a `Vec`/`KBox`) in an interrupt filter, inside a critical
+//! section or with a spin mutex held. INVARIANTS kernels assert it (`malloc: called with
+//! spinlock or critical section held`, sys/kern/kern_malloc.c).
 //!
 //! With NOWAIT an allocation can fail, so every allocation here goes through a fallible
 //! API (`Vec::try_reserve`, `KBox::try_new`) and a failure fails the load with ENOMEM

@@ -118,6 +118,10 @@ impl Tables {
             .chain(self.symbols.iter().map(|s| &s.header));
         for h in headers {
             let inc = h.strip_prefix("sys/").unwrap_or(h).to_owned();
+            // vm/ headers use vm/vm.h's types (vm_object_t, ...) without including it.
+            if inc.starts_with("vm/") && !out.iter().any(|i| i == "vm/vm.h") {
+                out.push("vm/vm.h".to_owned());
+            }
             if !out.contains(&inc) {
                 out.push(inc);
             }

@@ -15,7 +15,8 @@
 //!    --whole-archive libX.kpi.a --no-whole-archive`: the staticlib's members are all pulled
 //!    in (an `-r` link of an archive pulls members only for undefined symbols, and a
 //!    module's roots are linker-set statics) and garbage collection keeps exactly what the
-//!    linker sets (KEEP in the script) reach.
+//!    linker sets (KEEP in the script) reach. The script keeps every `set_*` section of
+//!    the staticlib under its own name ([`ldscript_keeping`]).
 //! 2. Every defined global or weak symbol is listed in `X.ko.localize` (kmod_syms.awk with
 //!    an empty export list).
 //! 3. `objcopy --localize-symbols=X.ko.localize --strip-debug -R .comment -R .llvm_addrsig
@@ -90,6 +91,54 @@ pub fn write_ldscript(dir: &Path) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+/// Where [`ldscript_keeping`] adds the module's own sets.
+const OTHER_SETS_MARKER: &str = "\t/* cargo kmod: other set_* sections */\n";
+
+/// The linker script with a `set_X : { KEEP(*(set_X)) }` output section for each of
+/// `sets` it does not list already: every linker set survives `--gc-sections` under its
+/// own name, whether or not anything in the module refers to it.
+pub fn ldscript_keeping(sets: &[String]) -> String {
+    let mut extra = String::new();
+    for set in sets {
+        let line = format!("\t{set} :\t{{ KEEP(*({set})) }}\n");
+        if !LDSCRIPT.contains(&format!("\t{set} :")) && !extra.contains(&line) {
+            extra.push_str(&line);
+        }
+    }
+    LDSCRIPT.replacen(OTHER_SETS_MARKER, &format!("{OTHER_SETS_MARKER}{extra}"), 1)
+}
+
+/// The names of the linker-set sections (`set_*`) in the members of `archive`, sorted.
+/// Names that are not plain identifiers (which no linker script could name) are skipped;
+/// the kernel only looks sets up by C-identifier names.
+pub fn archive_sets(archive: &[u8]) -> anyhow::Result<Vec<String>> {
+    use object::read::archive::ArchiveFile;
+    use object::ObjectSection;
+    let ar = ArchiveFile::parse(archive).context("reading the module's staticlib")?;
+    let mut sets = Vec::new();
+    for member in ar.members() {
+        let member = member?;
+        let data = member.data(archive)?;
+        // ELF parsing wants the headers aligned; archive members are only 2-aligned.
+        let mut aligned = vec![0u64; data.len().div_ceil(8)];
+        object::pod::bytes_of_slice_mut(&mut aligned)[..data.len()].copy_from_slice(data);
+        let bytes = &object::pod::bytes_of_slice(&aligned)[..data.len()];
+        // Archive members that are not objects (the symbol table, rlib metadata) are skipped.
+        let Ok(file) = object::File::parse(bytes) else { continue };
+        for section in file.sections() {
+            if let Ok(name) = section.name()
+                && name.starts_with("set_")
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            {
+                sets.push(name.to_owned());
+            }
+        }
+    }
+    sets.sort();
+    sets.dedup();
+    Ok(sets)
+}
+
 /// The defined global and weak symbols of an object (kmod_syms.awk's `nm -g` list with an
 /// empty export list).
 pub fn defined_globals(data: &[u8]) -> anyhow::Result<Vec<String>> {
@@ -128,7 +177,8 @@ pub fn link(
     ko: &Path,
     work_dir: &Path,
 ) -> anyhow::Result<LinkOutput> {
-    let script = write_ldscript(work_dir)?;
+    std::fs::create_dir_all(work_dir)
+        .with_context(|| format!("creating {}", work_dir.display()))?;
     if let Some(dir) = ko.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -143,7 +193,12 @@ pub fn link(
     let staged = work_dir.join(format!("{file_name}.{unique}"));
     let kpi_list = work_dir.join(format!("{file_name}.{unique}.kpi"));
     let kpi_archive = work_dir.join(format!("{file_name}.{unique}.kpi.a"));
+    let script = work_dir.join(format!("{file_name}.{unique}.ldscript"));
     let mut commands = Vec::new();
+
+    let archive_data =
+        std::fs::read(archive).with_context(|| format!("reading {}", archive.display()))?;
+    std::fs::write(&script, ldscript_keeping(&archive_sets(&archive_data)?))?;
 
     std::fs::write(&kpi_list, kernel_names(release))?;
     let mut shield = Command::new(&tc.objcopy);
@@ -189,7 +244,7 @@ pub fn link(
     }
     std::fs::rename(&staged, ko)
         .with_context(|| format!("moving {} to {}", staged.display(), ko.display()))?;
-    for f in [&full, &list, &kpi_list, &kpi_archive] {
+    for f in [&full, &list, &kpi_list, &kpi_archive, &script] {
         std::fs::remove_file(f).ok();
     }
     Ok(LinkOutput {
@@ -197,4 +252,22 @@ pub fn link(
         commands,
         localized,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_set_gets_a_kept_output_section_of_its_own_name() {
+        let sets = ["set_mine".to_owned(), "set_sysctl_set".to_owned(), "set_mine".to_owned()];
+        let script = ldscript_keeping(&sets);
+        assert_eq!(script.matches("\tset_mine :\t{ KEEP(*(set_mine)) }\n").count(), 1, "{script}");
+        assert_eq!(script.matches("\tset_sysctl_set :").count(), 1, "listed once: {script}");
+        for known in ["set_sysinit_set", "set_sysuninit_set", "set_modmetadata_set", "set_pcpu", "set_vnet"] {
+            assert!(script.contains(&format!("\t{known} :\t{{ KEEP(*({known})) }}\n")), "{known}: {script}");
+        }
+        assert!(script.trim_end().ends_with('}'));
+        assert_eq!(ldscript_keeping(&[]), LDSCRIPT);
+    }
 }

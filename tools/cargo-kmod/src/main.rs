@@ -3,7 +3,7 @@
 //! ```text
 //! cargo kmod build [--freebsd 13.1|14.0|14.2|...] [-j N] [-v] <module>
 //! cargo kmod check [--freebsd <release>] <file.ko>
-//! cargo kmod run [--freebsd <release>] [--cycles N] [--nowait-sweep] [--shutdown] [--schedules N | --seed S] <module | file.ko>...
+//! cargo kmod run [--freebsd <release>] [--cycles N] [--nowait-sweep] [--shutdown] [--force-unload] [--kmem SIZE] [--schedules N | --seed S] <module | file.ko>...
 //! cargo kmod releases
 //! ```
 //!
@@ -68,6 +68,14 @@ enum Command {
         /// Send MOD_SHUTDOWN to the modules before unloading them.
         #[arg(long)]
         shutdown: bool,
+        /// Unload like `kldunload -f`: a MOD_QUIESCE refusal is ignored and MOD_UNLOAD
+        /// sent anyway (a MOD_UNLOAD error still keeps the module loaded).
+        #[arg(long)]
+        force_unload: bool,
+        /// Size of the simulated kmem arena (vm_kmem_size): the most malloc(9) memory live
+        /// at once and the largest single request. Bytes or K/M/G/T (e.g. 256M).
+        #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = kmod_run::parse_kmem)]
+        kmem: usize,
         /// Run the load/unload sequence N times, each in a fresh kernel whose scheduler
         /// interleaves the kernel threads with seed 1..=N; a failure prints its seed.
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "seed")]
@@ -98,6 +106,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             cycles,
             nowait_sweep,
             shutdown,
+            force_unload,
+            kmem,
             schedules,
             seed,
             jobs,
@@ -115,6 +125,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                         cycles,
                         nowait_sweep,
                         shutdown,
+                        force_unload,
+                        kmem,
                         schedules: schedules.unwrap_or(0),
                         seed,
                     },

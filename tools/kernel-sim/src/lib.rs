@@ -114,11 +114,21 @@ pub struct SimOptions {
     /// call a preemption point with a seeded choice of the next thread, the same choices for
     /// the same seed (`cargo kmod run --schedules N` / `--seed S`).
     pub sched_seed: Option<u64>,
+    /// Size of the kmem arena (`vm_kmem_size`) in bytes: the most malloc(9) memory that can
+    /// be live at once, and the largest single request that can ever be satisfied
+    /// (`cargo kmod run --kmem`). Default [`kern::malloc::DEFAULT_KMEM_SIZE`] (1 GiB).
+    pub kmem: usize,
 }
 
 impl Default for SimOptions {
     fn default() -> Self {
-        SimOptions { timeout: Duration::from_secs(5), echo_console: false, extra_symbols: Vec::new(), sched_seed: None }
+        SimOptions {
+            timeout: Duration::from_secs(5),
+            echo_console: false,
+            extra_symbols: Vec::new(),
+            kmem: kern::malloc::DEFAULT_KMEM_SIZE,
+            sched_seed: None,
+        }
     }
 }
 
@@ -231,8 +241,9 @@ impl Kernel {
     pub fn boot(release: SimRelease, opts: SimOptions) -> Result<Kernel, SimError> {
         let st = Box::into_raw(Box::new(KState {
             console: String::new(),
+            terminal: String::new(),
             release,
-            malloc: kern::malloc::MallocState::new(release.m_version),
+            malloc: kern::malloc::MallocState::with_kmem(release.m_version, opts.kmem),
             modules: Default::default(),
             panics: Vec::new(),
             mod_load_errors: Vec::new(),
@@ -256,6 +267,11 @@ impl Kernel {
         defs.extend(opts.extra_symbols.iter().cloned());
         let ksyms = KernelSymbols::build(&mut arena, &defs).map_err(|e| fail(e.to_string()))?;
         kern::kern_clock::attach(["ticks", "ticksl"].iter().filter_map(|n| ksyms.lookup(n)).collect());
+        if let Some(at) = ksyms.lookup("vm_kmem_size") {
+            // SAFETY: the 8-byte data object of kern::malloc::symbols, mapped read-write in
+            // the arena; no module runs yet.
+            unsafe { (at as *mut u64).write(opts.kmem as u64) };
+        }
         let exec = Executor::new(opts.timeout, arena.bounds());
         Ok(Kernel {
             exec,
@@ -285,9 +301,20 @@ impl Kernel {
         self.release
     }
 
-    /// Everything printed so far by printf/uprintf/log/panic and by the kernel itself.
+    /// Everything printed so far by printf/log/panic and by the kernel itself.
     pub fn console(&self) -> &str {
         &self.st().console
+    }
+
+    /// What uprintf(9) printed so far on the terminal of the (simulated) process calling
+    /// `kldload`/`kldunload`: not the console (kern/subr_prf.c `uprintf` writes `TOTTY`).
+    pub fn terminal(&self) -> &str {
+        &self.st().terminal
+    }
+
+    /// Return and clear the terminal output.
+    pub fn take_terminal(&mut self) -> String {
+        std::mem::take(&mut self.st_mut().terminal)
     }
 
     /// Return and clear the console.
@@ -326,6 +353,30 @@ impl Kernel {
         self.malloc_stats().into_iter().filter(|t| f.image.contains(t.mtp, 112)).collect()
     }
 
+    /// `vm_kmem_size` and the bytes of it live allocations use.
+    pub fn kmem(&self) -> (usize, usize) {
+        let m = &self.st().malloc;
+        (m.kmem_size(), m.kmem_used())
+    }
+
+    /// Every malloc(9) call so far whose flags were not exactly one of `M_WAITOK` and
+    /// `M_NOWAIT` (an INVARIANTS kernel prints the first, `Bad malloc flags: %x`):
+    /// `(flags, caller as symbol+offset)`.
+    pub fn bad_malloc_flags(&self) -> Vec<(i32, String)> {
+        let m = &self.st().malloc;
+        m.bad_flags().iter().map(|b| (b.flags, b.location.clone().unwrap_or_else(|| self.symbolize(b.caller).0))).collect()
+    }
+
+    /// Symbolise recorded malloc callers while their files are still mapped.
+    fn settle_malloc_callers(&mut self) {
+        let todo: Vec<(usize, usize)> = self.st().malloc.bad_flags().iter().enumerate()
+            .filter(|(_, b)| b.location.is_none()).map(|(i, b)| (i, b.caller)).collect();
+        for (i, caller) in todo {
+            let loc = self.symbolize(caller).0;
+            self.st_mut().malloc.bad_flags_mut()[i].location = Some(loc);
+        }
+    }
+
     /// How many `M_NOWAIT` allocations module code has requested since boot, including the
     /// ones made to fail by [`Kernel::set_nowait_failure`]. A fault-injection sweep counts
     /// the `M_NOWAIT` sites of a clean load + unload with it, then fails each in turn.
@@ -339,6 +390,12 @@ impl Kernel {
     /// `ENOEXEC`, see [`LoadError::ModulesFailed`]).
     pub fn mod_load_errors(&self) -> &[(String, i32)] {
         &self.st().mod_load_errors
+    }
+
+    /// From the `nth` `M_NOWAIT` allocation from now on, make every `M_NOWAIT` allocation
+    /// return NULL, as when the kmem arena is exhausted (`None` disables).
+    pub fn set_nowait_exhaustion(&mut self, nth: Option<u64>) {
+        self.st_mut().malloc.set_nowait_exhaustion(nth);
     }
 
     /// Make the `nth` `M_NOWAIT` allocation from now on return NULL (`None` disables).
@@ -826,8 +883,21 @@ impl Kernel {
     /// Unloading a file other files depend on only drops the user reference (the kernel's
     /// `linker_file_unload` with `refs > 1`): it goes away with its last dependent.
     pub fn unload(&mut self, id: ModuleId) -> Result<(), UnloadError> {
+        self.kldunloadf(id, false)
+    }
+
+    /// `kldunload -f` (`kldunloadf(2)` with `LINKER_UNLOAD_FORCE`): like
+    /// [`Kernel::unload`], but a module's `MOD_QUIESCE` refusal is ignored and `MOD_UNLOAD`
+    /// is sent anyway (kern_linker.c `linker_file_unload`: `if (error != 0 && flags !=
+    /// LINKER_UNLOAD_FORCE)` returns the quiesce error, otherwise it goes on to
+    /// `module_unload`). A `MOD_UNLOAD` error still keeps the file loaded.
+    pub fn unload_force(&mut self, id: ModuleId) -> Result<(), UnloadError> {
+        self.kldunloadf(id, true)
+    }
+
+    fn kldunloadf(&mut self, id: ModuleId, force: bool) -> Result<(), UnloadError> {
         kern::kern_switch::sched().set_main_name("kldunload");
-        let r = self.unload_inner(id.0);
+        let r = self.unload_inner(id.0, force);
         if let Err(e) = &r
             && !matches!(e, UnloadError::Crashed(_)) {
                 self.kprintf(&format!("{e}\n"));
@@ -835,13 +905,13 @@ impl Kernel {
         r
     }
 
-    fn unload_inner(&mut self, id: u32) -> Result<(), UnloadError> {
+    fn unload_inner(&mut self, id: u32, force: bool) -> Result<(), UnloadError> {
         let Some(f) = self.files.iter_mut().find(|f| f.id == id) else { return Err(UnloadError::NoSuchFile(id)) };
         if f.userrefs == 0 {
             return Err(UnloadError::NotUserLoaded);
         }
         f.userrefs -= 1;
-        let r = self.file_unload(id, false);
+        let r = self.file_unload(id, force);
         if r.is_err()
             && let Some(f) = self.files.iter_mut().find(|f| f.id == id) {
                 f.userrefs += 1;
@@ -893,6 +963,7 @@ impl Kernel {
             }
         }
         self.check_threads_gone(id);
+        self.settle_malloc_callers();
         let pos = self.files.iter().position(|f| f.id == id).expect("file");
         let f = self.files.remove(pos);
         kern::kern_switch::sched().locks.retain(|&lo, _| !f.image.contains(lo, 1));
@@ -943,6 +1014,7 @@ impl Kernel {
             self.st_mut().modules.release(&name);
         }
         self.modlist.retain(|m| m.file != Some(id));
+        self.settle_malloc_callers();
         if let Some(pos) = self.files.iter().position(|f| f.id == id) {
             let f = self.files.remove(pos);
             kern::kern_switch::sched().locks.retain(|&lo, _| !f.image.contains(lo, 1));

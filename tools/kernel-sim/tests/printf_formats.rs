@@ -15,8 +15,9 @@ fn printf_conversions_match_the_kernel() {
         ld=-1234567890123 lu=18446744073709551615 lx=deadbeefcafe zu=77 zd=-77 jd=-5 ju=5\n\
         lld=-9 llu=9 hd=-3 hhx=ab\n\
         [   42] [42   ] [00042] [0xff] [010] [abcd] [     9] [ab    ] [xy]\n\
-        p=0x1234 null=(null) b=3<BITTWO,BITONE> D=00:1b:21:ab:cd:ef\n\
-        uprintf works\n";
+        p=0x1234 null=(null) b=3<BITTWO,BITONE> D=00:1b:21:ab:cd:ef\n";
     assert_eq!(k.console(), expected);
+    // uprintf goes to the calling process's terminal, not the console (subr_prf.c).
+    assert_eq!(k.terminal(), "uprintf works\n");
     k.unload(id).expect("unload");
 }

@@ -309,3 +309,22 @@ fn curthread_fields_on_both_releases() {
         assert!(int("who_pid") > 0, "{target:?}");
     }
 }
+
+/// `DELAY` advances the simulated clock (a busy-wait on `ticks` terminates).
+#[test]
+fn delay_moves_the_clock() {
+    let _g = common::lock();
+    let (r, console) = call("delay_loop");
+    assert_eq!(r.expect("delay_loop"), 5, "{console}");
+}
+
+/// An `M_WAITOK` malloc that does not fit in the kmem arena sleeps ("vmwait") until another
+/// thread frees memory.
+#[test]
+fn m_waitok_sleeps_until_memory_is_freed() {
+    let _g = common::lock();
+    let opts = SimOptions { kmem: 2 << 20, ..SimOptions::default() };
+    let (r, console) = call_opts("kmem_wait", opts);
+    let waited = r.unwrap_or_else(|e| panic!("{e}\n{console}"));
+    assert_eq!(waited, 9, "the hog frees its memory 10 ticks after it started, 1 tick before: {console}");
+}

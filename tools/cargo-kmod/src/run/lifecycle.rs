@@ -32,6 +32,8 @@ pub struct TypeDelta {
 pub struct Cycle {
     /// Console text of the cycle.
     pub console: String,
+    /// What uprintf(9) wrote to the terminal of the process running kldload/kldunload.
+    pub terminal: String,
     /// The first thing that went wrong, and any leaks found after it.
     pub failures: Vec<Failure>,
     /// Whether module code crashed (the real kernel would be dead).
@@ -64,10 +66,12 @@ fn by_mtp(k: &Kernel) -> BTreeMap<usize, MallocTypeStats> {
     k.malloc_stats().into_iter().map(|t| (t.mtp, t)).collect()
 }
 
-/// Runs one cycle of `inputs` (`cycle` is its 1-based number, for messages).
-pub fn run_cycle(k: &mut Kernel, inputs: &[Input], cycle: u32, shutdown: bool) -> Cycle {
+/// Runs one cycle of `inputs` (`cycle` is its 1-based number, for messages). With
+/// `force_unload` the modules are unloaded like `kldunload -f` ([`Kernel::unload_force`]).
+pub fn run_cycle(k: &mut Kernel, inputs: &[Input], cycle: u32, shutdown: bool, force_unload: bool) -> Cycle {
     let before = by_mtp(k);
     let panics_before = k.panics().len();
+    let bad_flags_before = k.bad_malloc_flags().len();
     let mut out = Cycle::default();
     let mut owner: BTreeMap<usize, usize> = BTreeMap::new();
     let mut loaded: Vec<(usize, ModuleId)> = Vec::new();
@@ -134,7 +138,8 @@ pub fn run_cycle(k: &mut Kernel, inputs: &[Input], cycle: u32, shutdown: bool) -
 
     // Unload in reverse order, also after a failure, so that what can be checked is.
     for &(i, id) in loaded.iter().rev() {
-        match k.unload(id) {
+        let r = if force_unload { k.unload_force(id) } else { k.unload(id) };
+        match r {
             Ok(()) => {}
             Err(UnloadError::Crashed(fault)) => {
                 out.crashed = true;
@@ -206,6 +211,14 @@ pub fn run_cycle(k: &mut Kernel, inputs: &[Input], cycle: u32, shutdown: bool) -
             });
         }
     }
+    for (flags, location) in k.bad_malloc_flags().into_iter().skip(bad_flags_before) {
+        out.failures.push(Failure::BadMallocFlags {
+            cycle,
+            flags,
+            location,
+        });
+    }
     out.console = k.take_console();
+    out.terminal = k.take_terminal();
     out
 }

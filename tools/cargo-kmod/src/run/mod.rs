@@ -2,15 +2,17 @@
 //! (`tools/kernel-sim`, lib [`kernel_sim`]).
 //!
 //! ```text
-//! cargo kmod run [--freebsd R] [--cycles N] [--nowait-sweep] [--shutdown] <module | file.ko>...
+//! cargo kmod run [--freebsd R] [--cycles N] [--nowait-sweep] [--shutdown] [--force-unload] [--kmem SIZE] <module | file.ko>...
 //! ```
 //!
 //! 1. [`inputs`]: each argument is a prebuilt `.ko` (checked with `cargo kmod check`
 //!    first) or a module package, built with [`crate::build::build`] for the release.
-//! 2. A simulated kernel of the release boots ([`kernel_sim::Kernel::boot`]).
+//! 2. A simulated kernel of the release boots ([`kernel_sim::Kernel::boot`]) with a kmem
+//!    arena of `--kmem` bytes (default 1 GiB, [`kernel_sim::kern::malloc::DEFAULT_KMEM_SIZE`]).
 //! 3. [`lifecycle`]: the modules are loaded in command-line order (dependencies are
 //!    resolved by the simulated kernel linker like `kern_linker.c` does), optionally sent
-//!    `MOD_SHUTDOWN`, and unloaded in reverse order; `--cycles N` repeats this N times in
+//!    `MOD_SHUTDOWN`, and unloaded in reverse order (`--force-unload`: like `kldunload -f`,
+//!    ignoring `MOD_QUIESCE` refusals); `--cycles N` repeats this N times in
 //!    the same kernel and checks after every cycle that no allocation of the modules'
 //!    malloc types is live.
 //! 4. [`sweep`]: `--nowait-sweep` fails each `M_NOWAIT` allocation in turn.
@@ -48,6 +50,11 @@ pub struct RunConfig {
     pub nowait_sweep: bool,
     /// Send `MOD_SHUTDOWN` before unloading.
     pub shutdown: bool,
+    /// Unload like `kldunload -f`: a `MOD_QUIESCE` refusal is ignored and `MOD_UNLOAD`
+    /// sent anyway (kern_linker.c `linker_file_unload`, `LINKER_UNLOAD_FORCE`).
+    pub force_unload: bool,
+    /// Size of the simulated kmem arena (`vm_kmem_size`), `--kmem`.
+    pub kmem: usize,
     /// Run the whole lifecycle this many times, each in a fresh kernel whose scheduler uses
     /// seed 1, 2, ... N (0: once, deterministic or with [`RunConfig::seed`]).
     pub schedules: u32,
@@ -61,6 +68,8 @@ impl Default for RunConfig {
             cycles: 1,
             nowait_sweep: false,
             shutdown: false,
+            force_unload: false,
+            kmem: kernel_sim::kern::malloc::DEFAULT_KMEM_SIZE,
             schedules: 0,
             seed: None,
         }
@@ -98,12 +107,44 @@ pub fn run(ws: &Workspace, opts: &RunOptions) -> anyhow::Result<RunReport> {
     run_inputs(&inputs, sim_release(opts.release)?, &opts.config)
 }
 
-fn boot(release: SimRelease, seed: Option<u64>) -> anyhow::Result<Kernel> {
+fn boot(release: SimRelease, kmem: usize, seed: Option<u64>) -> anyhow::Result<Kernel> {
     let opts = SimOptions {
+        kmem,
         sched_seed: seed,
         ..SimOptions::default()
     };
     Kernel::boot(release, opts).map_err(|e| anyhow!("{e}"))
+}
+
+/// Parses `--kmem`: bytes, or a number with a `K`, `M`, `G` or `T` suffix (powers of 1024),
+/// rounded up to pages like `kmeminit()` does; at least 1 MiB, at most 2^62 bytes.
+pub fn parse_kmem(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: u64 = digits.parse().map_err(|_| {
+        format!("--kmem {s:?}: not a size; use bytes or a K, M, G or T suffix (e.g. 512M)")
+    })?;
+    let shift = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        "T" | "TB" | "TIB" => 40,
+        _ => {
+            return Err(format!(
+                "--kmem {s:?}: unknown unit {unit:?}; use bytes or a K, M, G or T suffix (e.g. 512M)"
+            ));
+        }
+    };
+    let bytes = n
+        .checked_mul(1u64 << shift)
+        .filter(|&b| b <= 1 << 62)
+        .ok_or_else(|| format!("--kmem {s:?}: too large (at most 2^62 bytes)"))?;
+    if bytes < 1 << 20 {
+        return Err(format!("--kmem {s:?}: too small (at least 1M)"));
+    }
+    Ok(bytes.next_multiple_of(4096) as usize)
 }
 
 /// Runs already resolved modules in a simulated kernel of `release`: once (deterministic
@@ -185,9 +226,9 @@ fn run_schedule(
         }
     );
     let started = std::time::Instant::now();
-    let mut k = boot(release, seed)?;
+    let mut k = boot(release, config.kmem, seed)?;
     for c in 1..=cycles {
-        let cy = lifecycle::run_cycle(&mut k, inputs, c, config.shutdown);
+        let cy = lifecycle::run_cycle(&mut k, inputs, c, config.shutdown, config.force_unload);
         for t in &cy.types {
             let file = t
                 .module
@@ -216,6 +257,7 @@ fn run_schedule(
         }
         if c == 1 {
             report.console = cy.console;
+            report.terminal = cy.terminal;
             report.shutdown = cy.shutdown;
         } else if !cy.failures.is_empty() {
             report
@@ -243,7 +285,9 @@ fn run_schedule(
 
     if sweep {
         if report.failures.is_empty() {
-            let (sw, failures) = sweep::sweep(inputs, config.shutdown, &|| boot(release, seed))?;
+            let (sw, failures) = sweep::sweep(inputs, config.shutdown, config.force_unload, &|| {
+                boot(release, config.kmem, seed)
+            })?;
             report.sweep = Some(sw);
             report.failures.extend(failures);
         } else {
@@ -253,4 +297,25 @@ fn run_schedule(
         }
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod kmem_tests {
+    use super::parse_kmem;
+
+    #[test]
+    fn kmem_sizes() {
+        assert_eq!(parse_kmem("1G"), Ok(1 << 30));
+        assert_eq!(parse_kmem("512m"), Ok(512 << 20));
+        assert_eq!(parse_kmem("2T"), Ok(2 << 40));
+        assert_eq!(parse_kmem("1048577"), Ok((1 << 20) + 4096));
+        assert!(parse_kmem("1K").unwrap_err().contains("too small"));
+        assert!(parse_kmem("5X").unwrap_err().contains("unknown unit"));
+        assert!(parse_kmem("lots").unwrap_err().contains("not a size"));
+        assert!(
+            parse_kmem("99999999999T")
+                .unwrap_err()
+                .contains("too large")
+        );
+    }
 }

@@ -130,10 +130,22 @@ pub enum Failure {
         /// The message.
         message: String,
     },
+    /// malloc(9) called with flags that are not exactly one of `M_WAITOK` and `M_NOWAIT`
+    /// (an INVARIANTS kernel prints `Bad malloc flags: %x` with a backtrace).
+    BadMallocFlags {
+        /// Cycle (1-based).
+        cycle: u32,
+        /// The flags passed.
+        flags: i32,
+        /// The caller, `symbol+offset (file.ko)`.
+        location: String,
+    },
     /// A failed `M_NOWAIT` site of `--nowait-sweep` was not handled cleanly.
     NowaitSite {
         /// 1-based index of the failed `M_NOWAIT` allocation.
         site: u64,
+        /// Whether every `M_NOWAIT` allocation from `site` on failed (kmem exhausted).
+        exhausted: bool,
         /// What went wrong there.
         what: Box<Failure>,
     },
@@ -246,7 +258,30 @@ impl fmt::Display for Failure {
                 }
             ),
             Failure::Panic { cycle, message } => write!(f, "panic{}: {message}", cyc(cycle)),
-            Failure::NowaitSite { site, what } => write!(f, "M_NOWAIT site {site} failed: {what}"),
+            Failure::BadMallocFlags {
+                cycle,
+                flags,
+                location,
+            } => write!(
+                f,
+                "malloc(9) called with flags {flags:#x}{} at {location}: pass exactly one of M_WAITOK and M_NOWAIT \
+                 (an INVARIANTS kernel prints `Bad malloc flags: {:x}`)",
+                cyc(cycle),
+                flags & 3
+            ),
+            Failure::NowaitSite {
+                site,
+                exhausted,
+                what,
+            } => write!(
+                f,
+                "M_NOWAIT site {site} failed{}: {what}",
+                if *exhausted {
+                    " (kmem exhausted from there on)"
+                } else {
+                    ""
+                }
+            ),
             Failure::SweepSetup(m) => {
                 write!(f, "--nowait-sweep could not count the M_NOWAIT sites: {m}")
             }
@@ -276,6 +311,9 @@ pub struct AllocRow {
 pub struct SiteResult {
     /// 1-based index of the `M_NOWAIT` allocation made to fail.
     pub site: u64,
+    /// Whether every `M_NOWAIT` allocation from `site` on failed (kmem exhausted), not just
+    /// that one.
+    pub exhausted: bool,
     /// Human-readable outcome.
     pub outcome: String,
     /// Whether the failure was handled cleanly.
@@ -300,6 +338,9 @@ pub struct RunReport {
     pub files: Vec<String>,
     /// Console of the first cycle (and of the failing one, if any).
     pub console: String,
+    /// uprintf(9) output of the first cycle: the terminal of the process that ran
+    /// kldload/kldunload, shown apart from the console.
+    pub terminal: String,
     /// Per module and malloc type, summed over the cycles.
     pub allocations: Vec<AllocRow>,
     /// Cycles asked for.
@@ -396,6 +437,13 @@ impl RunReport {
                 self.cycles_completed - 1
             );
         }
+        if !self.terminal.is_empty() {
+            s.push_str("--- terminal (uprintf) ---\n");
+            s.push_str(&self.terminal);
+            if !self.terminal.ends_with('\n') {
+                s.push('\n');
+            }
+        }
         let _ = writeln!(
             s,
             "--- allocations ({} cycle{}) ---",
@@ -461,7 +509,8 @@ impl RunReport {
             for r in &sw.results {
                 let _ = writeln!(
                     s,
-                    "site {}/{}: {} {}",
+                    "{}site {}/{}: {} {}",
+                    if r.exhausted { "exhausted from " } else { "" },
                     r.site,
                     sw.sites,
                     if r.ok { "ok  " } else { "FAIL" },
@@ -520,17 +569,36 @@ mod tests {
         r.failures.push(Failure::Leak {
             cycle: 2,
             file: "a.ko".into(),
-            malloc_type: "rust".into(),
+            malloc_type: "a".into(),
             live_allocs: 1,
             live_bytes: 16,
         });
         assert_eq!(
             r.verdict(),
-            "FAIL: a.ko on FreeBSD 14.0: a.ko leaked in cycle 2: malloc type `rust` has 1 allocation(s), 16 bytes live after unload"
+            "FAIL: a.ko on FreeBSD 14.0: a.ko leaked in cycle 2: malloc type `a` has 1 allocation(s), 16 bytes live after unload"
         );
         let out = r.render();
         assert!(out.starts_with("--- console ---\n"), "{out}");
         assert!(out.trim_end().ends_with("after unload"), "{out}");
+    }
+
+    #[test]
+    fn terminal_output_is_shown_apart_from_the_console() {
+        let r = RunReport {
+            release: "15.0".into(),
+            files: vec!["a.ko".into()],
+            console: "a: loaded\n".into(),
+            terminal: "a: hello, user\n".into(),
+            cycles_completed: 1,
+            ..Default::default()
+        };
+        let out = r.render();
+        assert!(
+            out.starts_with("--- console ---\na: loaded\n--- terminal (uprintf) ---\na: hello, user\n--- allocations"),
+            "{out}"
+        );
+        let quiet = RunReport { terminal: String::new(), ..r }.render();
+        assert!(!quiet.contains("--- terminal"), "{quiet}");
     }
 
     #[test]

@@ -8,6 +8,12 @@
 //! cleanly with an errno from `MOD_LOAD` (`ENOMEM` expected) — never a panic (a Rust
 //! allocation that reached the alloc-error handler), a fault, a refused unload or a live
 //! allocation.
+//!
+//! A second pass runs the same sites with the kmem arena *exhausted* from site i on
+//! ([`Kernel::set_nowait_exhaustion`]): every later `M_NOWAIT` request fails too, as when
+//! memory runs out or a request is larger than what is free (the huge lengths of issue 15).
+//! It catches error paths that allocate again (a cleanup or a retry that allocates) and
+//! assume the first failure was the only one.
 
 use kernel_sim::Kernel;
 
@@ -19,12 +25,13 @@ use super::report::{ENOMEM, Failure, SiteResult, SweepReport, errno_text};
 pub fn sweep(
     inputs: &[Input],
     shutdown: bool,
+    force_unload: bool,
     boot: &dyn Fn() -> anyhow::Result<Kernel>,
 ) -> anyhow::Result<(SweepReport, Vec<Failure>)> {
     let mut failures = Vec::new();
     let sites = {
         let mut k = boot()?;
-        let clean = run_cycle(&mut k, inputs, 1, shutdown);
+        let clean = run_cycle(&mut k, inputs, 1, shutdown, force_unload);
         if let Some(f) = clean.failures.first() {
             failures.push(Failure::SweepSetup(f.to_string()));
             return Ok((SweepReport::default(), failures));
@@ -38,10 +45,17 @@ pub fn sweep(
         sites,
         results: Vec::new(),
     };
-    for site in 1..=sites {
+    for (site, exhausted) in (1..=sites)
+        .map(|s| (s, false))
+        .chain((1..=sites).map(|s| (s, true)))
+    {
         let mut k = boot()?;
-        k.set_nowait_failure(Some(site));
-        let cy = run_cycle(&mut k, inputs, 1, shutdown);
+        if exhausted {
+            k.set_nowait_exhaustion(Some(site));
+        } else {
+            k.set_nowait_failure(Some(site));
+        }
+        let cy = run_cycle(&mut k, inputs, 1, shutdown, force_unload);
         let reached = k.nowait_allocations() >= site;
         let (ok, outcome) = match cy.failures.first() {
             None if reached => (
@@ -82,13 +96,23 @@ pub fn sweep(
             for f in cy.failures {
                 failures.push(Failure::NowaitSite {
                     site,
+                    exhausted,
                     what: Box::new(f),
                 });
             }
             eprint!("--- console of NOWAIT site {site} ---\n{}", cy.console);
         }
-        eprintln!("  site {site}/{sites}: {}", if ok { "ok" } else { "FAIL" });
-        report.results.push(SiteResult { site, outcome, ok });
+        eprintln!(
+            "  {}site {site}/{sites}: {}",
+            if exhausted { "exhausted from " } else { "" },
+            if ok { "ok" } else { "FAIL" }
+        );
+        report.results.push(SiteResult {
+            site,
+            exhausted,
+            outcome,
+            ok,
+        });
     }
     Ok((report, failures))
 }

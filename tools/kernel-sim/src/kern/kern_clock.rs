@@ -6,7 +6,8 @@
 //! only moves when every thread is blocked and some wait has a deadline (the scheduler jumps
 //! to the earliest one) or through [`crate::Kernel::sleep`] (the `sleep SECONDS` command).
 //! `sbinuptime()`/`getsbinuptime()` are inline in the headers and call `binuptime()` /
-//! `getbinuptime()` (`struct bintime { time_t sec; uint64_t frac; }`).
+//! `getbinuptime()` (`struct bintime { time_t sec; uint64_t frac; }`). `DELAY(usec)` moves the
+//! clock forward while the thread keeps the CPU.
 
 use super::kern_switch::sched;
 use crate::ksyms::KsymDef;
@@ -56,6 +57,21 @@ fn write_timeval(tv: usize, sbt: i64) {
     }
 }
 
+/// `DELAY(usec)` (`void DELAY(int usec)`, sys/sys/systm.h; a busy-wait in
+/// `sys/x86/x86/delay.c`): the simulated clock moves forward by `usec` while the thread
+/// keeps the CPU (threads whose deadline passes become runnable; nothing sleeps, so it is
+/// allowed with any lock held). Module code busy-waiting on `ticks` therefore needs
+/// `DELAY`, `pause` or a sleep, as on a kernel without a clock interrupt.
+extern "C" fn k_delay(usec: i32) {
+    super::kern_switch::preempt();
+    if usec > 0
+        && let Some(s) = super::kern_switch::try_sched()
+    {
+        let t = s.now + i64::from(usec) * (SBT_1S / 1_000_000);
+        s.advance_to(t);
+    }
+}
+
 extern "C" fn k_binuptime(bt: usize) {
     write_bintime(bt, now());
 }
@@ -83,6 +99,7 @@ pub fn symbols(v: &mut Vec<KsymDef>) {
     v.push(KsymDef::data("ticks", ticks_at(BOOT_SBT).to_le_bytes().to_vec(), 8));
     v.push(KsymDef::data("ticksl", ticks_at(BOOT_SBT).to_le_bytes().to_vec(), 8));
     v.push(KsymDef::data("tick_sbt", TICK_SBT.to_le_bytes().to_vec(), 8));
+    v.push(KsymDef::function("DELAY", k_delay as *const () as usize));
     v.push(KsymDef::function("binuptime", k_binuptime as *const () as usize));
     v.push(KsymDef::function("getbinuptime", k_getbinuptime as *const () as usize));
     v.push(KsymDef::function("nanouptime", k_nanouptime as *const () as usize));

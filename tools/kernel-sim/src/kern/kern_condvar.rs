@@ -81,7 +81,9 @@ extern "C" fn k_cv_wait_sig(cv: usize, lock: usize) -> i32 {
 
 extern "C" fn k_cv_timedwait_sbt(cv: usize, lock: usize, sbt: i64, _pr: i64, flags: i32) -> i32 {
     let caller = caller();
-    let dl = deadline(sbt, flags);
+    // Unlike _sleep (where 0 means "no timeout"), _cv_timedwait_sbt always arms the sleep
+    // queue timeout: a zero or negative timeout expires at once.
+    let dl = deadline(sbt, flags).or(Some(sched().now));
     wait(cv, lock, dl, true, caller)
 }
 

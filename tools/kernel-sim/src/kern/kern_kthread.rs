@@ -12,6 +12,8 @@
 //!   thread is gone; `kproc_exit(ecode)` also does `wakeup(p)`. WITNESS first checks that
 //!   the thread holds no lock (`witness_thread_exit`).
 //! * A thread function that returns exits the thread like `kthread_exit()`.
+//! * `kthread_suspend_check()`/`kproc_suspend_check(p)` return at once (nothing asks a
+//!   simulated thread to suspend; `kthread_suspend`/`kproc_suspend` are not provided).
 //!
 //! So the usual ways a module joins its threads on unload both work: sleeping on the
 //! thread (`msleep(td, &mtx, ...)`/`tsleep(p, ...)`, woken by the exit) or on a flag the
@@ -166,6 +168,12 @@ extern "C" fn k_kproc_exit_impl(gp: *const u64, stack: *const u64) -> u64 {
     exit(caller, true)
 }
 
+/// `kthread_suspend_check()` / `kproc_suspend_check(p)`: nobody ever asks a simulated
+/// thread to suspend (no `kthread_suspend`), so these only are preemption points.
+extern "C" fn k_suspend_check() {
+    preempt();
+}
+
 /// Called by `sim_thread_start` when a thread function returns.
 pub extern "C" fn thread_returned() -> ! {
     exit(0, true)
@@ -184,4 +192,6 @@ pub fn symbols(v: &mut Vec<KsymDef>) {
     v.push(KsymDef::variadic("kproc_create", sim_va_kproc_create as *const () as usize));
     v.push(KsymDef::function("kthread_exit", sim_kthread_exit as *const () as usize));
     v.push(KsymDef::function("kproc_exit", sim_kproc_exit as *const () as usize));
+    v.push(KsymDef::function("kthread_suspend_check", k_suspend_check as *const () as usize));
+    v.push(KsymDef::function("kproc_suspend_check", k_suspend_check as *const () as usize));
 }

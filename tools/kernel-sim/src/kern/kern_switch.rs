@@ -374,6 +374,11 @@ impl Sched {
         v.len()
     }
 
+    /// Whether another thread could still run: one is runnable or a timed wait is pending.
+    pub fn could_progress(&self) -> bool {
+        !self.runq.is_empty() || self.earliest_deadline().is_some()
+    }
+
     /// Whether some thread is blocked on `chan`.
     pub fn has_waiters(&self, chan: usize, on_lock: bool) -> bool {
         self.threads.iter().any(|t| matches!(&t.state, TState::Blocked(w) if w.chan == chan && w.on_lock == on_lock))

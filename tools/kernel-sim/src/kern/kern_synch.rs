@@ -18,7 +18,7 @@
 //!   `maybe_yield()` is a preemption point only (the clock does not move while a thread runs).
 
 use super::kern_clock::TICK_SBT;
-use super::kern_switch::{Wait, Wake, commit_block, prepare_block, preempt, sched};
+use super::kern_switch::{Wait, Wake, block, commit_block, prepare_block, preempt, sched};
 use super::panic::kernel_panic;
 use super::subr_lock;
 use super::subr_witness::{self as witness, caller, caller_shim, sym};
@@ -131,6 +131,29 @@ extern "C" fn k_kern_yield(prio: i32) {
 /// simulated clock does not move while a thread runs, so only a seeded schedule may switch.
 extern "C" fn k_maybe_yield() {
     preempt();
+}
+
+static KMEM_WCHAN: u8 = 0;
+
+/// malloc(9) `M_WAITOK` that must wait for kmem (called by kern/malloc.rs): the thread
+/// sleeps like `vm_wait_domain()` (`"vmwait"`, `sys/vm/vm_page.c`) until a free
+/// ([`kmem_freed`]). Returns `false` without sleeping when no other thread could ever run
+/// to free memory (malloc.rs then reports the deadlock in its own words).
+pub fn sleep_for_kmem() -> bool {
+    let Some(s) = super::kern_switch::try_sched() else { return false };
+    if !s.could_progress() {
+        return false;
+    }
+    let caller = 0;
+    block(Wait { chan: &KMEM_WCHAN as *const u8 as usize, wmesg: "vmwait".into(), deadline: None, caller, on_lock: false, seq: 0, pri: 0 });
+    true
+}
+
+/// Memory went back to the kmem arena: wake the `M_WAITOK` allocations waiting for it.
+pub fn kmem_freed() {
+    if let Some(s) = super::kern_switch::try_sched() {
+        s.wake_chan(&KMEM_WCHAN as *const u8 as usize, false, false);
+    }
 }
 
 caller_shim!(sim_sleep, k_sleep);

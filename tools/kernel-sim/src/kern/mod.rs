@@ -28,8 +28,11 @@ use crate::SimRelease;
 /// State of the simulated kernel that the KPI stubs reach.
 #[derive(Debug)]
 pub struct KState {
-    /// Everything printed on the console (printf, uprintf, log, panic).
+    /// Everything printed on the console (printf, log, panic).
     pub console: String,
+    /// What uprintf(9) wrote to the terminal of the process calling into the kernel
+    /// (`kldload`/`kldunload`), kept apart from the console.
+    pub terminal: String,
     /// The release being simulated.
     pub release: SimRelease,
     /// malloc(9) accounting.
@@ -74,6 +77,12 @@ pub(crate) fn console_write(bytes: &[u8]) {
         }
         k.console.push_str(&s)
     });
+}
+
+/// Append text to the calling process's terminal (uprintf).
+pub(crate) fn terminal_write(bytes: &[u8]) {
+    let s = String::from_utf8_lossy(bytes);
+    with(|k| k.terminal.push_str(&s));
 }
 
 /// Iterator over C variadic arguments: the six integer argument registers spilled by a shim

@@ -1,5 +1,6 @@
 //! printf(9) family: `printf`, `vprintf`, `uprintf`, `log`, `snprintf`, `vsnprintf`,
-//! `sprintf`, with the kernel's own format engine.
+//! `sprintf`, with the kernel's own format engine. uprintf output goes to the calling
+//! process's terminal ([`crate::Kernel::terminal`]), apart from the console.
 //!
 //! The engine is a transcription of `kvprintf()` in `sys/kern/subr_prf.c` (freebsd-src main):
 //! flags `# + - 0 *`, width and precision (`.N`, `.*`), length modifiers `hh h l ll q j z t`,
@@ -7,7 +8,7 @@
 //! bytes (`for (n = 0; n < dwidth && p[n]; n++)`), so `%.*s` on a buffer without NUL is safe.
 //! Unknown conversions print the raw directive and stop interpreting the rest (`stop = 1`).
 
-use super::{VaList, console_write, va_shim};
+use super::{VaList, console_write, terminal_write, va_shim};
 use crate::ksyms::KsymDef;
 
 fn hex2ascii(v: u64, upper: bool) -> u8 {
@@ -405,6 +406,19 @@ extern "C" fn printf_impl(gp: *const u64, stack: *const u64) -> u64 {
     out.len() as i32 as i64 as u64
 }
 
+extern "C" fn uprintf_impl(gp: *const u64, stack: *const u64) -> u64 {
+    // uprintf(9) prints to the controlling terminal of the current process, not to the
+    // console or the message buffer (kern/subr_prf.c `uprintf`: `pca.flags = TOTTY`,
+    // output through `tty_putchar`); the simulated process calling kldload/kldunload has
+    // a terminal, kept apart from the console.
+    // SAFETY: called only from the uprintf shim with its spill area and stack pointer.
+    let mut ap = unsafe { VaList::new(gp, 1, stack) };
+    // SAFETY: gp[0] is the format argument.
+    let out = unsafe { format(*gp as *const u8, &mut ap) };
+    terminal_write(&out);
+    out.len() as i32 as i64 as u64
+}
+
 extern "C" fn log_impl(gp: *const u64, stack: *const u64) -> u64 {
     // log(int pri, const char *fmt, ...): the message goes to the log buffer (dmesg); the
     // simulator has one console for everything.
@@ -465,6 +479,7 @@ extern "C" fn vsnprintf_host(buf: *mut u8, size: usize, fmt: *const u8, ap: *con
 }
 
 va_shim!(sim_va_printf, printf_impl);
+va_shim!(sim_va_uprintf, uprintf_impl);
 va_shim!(sim_va_log, log_impl);
 va_shim!(sim_va_snprintf, snprintf_impl);
 va_shim!(sim_va_sprintf, sprintf_impl);
@@ -472,8 +487,7 @@ va_shim!(sim_va_sprintf, sprintf_impl);
 /// Register the printf family.
 pub fn symbols(v: &mut Vec<KsymDef>) {
     v.push(KsymDef::variadic("printf", sim_va_printf as *const () as usize));
-    // uprintf prints to the controlling terminal of the current process; here: the console.
-    v.push(KsymDef::variadic("uprintf", sim_va_printf as *const () as usize));
+    v.push(KsymDef::variadic("uprintf", sim_va_uprintf as *const () as usize));
     v.push(KsymDef::variadic("log", sim_va_log as *const () as usize));
     v.push(KsymDef::variadic("snprintf", sim_va_snprintf as *const () as usize));
     v.push(KsymDef::variadic("sprintf", sim_va_sprintf as *const () as usize));

@@ -249,23 +249,19 @@ pub fn warn_sleep(except: usize, what: &str, caller: usize) {
 
 /// Called by every malloc(9) of module code (kern/malloc.rs): a KPI call, so a preemption
 /// point of seeded schedules, and for `M_WAITOK` the sleep check below.
-pub fn malloc_check(size: usize, flags: i32) {
+pub fn malloc_check(size: usize, flags: i32, caller: usize) {
     super::kern_switch::preempt();
     if flags & super::malloc::M_WAITOK != 0 {
-        warn_sleep_malloc(size);
+        warn_sleep_malloc(size, caller);
     }
 }
 
 /// `M_WAITOK` allocation check: `uma_zalloc_debug()`'s
 /// `WITNESS_WARN(WARN_GIANTOK | WARN_SLEEPOK, NULL, "uma_zalloc_debug: zone \"%s\"", ...)`
 /// with the kmemzone's name (`malloc-<size>`).
-pub fn warn_sleep_malloc(size: usize) {
+pub fn warn_sleep_malloc(size: usize, caller: usize) {
     let zone = super::malloc::zone_size(size);
-    warn_sleep(0, &format!("uma_zalloc_debug: zone \"malloc-{zone}\""), caller_or_unknown());
-}
-
-fn caller_or_unknown() -> usize {
-    caller()
+    warn_sleep(0, &format!("uma_zalloc_debug: zone \"malloc-{zone}\""), caller);
 }
 
 /// `witness_thread_exit`.
