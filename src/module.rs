@@ -134,6 +134,15 @@ const READER: usize = 4;
 // thread than the one that built it.
 unsafe impl<M: Module> Sync for ModuleState<M> {}
 
+/// 0 when no kernel thread of this module is left, else `EBUSY`: a [`KThread`] handle was
+/// leaked (`mem::forget`), so its thread may still run module code, and the module must
+/// stay loaded (its state is already dropped; later unloads are refused the same way).
+///
+/// [`KThread`]: crate::thread::KThread
+fn threads_gone() -> c_int {
+    if crate::thread::live_threads() == 0 { 0 } else { EBUSY.get() }
+}
+
 impl<M: Module> ModuleState<M> {
     /// No instance yet.
     pub const fn new() -> Self {
@@ -177,8 +186,9 @@ impl<M: Module> ModuleState<M> {
     fn unload(&self) -> c_int {
         match self.phase.compare_exchange(LOADED, BUSY, Ordering::Acquire, Ordering::Relaxed) {
             Ok(_) => {}
-            // Never loaded, or the load failed (the kernel sends MOD_UNLOAD then too).
-            Err(EMPTY) => return 0,
+            // Never loaded, or the load failed (the kernel sends MOD_UNLOAD then too), or an
+            // earlier unload dropped the state but was refused for a leaked thread.
+            Err(EMPTY) => return threads_gone(),
             // Another event is using the state (a quiesce or shutdown handler that slept).
             Err(_) => return EBUSY.get(),
         }
@@ -191,7 +201,7 @@ impl<M: Module> ModuleState<M> {
         }
         drop(slot.take());
         self.phase.store(EMPTY, Ordering::Release);
-        0
+        threads_gone()
     }
 
     /// Runs `f` on a shared borrow of the instance, if loaded and not being unloaded.

@@ -45,9 +45,10 @@
 //!
 //! Leaking a handle (`core::mem::forget`) leaves its thread running module code that
 //! nothing joins. [`live_threads`] counts the threads of this module that were spawned and
-//! not joined; the module's unload must not let the code go while it is non-zero (return
-//! `EBUSY` from `MOD_UNLOAD` after dropping the state: the module stays loaded, its code
-//! stays valid).
+//! not joined; while it is non-zero, `MOD_UNLOAD` ([`module!`](crate::module!)) drops the
+//! state but answers `EBUSY`, so the module stays loaded and its code stays valid. (After a
+//! *failed* `MOD_LOAD` the kernel unloads the file whatever `MOD_UNLOAD` answers: do not
+//! leak a handle in `load`.)
 //!
 //! Never drop a handle on the thread it designates (sent to it through shared state): the
 //! join would wait for the thread's own exit forever (the simulator reports the deadlock).

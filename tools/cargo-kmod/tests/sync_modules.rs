@@ -68,3 +68,17 @@ fn sleeping_with_a_mutex_guard_is_reported_with_the_lock_name_and_site() {
     assert!(stdout.contains("offending call at "), "{all}");
     assert!(stdout.lines().any(|l| l.starts_with("FAIL: kmod_sleep_locked.ko on FreeBSD 14.0")), "{all}");
 }
+
+/// A leaked `KThread` handle (safe `mem::forget`) leaves a thread in module code: the unload
+/// drops the state but is refused with EBUSY, so the code stays mapped.
+#[test]
+fn a_leaked_thread_handle_keeps_the_module_loaded() {
+    let (ok, stdout, all) = run(&["--freebsd", "14.0", "tools/cargo-kmod/tests/fixtures/kmod-leak-thread"]);
+    assert!(!ok, "the unload must be refused:\n{all}");
+    assert!(stdout.contains("kmod_leak_thread: state dropped\n"), "{all}");
+    assert!(
+        stdout.contains("kldunload: module kmod_leak_thread failed to unload: MOD_UNLOAD returned 16\n"),
+        "{all}"
+    );
+    assert!(stdout.contains("[EBUSY (16)]"), "{all}");
+}
