@@ -12,7 +12,9 @@
 //!   ([`build::build`]).
 //! * [`link`]: the kmod.mk link step (`ld.lld -r` with the kmod linker script, symbol
 //!   localisation, strip).
-//! * [`workspace`]: where the module packages and outputs live.
+//! * [`workspace`]: where the module packages and outputs live (the workspace you stand
+//!   in).
+//! * [`new_package`]: `cargo kmod new`, a module package to start from.
 //!
 //! * [`run`]: `cargo kmod run`, modules in the userspace kernel simulator (lib
 //!   [`kernel_sim`]): lifecycle, `--cycles`, `--nowait-sweep`, allocation report.
@@ -20,6 +22,7 @@
 pub mod build;
 pub mod check;
 pub mod link;
+pub mod new_package;
 pub mod release;
 pub mod run;
 pub mod toolchain;
