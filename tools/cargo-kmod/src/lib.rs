@@ -14,6 +14,8 @@
 //!   localisation, strip).
 //! * [`workspace`]: where the module packages and outputs live (the workspace you stand
 //!   in).
+//! * [`expected_console`]: `examples/<name>/expected-console.txt`, the console lines the
+//!   simulator tests and the FreeBSD VM job expect.
 //! * [`new_package`]: `cargo kmod new`, a module package to start from.
 //!
 //! * [`run`]: `cargo kmod run`, modules in the userspace kernel simulator (lib
@@ -21,6 +23,7 @@
 
 pub mod build;
 pub mod check;
+pub mod expected_console;
 pub mod link;
 pub mod new_package;
 pub mod release;
