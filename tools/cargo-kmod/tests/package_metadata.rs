@@ -62,7 +62,8 @@ fn docs_rs_builds_one_release() {
     let packages = meta["packages"].as_array().unwrap();
     for name in ["freebsd-kpi-rs", "freebsd-kmi-rs"] {
         let p = packages.iter().find(|p| p["name"] == name).unwrap();
-        let docs = &p["metadata"]["docs.rs"];
+        // `[package.metadata.docs.rs]`: TOML reads the dotted key as docs -> rs.
+        let docs = &p["metadata"]["docs"]["rs"];
         let features: Vec<&str> = docs["features"]
             .as_array()
             .unwrap_or_else(|| panic!("{name}: no package.metadata.docs.rs features"))
