@@ -4,8 +4,9 @@
 #
 #   ci/freebsd-vm/load-examples.sh RELEASE KODIR
 #
-# For every example with an examples/<name>/expected-console.txt (the file the simulator
-# tests check the console against), loads KODIR/<module>.ko (built on Linux by
+# For every example (examples/<name>/Cargo.toml), with the lines of its
+# examples/<name>/expected-console.txt (the file the simulator tests check the console
+# against), loads KODIR/<module>.ko (built on Linux by
 # `cargo kmod build --freebsd RELEASE`), unloads it, and checks the kernel message buffer:
 # every expected line in order (expect-console.sh), and no panic, leak warning
 # (kern_malloc.c malloc_uninit: "Warning: memory type %s leaked memory on destroy"),
@@ -28,11 +29,16 @@ echo "load-examples: $(uname -r) kernel, modules built for FreeBSD $release (__F
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 pass=0 fail=0
-for expected in examples/*/expected-console.txt; do
-  example=$(basename "$(dirname "$expected")")
+for manifest in examples/*/Cargo.toml; do
+  example=$(basename "$(dirname "$manifest")")
+  expected="examples/$example/expected-console.txt"
   module=$(echo "$example" | tr - _)
   ko="$kodir/$module.ko"
   echo "== $example: kldload $ko"
+  if [ ! -f "$expected" ]; then
+    echo "FAIL $example: no $expected (every example lists the console lines it prints)" >&2
+    fail=$((fail + 1)); continue
+  fi
   if [ ! -f "$ko" ]; then
     echo "FAIL $example: $ko was not built" >&2
     fail=$((fail + 1)); continue
