@@ -352,6 +352,30 @@ mod tests {
         assert!(spec.get("has-thread-local").is_none_or(|v| v == false));
     }
 
+    /// `BuildOutput::compiled`: crates cargo reported as compiled, not fresh, without
+    /// build-script runs.
+    #[test]
+    fn compiled_crates_are_the_non_fresh_artifacts() {
+        let msg = |name: &str, kind: &str, fresh: bool| {
+            format!(
+                r#"{{"reason":"compiler-artifact","target":{{"kind":["{kind}"],"crate_types":["lib"],"name":"{name}"}},"fresh":{fresh},"filenames":[]}}"#
+            )
+        };
+        assert_eq!(compiled_crate(&msg("core", "lib", false)).as_deref(), Some("core"));
+        assert_eq!(compiled_crate(&msg("core", "lib", true)), None);
+        assert_eq!(compiled_crate(&msg("build-script-build", "custom-build", false)), None);
+        assert_eq!(compiled_crate(r#"{"reason":"build-finished","success":true}"#), None);
+    }
+
+    #[test]
+    fn releases_get_their_own_artifact_dir() {
+        let dir = Path::new("/ws/target/kmod-build");
+        let a = artifact_dir(dir, crate::release::resolve(Some("13.1")).unwrap());
+        let b = artifact_dir(dir, crate::release::resolve(Some("14.0")).unwrap());
+        assert_eq!(a, Path::new("/ws/target/kmod-build/artifacts/13.1"));
+        assert_ne!(a, b);
+    }
+
     #[test]
     fn outer_build_variables_are_dropped() {
         for v in [
