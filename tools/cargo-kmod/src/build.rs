@@ -361,10 +361,19 @@ mod tests {
                 r#"{{"reason":"compiler-artifact","target":{{"kind":["{kind}"],"crate_types":["lib"],"name":"{name}"}},"fresh":{fresh},"filenames":[]}}"#
             )
         };
-        assert_eq!(compiled_crate(&msg("core", "lib", false)).as_deref(), Some("core"));
+        assert_eq!(
+            compiled_crate(&msg("core", "lib", false)).as_deref(),
+            Some("core")
+        );
         assert_eq!(compiled_crate(&msg("core", "lib", true)), None);
-        assert_eq!(compiled_crate(&msg("build-script-build", "custom-build", false)), None);
-        assert_eq!(compiled_crate(r#"{"reason":"build-finished","success":true}"#), None);
+        assert_eq!(
+            compiled_crate(&msg("build-script-build", "custom-build", false)),
+            None
+        );
+        assert_eq!(
+            compiled_crate(r#"{"reason":"build-finished","success":true}"#),
+            None
+        );
     }
 
     #[test]

@@ -53,9 +53,10 @@ pub fn parse(text: &str, release: &Release) -> Vec<Line> {
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|l| {
-            let l = l
-                .replace("{release}", release.identity.name)
-                .replace("{freebsd_version}", &release.identity.freebsd_version.to_string());
+            let l = l.replace("{release}", release.identity.name).replace(
+                "{freebsd_version}",
+                &release.identity.freebsd_version.to_string(),
+            );
             match l.strip_suffix("...") {
                 Some(p) => Line::Prefix(p.to_owned()),
                 None => Line::Exact(l),
@@ -82,8 +83,14 @@ pub fn check(console: &str, expected: &[Line]) -> anyhow::Result<()> {
     for (i, e) in expected.iter().enumerate() {
         match actual.get(i) {
             Some(a) if e.matches(a) => {}
-            Some(a) => bail!("console line {}: expected `{e}`, got `{a}`\n{console}", i + 1),
-            None => bail!("console line {}: expected `{e}`, console ended\n{console}", i + 1),
+            Some(a) => bail!(
+                "console line {}: expected `{e}`, got `{a}`\n{console}",
+                i + 1
+            ),
+            None => bail!(
+                "console line {}: expected `{e}`, console ended\n{console}",
+                i + 1
+            ),
         }
     }
     if actual.len() > expected.len() {
@@ -117,11 +124,17 @@ mod tests {
             ]
         );
         check("Hello 14.0!\nv 1400097\nbye (3 things)\n", &lines).unwrap();
-        let e = check("Hello 14.0!\nv 1301000\nbye (\n", &lines).unwrap_err().to_string();
+        let e = check("Hello 14.0!\nv 1301000\nbye (\n", &lines)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("console line 2: expected `v 1400097`"), "{e}");
-        let e = check("Hello 14.0!\nv 1400097\n", &lines).unwrap_err().to_string();
+        let e = check("Hello 14.0!\nv 1400097\n", &lines)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("console ended"), "{e}");
-        let e = check("Hello 14.0!\nv 1400097\nbye ()\nextra\n", &lines).unwrap_err().to_string();
+        let e = check("Hello 14.0!\nv 1400097\nbye ()\nextra\n", &lines)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("first extra: `extra`"), "{e}");
     }
 }

@@ -31,7 +31,12 @@ impl Created {
     /// What to do next, for the terminal.
     pub fn next_steps(&self) -> String {
         let mut s = String::new();
-        let _ = writeln!(s, "Created module package `{}` in {}", self.name, self.dir.display());
+        let _ = writeln!(
+            s,
+            "Created module package `{}` in {}",
+            self.name,
+            self.dir.display()
+        );
         for f in &self.files {
             let _ = writeln!(s, "  {f}");
         }
@@ -52,11 +57,50 @@ impl Created {
 /// or they shadow `core`/`alloc`), and `kernel`: sys/kern/kern_module.c declares
 /// `MODULE_VERSION(kernel, __FreeBSD_version)`, the module every `MODULE_DEPEND` names.
 const RESERVED: [&str; 44] = [
-    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum",
-    "extern", "false", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod",
-    "move", "mut", "pub", "ref", "return", "self", "static", "struct", "super", "trait",
-    "true", "type", "unsafe", "use", "where", "while", "abstract", "core", "alloc", "std",
-    "test", "proc_macro", "kernel",
+    "as",
+    "async",
+    "await",
+    "break",
+    "const",
+    "continue",
+    "crate",
+    "dyn",
+    "else",
+    "enum",
+    "extern",
+    "false",
+    "fn",
+    "for",
+    "if",
+    "impl",
+    "in",
+    "let",
+    "loop",
+    "match",
+    "mod",
+    "move",
+    "mut",
+    "pub",
+    "ref",
+    "return",
+    "self",
+    "static",
+    "struct",
+    "super",
+    "trait",
+    "true",
+    "type",
+    "unsafe",
+    "use",
+    "where",
+    "while",
+    "abstract",
+    "core",
+    "alloc",
+    "std",
+    "test",
+    "proc_macro",
+    "kernel",
 ];
 
 /// Checks a package name: ASCII lowercase letters, digits, `-` and `_`, starting with a
@@ -257,7 +301,11 @@ the library source (`rustup toolchain install nightly -c rust-src`, or Debian's
 
 /// Creates `NAME/` in the current directory.
 pub fn create(name: &str, kmi_path: Option<&Path>) -> anyhow::Result<Created> {
-    create_in(&std::env::current_dir().context("no current directory")?, name, kmi_path)
+    create_in(
+        &std::env::current_dir().context("no current directory")?,
+        name,
+        kmi_path,
+    )
 }
 
 /// Creates `parent/NAME/`; refuses an existing path.
@@ -314,24 +362,41 @@ mod tests {
         let toml = cargo_toml("my-drv", None);
         assert!(toml.contains("crate-type = [\"staticlib\"]"), "{toml}");
         for f in ["freebsd-13", "freebsd-14", "freebsd-15"] {
-            assert!(toml.contains(&format!("{f} = [\"freebsd-kmi-rs/{f}\"]")), "{toml}");
+            assert!(
+                toml.contains(&format!("{f} = [\"freebsd-kmi-rs/{f}\"]")),
+                "{toml}"
+            );
         }
         assert_eq!(toml.matches("panic = \"abort\"").count(), 2, "{toml}");
-        assert!(toml.contains(&format!("version = \"{}\"", kmi_version_req())), "{toml}");
+        assert!(
+            toml.contains(&format!("version = \"{}\"", kmi_version_req())),
+            "{toml}"
+        );
         let toml = cargo_toml("x", Some(Path::new("/src/freebsd-kmi-rs")));
         assert!(toml.contains("path = \"/src/freebsd-kmi-rs\""), "{toml}");
         let lib = lib_rs("my-drv");
         assert!(!lib.contains("unsafe"), "{lib}");
-        assert!(lib.contains("struct MyDrvModule") && lib.contains("name: \"my_drv\""), "{lib}");
-        assert!(lib.contains("my_drv: loaded") && lib.contains("my_drv: unloaded"), "{lib}");
+        assert!(
+            lib.contains("struct MyDrvModule") && lib.contains("name: \"my_drv\""),
+            "{lib}"
+        );
+        assert!(
+            lib.contains("my_drv: loaded") && lib.contains("my_drv: unloaded"),
+            "{lib}"
+        );
     }
 
     #[test]
     fn kmi_path_must_be_a_checkout() {
         let dir = std::env::temp_dir().join(format!("kmod-new-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let e = create_in(&dir, "x", Some(&dir.join("nowhere"))).unwrap_err().to_string();
-        assert!(e.contains("--kmi-path") && e.contains("freebsd-kmi-rs checkout"), "{e}");
+        let e = create_in(&dir, "x", Some(&dir.join("nowhere")))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("--kmi-path") && e.contains("freebsd-kmi-rs checkout"),
+            "{e}"
+        );
         assert!(!dir.join("x").exists(), "nothing is created on bad input");
         std::fs::remove_dir_all(&dir).ok();
     }

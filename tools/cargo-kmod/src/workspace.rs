@@ -70,7 +70,13 @@ fn locate_project(dir: &Path, workspace: bool) -> anyhow::Result<PathBuf> {
 /// `(workspace root, members)`.
 fn metadata(manifest: &Path) -> anyhow::Result<(PathBuf, Vec<serde_json::Value>)> {
     let out = cargo()
-        .args(["metadata", "--no-deps", "--format-version", "1", "--manifest-path"])
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--manifest-path",
+        ])
         .arg(manifest)
         .output()
         .context("running `cargo metadata`")?;
@@ -117,7 +123,10 @@ impl ModulePackage {
         let from = |pkg: &serde_json::Value, lib: &serde_json::Value| -> anyhow::Result<Self> {
             let manifest = PathBuf::from(pkg["manifest_path"].as_str().unwrap_or_default());
             Ok(ModulePackage {
-                dir: manifest.parent().context("manifest has no parent")?.to_owned(),
+                dir: manifest
+                    .parent()
+                    .context("manifest has no parent")?
+                    .to_owned(),
                 manifest,
                 name: pkg["name"].as_str().unwrap_or_default().to_owned(),
                 lib_name: lib["name"].as_str().unwrap_or_default().replace('-', "_"),
@@ -158,7 +167,11 @@ impl ModulePackage {
                 manifest.display(),
                 many.iter()
                     .filter_map(|(p, _)| p["manifest_path"].as_str())
-                    .map(|m| Path::new(m).parent().unwrap_or(Path::new(m)).display().to_string())
+                    .map(|m| Path::new(m)
+                        .parent()
+                        .unwrap_or(Path::new(m))
+                        .display()
+                        .to_string())
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
@@ -282,7 +295,8 @@ impl Workspace {
             "unknown module `{module}`: not an example under {} nor a package directory; valid modules: {}",
             self.root.join("examples").display(),
             if examples.is_empty() {
-                "(no examples here) a path to a module package, or none in a module package".to_owned()
+                "(no examples here) a path to a module package, or none in a module package"
+                    .to_owned()
             } else {
                 examples.join(", ")
             }
@@ -295,7 +309,10 @@ impl Workspace {
         if examples.is_empty() {
             e
         } else {
-            anyhow::anyhow!("{e:#}; or name one of the examples: {}", examples.join(", "))
+            anyhow::anyhow!(
+                "{e:#}; or name one of the examples: {}",
+                examples.join(", ")
+            )
         }
     }
 }

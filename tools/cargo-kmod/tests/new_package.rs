@@ -55,31 +55,51 @@ fn cargo_kmod_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, Stri
 fn new_package_runs_on_every_release_outside_the_repository() {
     let tmp = temp_dir("new");
     let kmi = checkout();
-    let (ok, out, err) = cargo_kmod_in(&tmp, &["new", "x", "--kmi-path", kmi.to_str().unwrap()], &[]);
+    let (ok, out, err) = cargo_kmod_in(
+        &tmp,
+        &["new", "x", "--kmi-path", kmi.to_str().unwrap()],
+        &[],
+    );
     assert!(ok, "{err}");
-    assert!(out.contains("Created module package `x`") && out.contains("cargo kmod run"), "{out}");
+    assert!(
+        out.contains("Created module package `x`") && out.contains("cargo kmod run"),
+        "{out}"
+    );
     let pkg = tmp.join("x");
     for f in ["Cargo.toml", "src/lib.rs", "README.md", ".gitignore"] {
         assert!(pkg.join(f).is_file(), "{f} missing");
     }
     let lib = std::fs::read_to_string(pkg.join("src/lib.rs")).unwrap();
-    assert!(!lib.contains("unsafe"), "the template has no unsafe:\n{lib}");
+    assert!(
+        !lib.contains("unsafe"),
+        "the template has no unsafe:\n{lib}"
+    );
 
     for (i, release) in ["13.1", "14.0", "15.0"].into_iter().enumerate() {
         let (ok, out, err) = cargo_kmod_in(&pkg, &["run", "--freebsd", release], &[]);
-        assert!(ok, "cargo kmod run --freebsd {release} in x/:\n{out}\n{err}");
+        assert!(
+            ok,
+            "cargo kmod run --freebsd {release} in x/:\n{out}\n{err}"
+        );
         assert!(
             out.contains(&format!("PASS: x.ko on FreeBSD {release}")),
             "{out}"
         );
         assert!(
-            out.contains("x: loaded (10 numbers, sum 55)") && out.contains("x: unloaded (10 numbers freed)"),
+            out.contains("x: loaded (10 numbers, sum 55)")
+                && out.contains("x: unloaded (10 numbers freed)"),
             "{out}"
         );
         // The outputs are the package's, not this repository's.
         let ko = pkg.join(format!("target/kmod/{release}/x.ko"));
         assert!(ko.is_file(), "{} missing", ko.display());
-        assert!(!checkout().join("target/kmod").join(release).join("x.ko").exists());
+        assert!(
+            !checkout()
+                .join("target/kmod")
+                .join(release)
+                .join("x.ko")
+                .exists()
+        );
         // One build-std for all releases: core/alloc are compiled by the first (cold)
         // build only.
         let compiled_core = err.contains("Compiling core v");
@@ -142,7 +162,11 @@ fn bad_input_says_what_to_do() {
     );
     // A module package (by path, from outside it) with a missing toolchain.
     let kmi = checkout();
-    let (ok, _, err) = cargo_kmod_in(&tmp, &["new", "z", "--kmi-path", kmi.to_str().unwrap()], &[]);
+    let (ok, _, err) = cargo_kmod_in(
+        &tmp,
+        &["new", "z", "--kmi-path", kmi.to_str().unwrap()],
+        &[],
+    );
     assert!(ok, "{err}");
     let (ok, _, err) = cargo_kmod_in(
         &tmp,
@@ -158,13 +182,18 @@ fn bad_input_says_what_to_do() {
     // A release without bindings.
     let (ok, _, err) = cargo_kmod_in(&tmp.join("z"), &["run", "--freebsd", "12.4"], &[]);
     assert!(
-        !ok && err.contains("FreeBSD 12.4 is not supported") && err.contains("supported releases: 13.1"),
+        !ok && err.contains("FreeBSD 12.4 is not supported")
+            && err.contains("supported releases: 13.1"),
         "{err}"
     );
     // A module package without the release feature.
     let toml = tmp.join("z/Cargo.toml");
     let text = std::fs::read_to_string(&toml).unwrap();
-    std::fs::write(&toml, text.replace("freebsd-14 = [\"freebsd-kmi-rs/freebsd-14\"]\n", "")).unwrap();
+    std::fs::write(
+        &toml,
+        text.replace("freebsd-14 = [\"freebsd-kmi-rs/freebsd-14\"]\n", ""),
+    )
+    .unwrap();
     let (ok, _, err) = cargo_kmod_in(&tmp.join("z"), &["build", "--freebsd", "14.2"], &[]);
     assert!(
         !ok && err.contains("has no feature `freebsd-14`")

@@ -6,16 +6,31 @@
 use std::path::Path;
 use std::process::Command;
 
-const PUBLISHED: [&str; 4] = ["freebsd-kpi-rs", "freebsd-kmi-rs", "freebsd-kernel-sim", "cargo-kmod"];
+const PUBLISHED: [&str; 4] = [
+    "freebsd-kpi-rs",
+    "freebsd-kmi-rs",
+    "freebsd-kernel-sim",
+    "cargo-kmod",
+];
 
 fn metadata() -> serde_json::Value {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let out = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args(["metadata", "--no-deps", "--format-version", "1", "--manifest-path"])
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--manifest-path",
+        ])
         .arg(root.join("Cargo.toml"))
         .output()
         .expect("run cargo metadata");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("cargo metadata JSON")
 }
 
@@ -37,11 +52,17 @@ fn published_crates_have_registry_metadata() {
         }
         for key in ["repository", "homepage", "documentation"] {
             let v = p[key].as_str().unwrap_or("");
-            assert!(!v.contains("example.invalid"), "{name}: placeholder {key} {v}");
+            assert!(
+                !v.contains("example.invalid"),
+                "{name}: placeholder {key} {v}"
+            );
         }
         for key in ["keywords", "categories"] {
             let n = p[key].as_array().map_or(0, Vec::len);
-            assert!((1..=5).contains(&n), "{name}: {n} {key} (crates.io takes 1 to 5)");
+            assert!(
+                (1..=5).contains(&n),
+                "{name}: {n} {key} (crates.io takes 1 to 5)"
+            );
         }
         for dep in p["dependencies"].as_array().unwrap() {
             // Dev-dependencies without a version are dropped by `cargo package`.
@@ -70,7 +91,10 @@ fn docs_rs_builds_one_release() {
             .iter()
             .filter_map(|f| f.as_str())
             .collect();
-        let releases = features.iter().filter(|f| f.starts_with("freebsd-1")).count();
+        let releases = features
+            .iter()
+            .filter(|f| f.starts_with("freebsd-1"))
+            .count();
         assert_eq!(releases, 1, "{name}: docs.rs features {features:?}");
         // The kmi crate's defaults already name a release: docs.rs must not add a second.
         if name == "freebsd-kmi-rs" {
