@@ -2,13 +2,13 @@
 //!
 //! ```text
 //! cargo kmod build [--freebsd 13.1|14.0|14.2|...] [-j N] [-v] [module]
-//! cargo kmod check [--freebsd <release>] <file.ko>
+//! cargo kmod check [--freebsd <release>] [file.ko]
 //! cargo kmod run [--freebsd <release>] [--cycles N] [--nowait-sweep] [--shutdown] [module | file.ko]...
 //! cargo kmod new NAME [--kmi-path DIR]
 //! cargo kmod releases
 //! ```
 //!
-//! With no module, `build` and `run` act on the package you stand in.
+//! With no module, `build`, `check` and `run` act on the package you stand in.
 //!
 //! Run through the workspace alias (`.cargo/config.toml`: `kmod = "run --quiet -p
 //! cargo-kmod --"`) or as an installed cargo subcommand (`cargo-kmod kmod ...`).
@@ -52,8 +52,9 @@ enum Command {
         /// FreeBSD release the module is meant for (default: the current release).
         #[arg(long, value_name = "RELEASE")]
         freebsd: Option<String>,
-        /// The module file.
-        file: PathBuf,
+        /// The module file. Default: the `.ko` `cargo kmod build` made of the package you
+        /// stand in (target/kmod/<release>/<module>.ko).
+        file: Option<PathBuf>,
     },
     /// Build (or take) modules, run them in a simulated FreeBSD kernel of the release
     /// (load in order, unload in reverse) and report the console, allocations per malloc
@@ -156,6 +157,10 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         }
         Command::Check { freebsd, file } => {
             let release = release::resolve(freebsd.as_deref())?;
+            let file = match file {
+                Some(f) => f,
+                None => Workspace::locate()?.built_module("", release)?,
+            };
             eprintln!(
                 "Checking {} for FreeBSD {}",
                 file.display(),

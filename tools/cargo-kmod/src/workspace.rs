@@ -303,6 +303,35 @@ impl Workspace {
         )
     }
 
+    /// The `.ko` that `cargo kmod build --freebsd <release> <module>` wrote (`module` as in
+    /// [`Workspace::module_package`]; `""` is the package you stand in); an error naming
+    /// the build command when it does not exist yet.
+    pub fn built_module(
+        &self,
+        module: &str,
+        release: &freebsd_kpi::release::Release,
+    ) -> anyhow::Result<PathBuf> {
+        let package = self.module_package(module)?;
+        let ko = self
+            .for_package(&package)
+            .kmod_dir()
+            .join(release.identity.name)
+            .join(format!("{}.ko", package.lib_name));
+        if !ko.is_file() {
+            bail!(
+                "{} does not exist: build it first with `cargo kmod build --freebsd {}`{}",
+                ko.display(),
+                release.identity.name,
+                if module.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {module}")
+                }
+            );
+        }
+        Ok(ko)
+    }
+
     /// Adds "or name one of the examples: ..." to a module-resolution error.
     fn with_examples(&self, e: anyhow::Error) -> anyhow::Error {
         let examples = self.examples();

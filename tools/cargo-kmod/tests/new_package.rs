@@ -111,6 +111,13 @@ fn new_package_runs_on_every_release_outside_the_repository() {
                 "the {release} build compiled core/alloc again:\n{err}"
             );
         }
+        // `check` with no file checks the package's module for the release.
+        let (checked, check_out, check_err) =
+            cargo_kmod_in(&pkg, &["check", "--freebsd", release], &[]);
+        assert!(
+            checked && check_out.contains(&format!("module x for FreeBSD {release}: ok")),
+            "{check_out}\n{check_err}"
+        );
     }
     std::fs::remove_dir_all(&tmp).ok();
 }
@@ -184,6 +191,13 @@ fn bad_input_says_what_to_do() {
     assert!(
         !ok && err.contains("FreeBSD 12.4 is not supported")
             && err.contains("supported releases: 13.1"),
+        "{err}"
+    );
+    // `check` of a package not built yet.
+    let (ok, _, err) = cargo_kmod_in(&tmp.join("z"), &["check", "--freebsd", "14.0"], &[]);
+    assert!(
+        !ok && err.contains("z/target/kmod/14.0/z.ko does not exist")
+            && err.contains("cargo kmod build --freebsd 14.0"),
         "{err}"
     );
     // A module package without the release feature.
