@@ -1,11 +1,14 @@
 //! `cargo kmod`: builds FreeBSD amd64 kernel modules written in Rust and checks them.
 //!
 //! ```text
-//! cargo kmod build [--freebsd 13.1|14.0|14.2|...] [-j N] [-v] <module>
-//! cargo kmod check [--freebsd <release>] <file.ko>
-//! cargo kmod run [--freebsd <release>] [--cycles N] [--nowait-sweep] [--shutdown] [--force-unload] [--kmem SIZE] [--schedules N | --seed S] <module | file.ko>...
+//! cargo kmod build [--freebsd 13.1|14.0|14.2|...] [-j N] [-v] [module]
+//! cargo kmod check [--freebsd <release>] [file.ko]
+//! cargo kmod run [--freebsd <release>] [--cycles N] [--nowait-sweep] [--shutdown] [--force-unload] [--kmem SIZE] [--schedules N | --seed S] [module | file.ko]...
+//! cargo kmod new NAME [--kmi-path DIR]
 //! cargo kmod releases
 //! ```
+//!
+//! With no module, `build`, `check` and `run` act on the package you stand in.
 //!
 //! Run through the workspace alias (`.cargo/config.toml`: `kmod = "run --quiet -p
 //! cargo-kmod --"`) or as an installed cargo subcommand (`cargo-kmod kmod ...`).
@@ -14,7 +17,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use cargo_kmod::{build, check, release, run as kmod_run, workspace::Workspace};
+use cargo_kmod::{build, check, new_package, release, run as kmod_run, workspace::Workspace};
 use clap::{Parser, Subcommand};
 
 /// Build, check and run (in a kernel simulator) FreeBSD amd64 kernel modules written in Rust.
@@ -41,15 +44,17 @@ enum Command {
         #[arg(short, long)]
         verbose: bool,
         /// A module under examples/ (e.g. `hello`) or the path of a module package.
-        module: String,
+        /// Default: the package you stand in.
+        module: Option<String>,
     },
     /// Check a .ko against what the FreeBSD kernel linker accepts for a release.
     Check {
         /// FreeBSD release the module is meant for (default: the current release).
         #[arg(long, value_name = "RELEASE")]
         freebsd: Option<String>,
-        /// The module file.
-        file: PathBuf,
+        /// The module file. Default: the `.ko` `cargo kmod build` made of the package you
+        /// stand in (target/kmod/<release>/<module>.ko).
+        file: Option<PathBuf>,
     },
     /// Build (or take) modules, run them in a simulated FreeBSD kernel of the release
     /// (load in order, unload in reverse) and report the console, allocations per malloc
@@ -90,9 +95,19 @@ enum Command {
         #[arg(short, long)]
         verbose: bool,
         /// Modules under examples/ (e.g. `hello`), module package paths, or `.ko` files
-        /// (run as they are, checked first); loaded in this order.
-        #[arg(required = true, value_name = "MODULE")]
+        /// (run as they are, checked first); loaded in this order. Default: the package
+        /// you stand in.
+        #[arg(value_name = "MODULE")]
         modules: Vec<String>,
+    },
+    /// Create a module package NAME/ (Cargo.toml, src/lib.rs, README.md, .gitignore)
+    /// depending on freebsd-kmi-rs.
+    New {
+        /// The package and module name (a directory of that name is created).
+        name: String,
+        /// Depend on a freebsd-kmi-rs checkout at DIR instead of the crates.io release.
+        #[arg(long, value_name = "DIR")]
+        kmi_path: Option<PathBuf>,
     },
     /// List the supported releases.
     Releases,
@@ -116,6 +131,12 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         } => {
             let release = release::resolve(freebsd.as_deref())?;
             let ws = Workspace::locate()?;
+            // No module: the package you stand in (`""`, see `Workspace::module_package`).
+            let modules = if modules.is_empty() {
+                vec![String::new()]
+            } else {
+                modules
+            };
             let report = kmod_run::run(
                 &ws,
                 &kmod_run::RunOptions {
@@ -148,7 +169,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             let out = build::build(
                 &ws,
                 &build::BuildOptions {
-                    module,
+                    module: module.unwrap_or_default(),
                     release,
                     jobs,
                     verbose,
@@ -159,6 +180,10 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         }
         Command::Check { freebsd, file } => {
             let release = release::resolve(freebsd.as_deref())?;
+            let file = match file {
+                Some(f) => f,
+                None => Workspace::locate()?.built_module("", release)?,
+            };
             eprintln!(
                 "Checking {} for FreeBSD {}",
                 file.display(),
@@ -166,6 +191,10 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             );
             let report = check::check_file(&file, release).context("check failed")?;
             println!("{report}");
+        }
+        Command::New { name, kmi_path } => {
+            let created = new_package::create(&name, kmi_path.as_deref())?;
+            print!("{}", created.next_steps());
         }
         Command::Releases => {
             for r in freebsd_kpi::catalog::RELEASES {
