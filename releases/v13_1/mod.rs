@@ -30,6 +30,7 @@ include!(concat!(env!("OUT_DIR"), "/release_v13_1.rs"));
 
 release_folder! {
     name: "13.1",
+    folder: "v13_1",
     symbols: [],
     structs: [sysinit_layout::SYSINIT_STRUCTS],
     consts: [malloc_version::MALLOC13_CONSTS],

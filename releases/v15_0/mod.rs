@@ -33,6 +33,7 @@ include!(concat!(env!("OUT_DIR"), "/release_v15_0.rs"));
 
 release_folder! {
     name: "15.0",
+    folder: "v15_0",
     symbols: [MALLOC14_FUNCTIONS],
     structs: [sysinit_layout::SYSINIT_STRUCTS],
     consts: [malloc14::MALLOC14_CONSTS, malloc15::MALLOC15_CONSTS],
