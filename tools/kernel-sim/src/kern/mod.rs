@@ -11,6 +11,7 @@ pub mod malloc;
 pub mod module;
 pub mod panic;
 pub mod printf;
+pub mod subr_pcpu;
 
 use std::sync::atomic::{AtomicPtr, Ordering};
 
