@@ -3,7 +3,7 @@
 //! ```text
 //! cargo kmod build [--freebsd 13.1|14.0|14.2|...] [-j N] [-v] <module>
 //! cargo kmod check [--freebsd <release>] <file.ko>
-//! cargo kmod run [--freebsd <release>] [--cycles N] [--nowait-sweep] [--shutdown] <module | file.ko>...
+//! cargo kmod run [--freebsd <release>] [--cycles N] [--nowait-sweep] [--shutdown] [--module-path DIR]... <module | file.ko>...
 //! cargo kmod releases
 //! ```
 //!
@@ -55,7 +55,9 @@ enum Command {
     /// (load in order, unload in reverse) and report the console, allocations per malloc
     /// type and a verdict. Fails on a refused load, panic, fault, refused unload or leak.
     Run {
-        /// FreeBSD release to build for and simulate (default: the current release).
+        /// FreeBSD release to build for and simulate (default: the current release); a
+        /// minor release (14.2) boots that kernel's __FreeBSD_version with its major's
+        /// bindings (`cargo kmod releases` lists them).
         #[arg(long, value_name = "RELEASE")]
         freebsd: Option<String>,
         /// Load/unload cycles in the same kernel; each must leave no live allocation.
@@ -68,6 +70,10 @@ enum Command {
         /// Send MOD_SHUTDOWN to the modules before unloading them.
         #[arg(long)]
         shutdown: bool,
+        /// A directory the simulated kernel searches for a module a MODULE_DEPEND names
+        /// that is not loaded (kern.module_path / linker.hints); repeatable.
+        #[arg(long, value_name = "DIR")]
+        module_path: Vec<PathBuf>,
         /// Parallel jobs for module builds.
         #[arg(short, long)]
         jobs: Option<u32>,
@@ -79,29 +85,33 @@ enum Command {
         #[arg(required = true, value_name = "MODULE")]
         modules: Vec<String>,
     },
-    /// List the supported releases.
+    /// List the release folders and the known minor releases.
     Releases,
 }
 
-/// Whether the command succeeded (a failed run has already printed its verdict).
-fn run(cli: Cli) -> anyhow::Result<bool> {
+/// The exit status (a failed run has already printed its verdict).
+fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Run {
             freebsd,
             cycles,
             nowait_sweep,
             shutdown,
+            module_path,
             jobs,
             verbose,
             modules,
         } => {
             let release = release::resolve(freebsd.as_deref())?;
+            let kernel = release::kernel(freebsd.as_deref())?;
             let ws = Workspace::locate()?;
             let report = kmod_run::run(
                 &ws,
                 &kmod_run::RunOptions {
                     modules,
                     release,
+                    kernel: Some(kernel),
+                    module_path,
                     config: kmod_run::RunConfig {
                         cycles,
                         nowait_sweep,
@@ -112,7 +122,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 },
             )?;
             print!("{}", report.render());
-            return Ok(report.passed());
+            return Ok(report.exit_status());
         }
         Command::Build {
             freebsd,
@@ -136,15 +146,20 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         }
         Command::Check { freebsd, file } => {
             let release = release::resolve(freebsd.as_deref())?;
+            let kernel = release::kernel(freebsd.as_deref())?;
             eprintln!(
-                "Checking {} for FreeBSD {}",
+                "Checking {} for FreeBSD {} (__FreeBSD_version {}, {} bindings)",
                 file.display(),
+                kernel.name,
+                kernel.freebsd_version,
                 release.identity.name
             );
-            let report = check::check_file(&file, release).context("check failed")?;
+            let report = check::check_file_for_kernel(&file, release, kernel.freebsd_version)
+                .context("check failed")?;
             println!("{report}");
         }
         Command::Releases => {
+            println!("Release folders (bindings):");
             for r in freebsd_kpi::catalog::RELEASES {
                 let id = &r.identity;
                 println!(
@@ -159,9 +174,20 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                     r.symbols().count()
                 );
             }
+            println!("Known minor releases (--freebsd NAME boots that kernel with its major's bindings):");
+            for (m, r) in release::minor_releases() {
+                println!(
+                    "{}  __FreeBSD_version {}  bindings {}  {} kernel exports ({})",
+                    m.name,
+                    m.freebsd_version,
+                    r.identity.name,
+                    r.kernel_exports().count(),
+                    r.identity.folder
+                );
+            }
         }
     }
-    Ok(true)
+    Ok(0)
 }
 
 fn main() -> ExitCode {
@@ -173,8 +199,7 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse_from(args);
     match run(cli) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
+        Ok(status) => ExitCode::from(status),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

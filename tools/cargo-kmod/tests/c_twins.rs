@@ -145,6 +145,8 @@ fn run_ok(module: &str, config: RunConfig) -> RunReport {
         &RunOptions {
             modules: vec![module.into()],
             release,
+            kernel: None,
+            module_path: Vec::new(),
             config,
             jobs: Some(2),
             verbose: false,

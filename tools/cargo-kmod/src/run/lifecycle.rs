@@ -95,6 +95,15 @@ pub fn run_cycle(k: &mut Kernel, inputs: &[Input], cycle: u32, shutdown: bool) -
                 });
                 break;
             }
+            Err(LoadError::NotSimulated { release, symbols }) => {
+                failed_load = Some(i);
+                out.failures.push(Failure::CannotSimulate {
+                    file: input.file.clone(),
+                    release,
+                    symbols,
+                });
+                break;
+            }
             Err(e) => {
                 failed_load = Some(i);
                 out.failures.push(Failure::Load {

@@ -2,7 +2,7 @@
 //! (`tools/kernel-sim`, lib [`kernel_sim`]).
 //!
 //! ```text
-//! cargo kmod run [--freebsd R] [--cycles N] [--nowait-sweep] [--shutdown] <module | file.ko>...
+//! cargo kmod run [--freebsd R] [--cycles N] [--nowait-sweep] [--shutdown] [--module-path DIR]... <module | file.ko>...
 //! ```
 //!
 //! 1. [`inputs`]: each argument is a prebuilt `.ko` (checked with `cargo kmod check`
@@ -33,7 +33,7 @@ use kernel_sim::{Kernel, SimOptions, SimRelease};
 
 use crate::workspace::Workspace;
 pub use inputs::Input;
-pub use report::{AllocRow, Failure, RunReport};
+pub use report::{AllocRow, EXIT_CANNOT_SIMULATE, Failure, RunReport};
 
 /// What `cargo kmod run` does besides one load/unload.
 #[derive(Clone, Debug)]
@@ -63,6 +63,12 @@ pub struct RunOptions {
     pub modules: Vec<String>,
     /// The release to build for and simulate.
     pub release: &'static Release,
+    /// The simulated kernel: a minor release of `release`'s major (`--freebsd 14.2`), at
+    /// least `release` itself; `None` is `release`'s own kernel.
+    pub kernel: Option<&'static freebsd_kpi::catalog::MinorRelease>,
+    /// `--module-path DIR` (repeatable): where the simulated kernel finds a module a
+    /// `MODULE_DEPEND` names that is not loaded (`kern.module_path`).
+    pub module_path: Vec<std::path::PathBuf>,
     /// Cycles, sweep, shutdown.
     pub config: RunConfig,
     /// `-j` for builds.
@@ -81,14 +87,33 @@ pub fn sim_release(release: &'static Release) -> anyhow::Result<SimRelease> {
     })
 }
 
-/// Builds (or takes) the modules and runs them.
-pub fn run(ws: &Workspace, opts: &RunOptions) -> anyhow::Result<RunReport> {
-    let inputs = inputs::resolve(ws, &opts.modules, opts.release, opts.jobs, opts.verbose)?;
-    run_inputs(&inputs, sim_release(opts.release)?, &opts.config)
+/// The simulated kernel of a minor release (`14.2`: the 14.0 folder's tables at
+/// `__FreeBSD_version` 1402000).
+pub fn sim_kernel(kernel: &freebsd_kpi::catalog::MinorRelease) -> anyhow::Result<SimRelease> {
+    SimRelease::by_name(kernel.name)
+        .ok_or_else(|| anyhow!("the kernel simulator has no FreeBSD {} kernel", kernel.name))
 }
 
-fn boot(release: SimRelease) -> anyhow::Result<Kernel> {
-    Kernel::boot(release, SimOptions::default()).map_err(|e| anyhow!("{e}"))
+/// Builds (or takes) the modules and runs them.
+pub fn run(ws: &Workspace, opts: &RunOptions) -> anyhow::Result<RunReport> {
+    let sim = match opts.kernel {
+        Some(k) => sim_kernel(k)?,
+        None => sim_release(opts.release)?,
+    };
+    let inputs = inputs::resolve(
+        ws,
+        &opts.modules,
+        opts.release,
+        sim.freebsd_version,
+        opts.jobs,
+        opts.verbose,
+    )?;
+    run_inputs_with_module_path(&inputs, sim, &opts.config, &opts.module_path)
+}
+
+fn boot(release: SimRelease, module_path: &[std::path::PathBuf]) -> anyhow::Result<Kernel> {
+    let opts = SimOptions { module_path: module_path.to_vec(), ..SimOptions::default() };
+    Kernel::boot(release, opts).map_err(|e| anyhow!("{e}"))
 }
 
 /// Runs already resolved modules in a simulated kernel of `release`.
@@ -96,6 +121,16 @@ pub fn run_inputs(
     inputs: &[Input],
     release: SimRelease,
     config: &RunConfig,
+) -> anyhow::Result<RunReport> {
+    run_inputs_with_module_path(inputs, release, config, &[])
+}
+
+/// [`run_inputs`] with a `kern.module_path` for `MODULE_DEPEND`s on modules not loaded.
+pub fn run_inputs_with_module_path(
+    inputs: &[Input],
+    release: SimRelease,
+    config: &RunConfig,
+    module_path: &[std::path::PathBuf],
 ) -> anyhow::Result<RunReport> {
     let mut report = RunReport {
         release: release.name.to_owned(),
@@ -138,7 +173,7 @@ pub fn run_inputs(
         }
     );
     let started = std::time::Instant::now();
-    let mut k = boot(release)?;
+    let mut k = boot(release, module_path)?;
     for c in 1..=cycles {
         let cy = lifecycle::run_cycle(&mut k, inputs, c, config.shutdown);
         for t in &cy.types {
@@ -196,7 +231,7 @@ pub fn run_inputs(
 
     if sweep {
         if report.failures.is_empty() {
-            let (sw, failures) = sweep::sweep(inputs, config.shutdown, &|| boot(release))?;
+            let (sw, failures) = sweep::sweep(inputs, config.shutdown, &|| boot(release, module_path))?;
             report.sweep = Some(sw);
             report.failures.extend(failures);
         } else {
