@@ -1,6 +1,8 @@
 /*
  * badset: walks a linker set that neither the module (no set_nosuch section) nor the
- * kernel has. link_elf_obj.c leaves __start_set_nosuch undefined after
+ * kernel has, through strong references (as a Rust `extern` static would make; the
+ * headers' SET_DECLARE declares the bounds __weak_symbol, which resolve to NULL instead,
+ * see sets.c). link_elf_obj.c leaves __start_set_nosuch undefined after
  * link_elf_fix_link_set and relocate_file fails: "link_elf_obj: symbol __start_set_nosuch
  * undefined".
  */
@@ -8,15 +10,15 @@
 #include <sys/module.h>
 #include <sys/kernel.h>
 #include <sys/systm.h>
-#include <sys/linker_set.h>
 
-SET_DECLARE(nosuch, int);
+extern int *__start_set_nosuch[];
+extern int *__stop_set_nosuch[];
 
-int badset_count(void);
-int
+long badset_count(void);
+long
 badset_count(void)
 {
-	return (SET_COUNT(nosuch));
+	return (__stop_set_nosuch - __start_set_nosuch);
 }
 
 static int

@@ -1,7 +1,8 @@
 /*
  * sets: linker-set bounds as link_elf_obj.c resolves them. Its own set (set_sets_demo)
  * comes from the module's section; __start_set_pcpu (sys/sys/pcpu.h, DPCPU_START) from
- * the kernel's symbol table, since the module has no set_pcpu section.
+ * the kernel's symbol table, since the module has no set_pcpu section. A weak reference
+ * to a set nobody has resolves to NULL.
  */
 #include <sys/param.h>
 #include <sys/module.h>
@@ -20,6 +21,17 @@ uintptr_t
 sets_pcpu_start(void)
 {
 	return (DPCPU_START);
+}
+
+/* A set nobody has, declared like the headers do (weak bounds): resolved to NULL by
+ * elf_obj_lookup ("STB_WEAK ... *res = 0"), so it is empty. */
+SET_DECLARE(sets_nobody, int);
+
+long sets_nobody_count(void);
+long
+sets_nobody_count(void)
+{
+	return (SET_COUNT(sets_nobody));
 }
 
 int sets_demo_sum(void);

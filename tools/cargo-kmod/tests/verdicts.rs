@@ -259,7 +259,8 @@ fn a_14_2_module_loads_on_14_2_and_is_refused_by_14_0() {
 
 /// Issue 9 item 5: `__start_set_*`/`__stop_set_*` follow link_elf_obj.c: the module's own
 /// section first (`link_elf_fix_link_set`), otherwise the kernel's symbol table
-/// (`__start_set_pcpu`); a set neither has is refused by `check` and by the simulator.
+/// (`__start_set_pcpu`); a set neither has is refused by `check` and by the simulator
+/// when referenced strongly (weak references, as SET_DECLARE makes them, resolve to NULL).
 #[test]
 fn linker_set_bounds_resolve_like_link_elf_obj() {
     let sets = c_ko("sets", "sets.c", &[]);
@@ -284,6 +285,8 @@ fn linker_set_bounds_resolve_like_link_elf_obj() {
     assert_eq!(Some(got), k.kernel_symbol("__start_set_pcpu"));
     let f = k.lookup_symbol(id, "sets_demo_sum").expect("sets_demo_sum");
     assert_eq!(k.call(f, &[]).expect("call"), 3);
+    let f = k.lookup_symbol(id, "sets_nobody_count").expect("sets_nobody_count");
+    assert_eq!(k.call(f, &[]).expect("call"), 0, "weak bounds of a set nobody has are NULL");
     k.unload(id).expect("unload");
     let e = k.load(&badset).expect_err("no such set");
     match &e {

@@ -206,6 +206,16 @@ impl Image {
         let filename = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let data = std::fs::read(path)
             .map_err(|e| LoadError::Io { path: path.display().to_string(), err: e.to_string() })?;
+        // The identification bytes in link_elf_load_file's order (IS_ELF, then class and
+        // data, then version), before a parser that refuses them less precisely.
+        if data.len() >= 16 && data[..4] == *b"\x7fELF" {
+            if data[4] != elf::ELFCLASS64 || data[5] != elf::ELFDATA2LSB {
+                return Err(fmt_err(&filename, "Unsupported file layout"));
+            }
+            if data[6] != elf::EV_CURRENT {
+                return Err(fmt_err(&filename, "Unsupported file version"));
+            }
+        }
         let hdr = Fh::parse(&*data).map_err(|_| fmt_err(&filename, "not an ELF file (bad magic or truncated header)"))?;
         let id = &hdr.e_ident;
         if id.class != elf::ELFCLASS64 || id.data != elf::ELFDATA2LSB {
