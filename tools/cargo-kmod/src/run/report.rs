@@ -350,13 +350,10 @@ impl RunReport {
     }
 
     /// Whether the run stopped only because the simulator lacks kernel exports the
-    /// modules need (no other failure, a check problem excepted).
+    /// modules need (no other failure: a check problem is something the kernel refuses,
+    /// which makes the run FAIL).
     pub fn cannot_simulate(&self) -> bool {
-        self.failures.iter().any(|f| matches!(f, Failure::CannotSimulate { .. }))
-            && self
-                .failures
-                .iter()
-                .all(|f| matches!(f, Failure::CannotSimulate { .. } | Failure::Check { .. }))
+        !self.failures.is_empty() && self.failures.iter().all(|f| matches!(f, Failure::CannotSimulate { .. }))
     }
 
     /// The process exit status: 0 PASS, 1 FAIL, [`EXIT_CANNOT_SIMULATE`].
@@ -384,7 +381,8 @@ impl RunReport {
         let first = self
             .failures
             .iter()
-            .find(|f| !matches!(f, Failure::Check { .. }))
+            .find(|f| !matches!(f, Failure::Check { .. } | Failure::CannotSimulate { .. }))
+            .or_else(|| self.failures.iter().find(|f| matches!(f, Failure::Check { .. })))
             .or(self.failures.first());
         if self.cannot_simulate() {
             let mut missing: Vec<String> = Vec::new();
@@ -579,6 +577,31 @@ mod tests {
         let out = r.render();
         assert!(out.starts_with("--- console ---\n"), "{out}");
         assert!(out.trim_end().ends_with("after unload"), "{out}");
+    }
+
+    #[test]
+    fn cannot_simulate_is_its_own_verdict() {
+        let mut r = RunReport {
+            release: "14.0".into(),
+            files: vec!["devctl.ko".into()],
+            ..Default::default()
+        };
+        r.failures.push(Failure::CannotSimulate {
+            file: "devctl.ko".into(),
+            release: "14.0".into(),
+            symbols: vec!["devctl_notify".into()],
+        });
+        assert_eq!(r.exit_status(), EXIT_CANNOT_SIMULATE);
+        let v = r.verdict();
+        assert!(v.starts_with("CANNOT SIMULATE: devctl.ko on FreeBSD 14.0: cannot simulate: devctl_notify (a FreeBSD 14.0 kernel export) is not implemented by the simulator"), "{v}");
+        // With something the kernel refuses, the run fails.
+        r.failures.insert(0, Failure::Check {
+            file: "devctl.ko".into(),
+            release: "14.0".into(),
+            problems: vec!["relocation R_X86_64_32".into()],
+        });
+        assert_eq!(r.exit_status(), 1);
+        assert!(r.verdict().starts_with("FAIL: devctl.ko on FreeBSD 14.0: devctl.ko fails `cargo kmod check"), "{}", r.verdict());
     }
 
     #[test]
