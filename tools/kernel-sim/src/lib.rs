@@ -526,8 +526,10 @@ impl Kernel {
     /// SYSINITs (which send `MOD_LOAD` through `module_register_init`).
     pub fn load(&mut self, path: &Path) -> Result<ModuleId, LoadError> {
         let r = self.load_inner(path);
+        // A crash has printed itself; "cannot simulate" is the simulator's limit, not
+        // something the kernel would print.
         if let Err(e) = &r
-            && !matches!(e, LoadError::Crashed(_)) {
+            && !matches!(e, LoadError::Crashed(_) | LoadError::NotSimulated { .. }) {
                 let msg = format!("{e}\n");
                 self.kprintf(&msg);
             }

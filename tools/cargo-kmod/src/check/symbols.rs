@@ -85,7 +85,8 @@ pub(super) fn check(m: &Module<'_>, release: &Release, dependencies: &[String], 
             continue;
         }
         let list = if exports.contains_key(name) {
-            if release.symbol(name).is_none() && !unbound.iter().any(|n| n == name) {
+            let set_bound = name.starts_with("__start_set_") || name.starts_with("__stop_set_");
+            if !set_bound && release.symbol(name).is_none() && !unbound.iter().any(|n| n == name) {
                 unbound.push(name.to_owned());
             }
             &mut imports

@@ -30,6 +30,14 @@ extern "C" fn k_memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
     }
     0
 }
+extern "C" fn k_bzero(d: *mut u8, n: usize) {
+    // SAFETY: bzero contract is the caller's.
+    unsafe { std::ptr::write_bytes(d, 0, n) };
+}
+extern "C" fn k_bcopy(s: *const u8, d: *mut u8, n: usize) {
+    // SAFETY: bcopy handles overlap like memmove.
+    unsafe { std::ptr::copy(s, d, n) };
+}
 extern "C" fn k_strlen(s: *const u8) -> usize {
     let mut n = 0;
     // SAFETY: s is NUL-terminated (caller's contract).
@@ -81,9 +89,12 @@ pub fn symbols(v: &mut Vec<KsymDef>) {
     v.push(KsymDef::function("memmove", k_memmove as *const () as usize));
     v.push(KsymDef::function("memset", k_memset as *const () as usize));
     v.push(KsymDef::function("memcmp", k_memcmp as *const () as usize));
-    // No bcmp/bzero/bcopy: sys/sys/systm.h of 14.x and 15.0 defines them as macros over
-    // memcmp/memset/memmove (`#define bzero(buf, len) __builtin_memset((buf), 0, (len))`),
-    // so no header declares them and modules never reference them (kernel-exports.txt).
+    // bcmp/bzero/bcopy: functions in 13.0's sys/sys/systm.h, only macros over
+    // memcmp/memset/memmove in 14.x and 15.0 (`#define bzero(buf, len)
+    // __builtin_memset((buf), 0, (len))`): exported by the simulated 13.1 kernel only.
+    v.push(KsymDef::function("bcmp", k_memcmp as *const () as usize));
+    v.push(KsymDef::function("bzero", k_bzero as *const () as usize));
+    v.push(KsymDef::function("bcopy", k_bcopy as *const () as usize));
     v.push(KsymDef::function("strlen", k_strlen as *const () as usize));
     v.push(KsymDef::function("strnlen", k_strnlen as *const () as usize));
     v.push(KsymDef::function("strcmp", k_strcmp as *const () as usize));
