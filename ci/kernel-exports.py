@@ -43,6 +43,10 @@ def cflags(inc, fv, stubs):
     return ["-nostdinc", "-ffreestanding", "-fno-builtin", "-fno-pic", "-w",
             "-U__linux__", "-U__linux", "-Ulinux", "-U__gnu_linux__",
             "-D__FreeBSD__=" + major, "-D__FreeBSD_version=" + str(fv), "-D_KERNEL", "-DKLD_MODULE",
+            # The kernel being modelled is a debug kernel (INVARIANTS + WITNESS, see the
+            # brief): it carries the assertion functions sys/mutex.h, sys/sx.h, ... declare
+            # under INVARIANT_SUPPORT (__mtx_assert, _sx_assert, ...).
+            "-DINVARIANT_SUPPORT",
             "-I" + os.path.join(inc, "x86_64-freebsd-none"), "-I" + os.path.join(inc, "generic-freebsd"),
             "-I" + stubs]
 

@@ -174,7 +174,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     r.symbols().count()
                 );
             }
-            println!("Known minor releases (--freebsd NAME boots that kernel with its major's bindings):");
+            println!(
+                "Known minor releases (--freebsd NAME boots that kernel with its major's bindings):"
+            );
             for (m, r) in release::minor_releases() {
                 println!(
                     "{}  __FreeBSD_version {}  bindings {}  {} kernel exports ({})",

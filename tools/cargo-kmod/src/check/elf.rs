@@ -6,8 +6,8 @@
 //! COMMON symbols); FACTS.md section 8 for `.init_array` ("lost base for reltab" on 13.x).
 
 use object::elf::{
-    ELFCLASS64, ELFDATA2LSB, EM_X86_64, EV_CURRENT, ET_CORE, ET_DYN, ET_EXEC, ET_NONE, ET_REL, SHF_TLS,
-    SHT_FINI_ARRAY, SHT_INIT_ARRAY, SHT_PREINIT_ARRAY, SHT_SYMTAB,
+    ELFCLASS64, ELFDATA2LSB, EM_X86_64, ET_CORE, ET_DYN, ET_EXEC, ET_NONE, ET_REL, EV_CURRENT,
+    SHF_TLS, SHT_FINI_ARRAY, SHT_INIT_ARRAY, SHT_PREINIT_ARRAY, SHT_SYMTAB,
 };
 use object::read::elf::SectionHeader;
 use object::{LittleEndian, Object, ObjectSection, ObjectSymbol, SymbolKind, SymbolSection};

@@ -122,7 +122,10 @@ fn kernel_name(release: &Release, kernel: u32) -> String {
     if kernel == release.identity.freebsd_version {
         return release.identity.name.to_owned();
     }
-    match freebsd_kpi::catalog::MINOR_RELEASES.iter().find(|m| m.freebsd_version == kernel) {
+    match freebsd_kpi::catalog::MINOR_RELEASES
+        .iter()
+        .find(|m| m.freebsd_version == kernel)
+    {
         Some(m) => m.name.to_owned(),
         None => format!("{} (__FreeBSD_version {kernel})", release.identity.name),
     }
@@ -130,7 +133,12 @@ fn kernel_name(release: &Release, kernel: u32) -> String {
 
 /// Checks the metadata set against `release` running on a kernel of `__FreeBSD_version`
 /// `kernel` (a minor release of the same major, at least the release's own).
-pub(super) fn check(m: &Module<'_>, release: &Release, kernel: u32, problems: &mut Vec<Problem>) -> ModuleInfo {
+pub(super) fn check(
+    m: &Module<'_>,
+    release: &Release,
+    kernel: u32,
+    problems: &mut Vec<Problem>,
+) -> ModuleInfo {
     let mut info = ModuleInfo::default();
     let sets = m.sections_named(SET);
     let Some(&set) = sets.first() else {

@@ -54,7 +54,10 @@ pub fn is_ko_path(arg: &str) -> bool {
 /// export fails both (a kernel export the bindings do not bind is only a note of the
 /// report, never a problem). The notes are kept for problems that may not hold.
 pub fn classify(problems: &[Problem]) -> (Vec<String>, Vec<String>) {
-    (problems.iter().map(ToString::to_string).collect(), Vec::new())
+    (
+        problems.iter().map(ToString::to_string).collect(),
+        Vec::new(),
+    )
 }
 
 /// Resolves the command line's modules, building packages for `release`; prebuilt `.ko`
@@ -83,7 +86,9 @@ pub fn resolve(
                 release.identity.name
             );
             let data = std::fs::read(ko).with_context(|| format!("reading {}", ko.display()))?;
-            let (check_problems, check_notes, wrong) = match check::check_for_kernel(&data, release, kernel) {
+            let (check_problems, check_notes, wrong) = match check::check_for_kernel(
+                &data, release, kernel,
+            ) {
                 Ok(report) => {
                     let mut notes = Vec::new();
                     if !report.unbound.is_empty() {

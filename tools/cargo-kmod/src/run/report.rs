@@ -353,7 +353,11 @@ impl RunReport {
     /// modules need (no other failure: a check problem is something the kernel refuses,
     /// which makes the run FAIL).
     pub fn cannot_simulate(&self) -> bool {
-        !self.failures.is_empty() && self.failures.iter().all(|f| matches!(f, Failure::CannotSimulate { .. }))
+        !self.failures.is_empty()
+            && self
+                .failures
+                .iter()
+                .all(|f| matches!(f, Failure::CannotSimulate { .. }))
     }
 
     /// The process exit status: 0 PASS, 1 FAIL, [`EXIT_CANNOT_SIMULATE`].
@@ -382,7 +386,11 @@ impl RunReport {
             .failures
             .iter()
             .find(|f| !matches!(f, Failure::Check { .. } | Failure::CannotSimulate { .. }))
-            .or_else(|| self.failures.iter().find(|f| matches!(f, Failure::Check { .. })))
+            .or_else(|| {
+                self.failures
+                    .iter()
+                    .find(|f| matches!(f, Failure::Check { .. }))
+            })
             .or(self.failures.first());
         if self.cannot_simulate() {
             let mut missing: Vec<String> = Vec::new();
@@ -595,13 +603,21 @@ mod tests {
         let v = r.verdict();
         assert!(v.starts_with("CANNOT SIMULATE: devctl.ko on FreeBSD 14.0: cannot simulate: devctl_notify (a FreeBSD 14.0 kernel export) is not implemented by the simulator"), "{v}");
         // With something the kernel refuses, the run fails.
-        r.failures.insert(0, Failure::Check {
-            file: "devctl.ko".into(),
-            release: "14.0".into(),
-            problems: vec!["relocation R_X86_64_32".into()],
-        });
+        r.failures.insert(
+            0,
+            Failure::Check {
+                file: "devctl.ko".into(),
+                release: "14.0".into(),
+                problems: vec!["relocation R_X86_64_32".into()],
+            },
+        );
         assert_eq!(r.exit_status(), 1);
-        assert!(r.verdict().starts_with("FAIL: devctl.ko on FreeBSD 14.0: devctl.ko fails `cargo kmod check"), "{}", r.verdict());
+        assert!(
+            r.verdict()
+                .starts_with("FAIL: devctl.ko on FreeBSD 14.0: devctl.ko fails `cargo kmod check"),
+            "{}",
+            r.verdict()
+        );
     }
 
     #[test]
