@@ -372,3 +372,16 @@ fn share_examples_kld_style_modules_run_or_cannot_be_simulated() {
         assert!(!v.contains("refused") && !v.contains("not a valid"), "{tag}: {v}");
     }
 }
+
+/// A dependency found through `--module-path` that needs an unimplemented kernel export
+/// gives the "cannot simulate" verdict, not "depends on X - not available".
+#[test]
+fn a_dependency_from_the_module_path_that_cannot_be_simulated() {
+    let devctl = c_ko("devctl-dep", "devctl.c", &[]);
+    let user = c_ko("devctl_user", "devctl_user.c", &[]);
+    let dir = devctl.parent().unwrap().to_str().unwrap().to_owned();
+    let o = kmod(&["run", "--freebsd", "14.0", "--module-path", &dir, user.to_str().unwrap()]);
+    assert_eq!(o.code, Some(3), "{}", o.all());
+    assert!(o.verdict().contains("cannot simulate: devctl_notify (a FreeBSD 14.0 kernel export)"), "{}", o.all());
+    assert!(!o.stdout.contains("not available"), "{}", o.all());
+}

@@ -676,7 +676,22 @@ impl Kernel {
                     // the module in the module path and load it; it belongs to the kernel
                     // (no user reference) and goes away with its last dependent.
                     let found = self.search_module(&m.cval, v);
-                    let loaded = found.and_then(|path| self.load_inner(&path).ok());
+                    let loaded = match found.map(|path| self.load_inner(&path)) {
+                        Some(Ok(dep)) => Some(dep),
+                        // The dependency needs what the simulator lacks: say so, not
+                        // "not available".
+                        Some(Err(e @ LoadError::NotSimulated { .. })) => {
+                            self.drop_deps(&deps);
+                            return Err(e);
+                        }
+                        Some(Err(e)) => {
+                            if !matches!(e, LoadError::Crashed(_)) {
+                                self.kprintf(&format!("{e}\n"));
+                            }
+                            None
+                        }
+                        None => None,
+                    };
                     match loaded {
                         Some(dep) if self.modlist_lookup2(&m.cval, Some(v)).is_some() => {
                             if let Some(lf) = self.files.iter_mut().find(|x| x.id == dep.0) {
