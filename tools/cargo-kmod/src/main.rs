@@ -3,7 +3,7 @@
 //! ```text
 //! cargo kmod build [--freebsd 13.1|14.0|14.2|...] [-j N] [-v] [module]
 //! cargo kmod check [--freebsd <release>] [file.ko]
-//! cargo kmod run [--freebsd <release>] [--cycles N] [--nowait-sweep] [--shutdown] [--force-unload] [--kmem SIZE] [--schedules N | --seed S] [module | file.ko]...
+//! cargo kmod run [--freebsd <release>] [--cycles N] [--nowait-sweep] [--shutdown] [--force-unload] [--kmem SIZE] [--schedules N | --seed S] [--module-path DIR]... [module | file.ko]...
 //! cargo kmod new NAME [--kmi-path DIR]
 //! cargo kmod releases
 //! ```
@@ -60,7 +60,9 @@ enum Command {
     /// (load in order, unload in reverse) and report the console, allocations per malloc
     /// type and a verdict. Fails on a refused load, panic, fault, refused unload or leak.
     Run {
-        /// FreeBSD release to build for and simulate (default: the current release).
+        /// FreeBSD release to build for and simulate (default: the current release); a
+        /// minor release (14.2) boots that kernel's __FreeBSD_version with its major's
+        /// bindings (`cargo kmod releases` lists them).
         #[arg(long, value_name = "RELEASE")]
         freebsd: Option<String>,
         /// Load/unload cycles in the same kernel; each must leave no live allocation.
@@ -88,6 +90,10 @@ enum Command {
         /// Replay one seeded schedule (the seed a failing `--schedules` run printed).
         #[arg(long, value_name = "S")]
         seed: Option<u64>,
+        /// A directory the simulated kernel searches for a module a MODULE_DEPEND names
+        /// that is not loaded (kern.module_path / linker.hints); repeatable.
+        #[arg(long, value_name = "DIR")]
+        module_path: Vec<PathBuf>,
         /// Parallel jobs for module builds.
         #[arg(short, long)]
         jobs: Option<u32>,
@@ -109,12 +115,12 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         kmi_path: Option<PathBuf>,
     },
-    /// List the supported releases.
+    /// List the release folders and the known minor releases.
     Releases,
 }
 
-/// Whether the command succeeded (a failed run has already printed its verdict).
-fn run(cli: Cli) -> anyhow::Result<bool> {
+/// The exit status (a failed run has already printed its verdict).
+fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Run {
             freebsd,
@@ -125,11 +131,13 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             kmem,
             schedules,
             seed,
+            module_path,
             jobs,
             verbose,
             modules,
         } => {
             let release = release::resolve(freebsd.as_deref())?;
+            let kernel = release::kernel(freebsd.as_deref())?;
             let ws = Workspace::locate()?;
             // No module: the package you stand in (`""`, see `Workspace::module_package`).
             let modules = if modules.is_empty() {
@@ -142,6 +150,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 &kmod_run::RunOptions {
                     modules,
                     release,
+                    kernel: Some(kernel),
+                    module_path,
                     config: kmod_run::RunConfig {
                         cycles,
                         nowait_sweep,
@@ -156,7 +166,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 },
             )?;
             print!("{}", report.render());
-            return Ok(report.passed());
+            return Ok(report.exit_status());
         }
         Command::Build {
             freebsd,
@@ -184,12 +194,16 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 Some(f) => f,
                 None => Workspace::locate()?.built_module("", release)?,
             };
+            let kernel = release::kernel(freebsd.as_deref())?;
             eprintln!(
-                "Checking {} for FreeBSD {}",
+                "Checking {} for FreeBSD {} (__FreeBSD_version {}, {} bindings)",
                 file.display(),
+                kernel.name,
+                kernel.freebsd_version,
                 release.identity.name
             );
-            let report = check::check_file(&file, release).context("check failed")?;
+            let report = check::check_file_for_kernel(&file, release, kernel.freebsd_version)
+                .context("check failed")?;
             println!("{report}");
         }
         Command::New { name, kmi_path } => {
@@ -197,6 +211,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             print!("{}", created.next_steps());
         }
         Command::Releases => {
+            println!("Release folders (bindings):");
             for r in freebsd_kpi::catalog::RELEASES {
                 let id = &r.identity;
                 println!(
@@ -211,9 +226,22 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                     r.symbols().count()
                 );
             }
+            println!(
+                "Known minor releases (--freebsd NAME boots that kernel with its major's bindings):"
+            );
+            for (m, r) in release::minor_releases() {
+                println!(
+                    "{}  __FreeBSD_version {}  bindings {}  {} kernel exports ({})",
+                    m.name,
+                    m.freebsd_version,
+                    r.identity.name,
+                    r.kernel_exports().count(),
+                    r.identity.folder
+                );
+            }
         }
     }
-    Ok(true)
+    Ok(0)
 }
 
 fn main() -> ExitCode {
@@ -225,8 +253,7 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse_from(args);
     match run(cli) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
+        Ok(status) => ExitCode::from(status),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

@@ -453,6 +453,7 @@ fn render(
     let tc = cargo_kmod::toolchain::Toolchain::discover()
         .map(|t| format!("rustc {} ({})", t.rustc_version, t.origin))
         .unwrap_or_else(|e| e.to_string());
+    s.push_str(&kmod_bench::coverage::render());
     writeln!(s, "\n### Machine\n")?;
     writeln!(
         s,

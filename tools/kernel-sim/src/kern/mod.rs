@@ -20,6 +20,7 @@ pub mod panic;
 pub mod printf;
 pub mod subr_lock;
 pub mod subr_witness;
+pub mod subr_pcpu;
 
 use std::sync::atomic::{AtomicPtr, Ordering};
 
