@@ -19,6 +19,13 @@ cd "$(dirname "$0")/.."
 crates=(freebsd-kpi-rs freebsd-kmi-rs freebsd-kernel-sim cargo-kmod)
 args=()
 for c in "${crates[@]}"; do args+=(-p "$c"); done
+# cargo extracts the tarballs of that overlay under $CARGO_HOME/registry/src/-<hash>/ (the
+# hash is of the workspace path) and never extracts a name-version again once it is there:
+# packaging changed sources in the same folder again would verify against the old ones.
+cargo_home=${CARGO_HOME:-$HOME/.cargo}
+for c in "${crates[@]}"; do
+  rm -rf "$cargo_home"/registry/src/-*/"$c"-[0-9]*
+done
 echo "ci/package.sh: cargo package ${crates[*]}"
 cargo package "${args[@]}" --features freebsd-kpi-rs/catalog --allow-dirty -j 2
 ls -l target/package/*.crate
