@@ -20,8 +20,11 @@ crates=(freebsd-kpi-rs freebsd-kmi-rs freebsd-kernel-sim cargo-kmod)
 args=()
 for c in "${crates[@]}"; do args+=(-p "$c"); done
 # cargo extracts the tarballs of that overlay under $CARGO_HOME/registry/src/-<hash>/ (the
-# hash is of the workspace path) and never extracts a name-version again once it is there:
-# packaging changed sources in the same folder again would verify against the old ones.
+# hash is of the workspace path) and never extracts a name-version again once it is there,
+# and it treats what it built from them in target/package as fresh (registry crates are
+# immutable to cargo): packaging changed sources in the same folder again would verify
+# against the old ones. Start both afresh.
+rm -rf target/package
 cargo_home=${CARGO_HOME:-$HOME/.cargo}
 for c in "${crates[@]}"; do
   rm -rf "$cargo_home"/registry/src/-*/"$c"-[0-9]*
