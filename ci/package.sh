@@ -21,17 +21,18 @@ args=()
 for c in "${crates[@]}"; do args+=(-p "$c"); done
 # cargo extracts the tarballs of that overlay under $CARGO_HOME/registry/src/-<hash>/ (the
 # hash is of the workspace path) and never extracts a name-version again once it is there,
-# and it treats what it built from them in target/package as fresh (registry crates are
+# and it treats what it built from them as fresh wherever it finds it (registry crates are
 # immutable to cargo): packaging changed sources in the same folder again would verify
-# against the old ones. Start both afresh.
-rm -rf target/package
+# against the old ones. So the extractions go, and packaging builds in a target directory of
+# its own (target/ci-package), started afresh.
+rm -rf target/ci-package
 cargo_home=${CARGO_HOME:-$HOME/.cargo}
 for c in "${crates[@]}"; do
   rm -rf "$cargo_home"/registry/src/-*/"$c"-[0-9]*
 done
 echo "ci/package.sh: cargo package ${crates[*]}"
-cargo package "${args[@]}" --features freebsd-kpi-rs/catalog --allow-dirty -j 2
-ls -l target/package/*.crate
+cargo package "${args[@]}" --features freebsd-kpi-rs/catalog --allow-dirty -j 2 --target-dir target/ci-package
+ls -l target/ci-package/package/*.crate
 
 echo "ci/package.sh: docs.rs builds"
 RUSTDOCFLAGS="-D warnings" cargo doc -j 2 --no-deps -p freebsd-kpi-rs --features freebsd-15,catalog
