@@ -187,6 +187,15 @@ pub struct KThread {
     pub prio: i32,
 }
 
+impl KThread {
+    /// The live part of its kernel stack while it is switched out: `[saved %rsp, top)`
+    /// (None for thread 0, whose stack is the executor's, and for exited threads).
+    pub fn saved_stack(&self) -> Option<(usize, usize)> {
+        let s = self.stack.as_ref()?;
+        (!matches!(self.state, TState::Exited | TState::Running) && self.rsp >= s.lo && self.rsp < s.hi).then_some((self.rsp, s.hi))
+    }
+}
+
 /// The scheduler state of the simulated kernel.
 #[derive(Debug)]
 pub struct Sched {
@@ -217,6 +226,11 @@ pub struct Sched {
     next_tid: u32,
     /// Locks known to the kernel (`lock_init`ed and not destroyed).
     pub locks: std::collections::HashMap<usize, super::subr_lock::LockRec>,
+    /// Thread 0 does not let the other threads run after its function returns (kldunload's
+    /// `MOD_QUIESCE`/`MOD_UNLOAD`/SYSUNINIT calls): on a real kernel they run on other CPUs
+    /// while `linker_file_unload` goes on and frees the file, so the simulator checks what
+    /// they still have to execute instead of letting them finish first.
+    pub defer_drain: bool,
     /// `(tid, name)` of the kernel thread that was running when the last call aborted.
     pub aborted_thread: Option<(u32, String)>,
     /// WITNESS lock-order graph: `(first, second)` witness names -> where the order was
@@ -266,6 +280,7 @@ pub(crate) fn install(seed: Option<u64>, now: i64, freebsd_version: u32) {
         next_tid: TID0 + 1,
         locks: Default::default(),
         aborted_thread: None,
+        defer_drain: false,
         order: Default::default(),
     });
     let old = SCHED.swap(Box::into_raw(s), Ordering::SeqCst);
@@ -701,6 +716,20 @@ pub fn exit_current() -> ! {
     s.threads[c].state = TState::Exited;
     switch_next();
     unreachable!("an exited thread was switched back to");
+}
+
+/// Thread 0 after its function returned: the CPU runs the other threads until it is idle,
+/// unless kldunload defers that ([`Sched::defer_drain`]).
+pub(crate) fn drain_after_call() {
+    if try_sched().is_some_and(|s| s.defer_drain) {
+        return;
+    }
+    drain();
+}
+
+/// Whether some thread is on the run queue.
+pub fn has_runnable() -> bool {
+    try_sched().is_some_and(|s| !s.runq.is_empty())
 }
 
 /// Thread 0 at the end of its work: run the other threads until none is runnable.
