@@ -792,3 +792,34 @@ fn deadlock() -> ! {
     }
     kernel_panic(out, caller)
 }
+
+/// `critical_enter_KBI()` (`sys/kern/kern_switch.c`): a module's `critical_enter()` (in a
+/// `KLD_MODULE` not `KLD_TIED`, `sys/sys/systm.h` maps it to the KBI function):
+/// `td_critnest++`. No preemption happens inside, and sleeping, sleep locks and malloc(9)
+/// are refused like in a spin-mutex section (the same count, as in the kernel).
+extern "C" fn k_critical_enter() {
+    if let Some(s) = try_sched() {
+        s.current_mut().crit += 1;
+    }
+}
+
+/// `critical_exit_KBI()`: `critical_exit()`'s `KASSERT(td->td_critnest != 0,
+/// ("critical_exit: td_critnest == 0"))` (`sys/sys/systm.h`), then `td_critnest--`.
+extern "C" fn k_critical_exit() {
+    let caller = super::subr_witness::caller();
+    let Some(s) = try_sched() else { return };
+    let cur = s.current_mut();
+    if cur.crit == 0 {
+        kernel_panic("critical_exit: td_critnest == 0".into(), caller);
+    }
+    cur.crit -= 1;
+    preempt();
+}
+
+super::subr_witness::caller_shim!(sim_critical_exit, k_critical_exit);
+
+/// Register `critical_enter_KBI`/`critical_exit_KBI`.
+pub fn symbols(v: &mut Vec<crate::ksyms::KsymDef>) {
+    v.push(crate::ksyms::KsymDef::function("critical_enter_KBI", k_critical_enter as *const () as usize));
+    v.push(crate::ksyms::KsymDef::function("critical_exit_KBI", sim_critical_exit as *const () as usize));
+}
