@@ -12,6 +12,8 @@
 //! whose stack, from its saved `%rsp` to its top, holds a return address into the file's
 //! text (a word pointing into an `SHF_EXECINSTR` section right after a `call` instruction),
 //! or whose thread function is in the file and has not started, is a use after unload.
+//! Being a conservative stack scan, it could take a stale word of a live frame for a return
+//! address; words that are function entry points are never taken.
 
 use crate::loader::Image;
 
@@ -38,6 +40,12 @@ pub struct StaleThread {
 fn is_return_address(img: &Image, w: usize) -> bool {
     let exec = img.sections.iter().any(|s| s.flags & 4 /* SHF_EXECINSTR */ != 0 && w > s.addr && w <= s.addr + s.size);
     if !exec || w < img.base + 7 || !img.contains(w - 7, 7) {
+        return false;
+    }
+    // A function's first byte is a function pointer, not a return address, even right after
+    // a call (the previous function ending with a call to a noreturn function such as
+    // kthread_exit or panic, whose return address is never used).
+    if img.syms.iter().any(|s| s.stype == object::elf::STT_FUNC && s.value == Some(w)) {
         return false;
     }
     // SAFETY: the 7 bytes before `w` lie in the file's mapping (checked above), still mapped.
