@@ -99,6 +99,16 @@ malloc_outside_critical(void)
 	return (0);
 }
 
+int pause_in_critical(void);
+int
+pause_in_critical(void)
+{
+	critical_enter();
+	pause("critfx", 1);
+	critical_exit();
+	return (0);
+}
+
 int critical_exit_unbalanced(void);
 int
 critical_exit_unbalanced(void)

@@ -30,6 +30,7 @@ fn allocator_calls_in_a_critical_section_panic_like_invariants() {
             ("free_null_with_spin", "free: called with spinlock or critical section held"),
             ("realloc_with_spin", "realloc: called with spinlock or critical section held"),
             ("critical_exit_unbalanced", "critical_exit: td_critnest == 0"),
+            ("pause_in_critical", "mi_switch: switch in a critical section"),
         ] {
             let (m, sym) = panic_of(target, release, func);
             assert!(m.starts_with(msg), "{func}: {m}");

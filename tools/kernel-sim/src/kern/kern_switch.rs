@@ -669,6 +669,16 @@ pub fn commit_block() -> Wake {
     let s = sched();
     s.no_preempt -= 1;
     let c = s.cur;
+    // mi_switch() (sys/kern/kern_synch.c): `KASSERT(td->td_critnest == 1 ||
+    // KERNEL_PANICKED(), ("mi_switch: switch in a critical section"))` (the 1 is
+    // thread_lock()'s own spinlock_enter()): a thread in a module's critical_enter() section
+    // cannot sleep or block. (With a spin mutex held, WITNESS has complained already.)
+    if s.threads[c].crit > 0
+        && let TState::Blocked(w) = &s.threads[c].state
+    {
+        let caller = w.caller;
+        kernel_panic("mi_switch: switch in a critical section".into(), caller);
+    }
     if matches!(s.threads[c].state, TState::Blocked(_)) {
         switch_next();
     } else {
