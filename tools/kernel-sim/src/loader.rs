@@ -502,13 +502,18 @@ impl Image {
     /// binding, because `see_local` is `debug.link_elf_obj_leak_locals`, which defaults to
     /// true (`static bool link_elf_obj_leak_locals = true;`). With the sysctl off only an
     /// `STB_GLOBAL` first match would do (a weak or local first match is ENOENT); the
-    /// simulator models the default. A symbol whose section was not loaded (zero size) has
-    /// no address here; the kernel would return its unrelocated `st_value`.
+    /// simulator models the default. A symbol whose section was not loaded (zero size) keeps
+    /// its unrelocated `st_value`, and `linker_file_lookup_symbol_internal`
+    /// (sys/kern/kern_linker.c) takes a value of 0 for a common symbol to look up elsewhere
+    /// ("if (symval.value == 0) ... common_size = symval.size"): such a symbol at 0 is not
+    /// found (the dependent's relocation is "undefined"), one at a non-zero `st_value` is
+    /// found with that value.
     pub fn lookup_export(&self, name: &str) -> Option<usize> {
         self.syms
             .iter()
             .find(|s| s.defined() && !s.name.is_empty() && s.name == name)
-            .and_then(|s| s.value)
+            .and_then(|s| s.value.or(Some(s.st_value as usize)))
+            .filter(|&v| v != 0)
     }
 
     /// The symbol containing (or preceding) `addr`: `(name, offset)`.
