@@ -23,9 +23,10 @@
 //! (`kthread_add`, ...). They are simulated threads of one simulated CPU, each with its own
 //! guarded kernel stack and `curthread`, switched cooperatively on that same host thread
 //! (`kern::kern_switch`): the call's own function runs as thread 0, then the other threads
-//! run until all of them wait. Scheduling is deterministic unless
-//! [`SimOptions::sched_seed`] is set, in which case every lock, sleep, wakeup and thread KPI
-//! call is a seeded preemption point. Locks, sleeps and condition variables follow
+//! run until all of them wait (in kldunload only once the file is freed: a thread still in
+//! its text then is reported, `kern::kern_linker`). Scheduling is deterministic unless
+//! [`SimOptions::sched_seed`] is set, in which case every lock, sleep, wakeup, printf and
+//! thread KPI call is a seeded preemption point. Locks, sleeps and condition variables follow
 //! `kern_mutex.c`, `kern_sx.c`, `kern_condvar.c`, `kern_synch.c`, with WITNESS-like checks
 //! (`kern::subr_witness`); the clock is simulated ([`Kernel::sleep`], [`Kernel::ticks`]).
 //! Tests that load modules
