@@ -109,6 +109,14 @@ pause_in_critical(void)
 	return (0);
 }
 
+int return_in_critical(void);
+int
+return_in_critical(void)
+{
+	critical_enter();
+	return (0);
+}
+
 int critical_exit_unbalanced(void);
 int
 critical_exit_unbalanced(void)

@@ -37,5 +37,7 @@ fn allocator_calls_in_a_critical_section_panic_like_invariants() {
             assert_eq!(sym.as_deref(), Some(func), "{func}: the panic names the module's call");
         }
         assert_eq!(call(target, release, "malloc_outside_critical").expect("allowed"), 0);
+        let f = call(target, release, "return_in_critical").expect_err("returning to user space in a critical section");
+        assert_eq!(f.panic_message(), Some("userret: Returning in a critical section"), "{f}");
     }
 }
