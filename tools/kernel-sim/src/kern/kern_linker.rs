@@ -34,7 +34,8 @@ pub struct StaleThread {
 }
 
 /// Whether `w` points into an executable section of `img` right after a `call`: `E8 rel32`
-/// (5 bytes), `FF /2` with a register (`FF D0+r`, 2 bytes, optionally REX-prefixed), or with
+/// (5 bytes), `FF /2` with a register or through one (`FF D0+r`, `FF 10+r`, 2 bytes,
+/// optionally REX-prefixed), or with
 /// memory operands of 3 (`FF 14 24`, `FF 55 d8`), 4 (`FF 54 24 d8`), 6 (`FF 15 disp32`,
 /// `FF 90+r disp32`) or 7 (`FF 94 24 disp32`) bytes.
 fn is_return_address(img: &Image, w: usize) -> bool {
@@ -52,7 +53,7 @@ fn is_return_address(img: &Image, w: usize) -> bool {
     let b: [u8; 7] = unsafe { std::ptr::read_unaligned((w - 7) as *const [u8; 7]) };
     let reg2 = |modrm: u8| (modrm >> 3) & 7 == 2;
     b[2] == 0xe8
-        || (b[5] == 0xff && reg2(b[6]) && b[6] >> 6 == 3)
+        || (b[5] == 0xff && reg2(b[6]) && (b[6] >> 6 == 3 || (b[6] >> 6 == 0 && b[6] & 7 != 4 && b[6] & 7 != 5)))
         || (b[4] == 0xff && reg2(b[5]) && (b[5] >> 6 == 1 || b[5] & 7 == 4))
         || (b[3] == 0xff && reg2(b[4]) && b[4] >> 6 == 1 && b[4] & 7 == 4)
         || (b[1] == 0xff && reg2(b[2]) && (b[2] & 0xc7 == 0x05 || b[2] >> 6 == 2))
