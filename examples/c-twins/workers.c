@@ -1,8 +1,18 @@
 /*
  * workers: C twin of examples/workers. On load, two kernel threads take work items
  * handed out by the load and add them to a shared counter under a mutex, each waiting on a
- * condition variable for work. On unload they are told to stop, woken, joined (the unload
- * sleeps until both have left their loop), and the total is printed.
+ * condition variable for work. On unload they are told to stop, woken and joined one by
+ * one, and the total is printed.
+ *
+ * The join sleeps on the thread's own struct thread, which kthread_exit() wakes up
+ * (sys/kern/kern_kthread.c: "A module may be waiting for us to exit." wakeup(td)), so the
+ * unload returns only once the thread is inside kthread_exit, out of this module's text for
+ * good. Each thread's stop flag is set under the mutex and the unloader sleeps on the thread
+ * with that mutex as interlock (mtx_sleep), so the thread cannot see its flag, and exit,
+ * before the unloader is asleep: the wakeup is never lost. (Counting the threads down and
+ * sleeping until the count is 0 is not enough: a thread that has decremented the count
+ * still has to return from mtx_unlock into this module and call kthread_exit from it, while
+ * the unload may already have returned and the file been freed.)
  */
 #include <sys/param.h>
 #include <sys/module.h>
@@ -21,23 +31,23 @@ static struct mtx workers_mtx;
 static struct cv workers_cv;
 static int workers_pending;	/* work items handed out, not yet taken */
 static long workers_total;	/* work items done */
-static int workers_stop;	/* unload asked the threads to stop */
-static int workers_running;	/* threads that have not left their loop */
+static int workers_stop[WORKERS_THREADS];	/* unload asked thread i to stop */
+static struct thread *workers_td[WORKERS_THREADS];	/* NULL: not started */
 
 static void
 workers_thread(void *arg)
 {
+	int *stop = arg;
+
 	mtx_lock(&workers_mtx);
 	for (;;) {
-		while (workers_pending == 0 && !workers_stop)
+		while (workers_pending == 0 && !*stop)
 			cv_wait(&workers_cv, &workers_mtx);
 		if (workers_pending == 0)
 			break;
 		workers_pending--;
 		workers_total++;
 	}
-	workers_running--;
-	wakeup(&workers_running);
 	mtx_unlock(&workers_mtx);
 	kthread_exit();
 }
@@ -52,16 +62,13 @@ workers_modevent(module_t mod, int what, void *arg)
 		mtx_init(&workers_mtx, "workers", NULL, MTX_DEF);
 		cv_init(&workers_cv, "workers");
 		for (i = 0; i < WORKERS_THREADS; i++) {
-			error = kthread_add(workers_thread, NULL, NULL, NULL, 0, 0,
-			    "workers%d", i);
+			error = kthread_add(workers_thread, &workers_stop[i], NULL,
+			    &workers_td[i], 0, 0, "workers%d", i);
 			if (error != 0) {
 				/* The threads already started are stopped by the unload path. */
 				printf("workers: kthread_add failed: %d\n", error);
 				break;
 			}
-			mtx_lock(&workers_mtx);
-			workers_running++;
-			mtx_unlock(&workers_mtx);
 		}
 		mtx_lock(&workers_mtx);
 		workers_pending += WORKERS_ITEMS;
@@ -72,10 +79,15 @@ workers_modevent(module_t mod, int what, void *arg)
 		return (0);
 	case MOD_UNLOAD:
 		mtx_lock(&workers_mtx);
-		workers_stop = 1;
-		cv_broadcast(&workers_cv);
-		while (workers_running > 0)
-			mtx_sleep(&workers_running, &workers_mtx, 0, "wkjoin", 0);
+		for (i = 0; i < WORKERS_THREADS; i++) {
+			if (workers_td[i] == NULL)
+				continue;
+			workers_stop[i] = 1;
+			cv_broadcast(&workers_cv);
+			/* Woken only by kthread_exit()'s wakeup(td). */
+			mtx_sleep(workers_td[i], &workers_mtx, 0, "wkjoin", 0);
+			workers_td[i] = NULL;
+		}
 		mtx_unlock(&workers_mtx);
 		printf("workers: stopped %d threads, total %ld\n",
 		    WORKERS_THREADS, workers_total);

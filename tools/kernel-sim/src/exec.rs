@@ -303,7 +303,7 @@ extern "C" fn main_entry(a0: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) -
     // the SysV integer argument registers like the gate did before threads existed.
     let f: extern "C" fn(u64, u64, u64, u64, u64, u64) -> u64 = unsafe { std::mem::transmute(f) };
     let r = f(a0, a1, a2, a3, a4, a5);
-    crate::kern::kern_switch::drain();
+    crate::kern::kern_switch::drain_after_call();
     crate::kern::subr_witness::userret();
     r
 }

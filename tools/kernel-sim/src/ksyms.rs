@@ -178,6 +178,7 @@ pub fn default_symbols() -> Vec<KsymDef> {
     crate::kern::kern_condvar::symbols(&mut v);
     crate::kern::kern_synch::symbols(&mut v);
     crate::kern::kern_kthread::symbols(&mut v);
+    crate::kern::kern_switch::symbols(&mut v);
     crate::kern::subr_pcpu::symbols(&mut v);
     v
 }

@@ -23,9 +23,10 @@
 //! (`kthread_add`, ...). They are simulated threads of one simulated CPU, each with its own
 //! guarded kernel stack and `curthread`, switched cooperatively on that same host thread
 //! (`kern::kern_switch`): the call's own function runs as thread 0, then the other threads
-//! run until all of them wait. Scheduling is deterministic unless
-//! [`SimOptions::sched_seed`] is set, in which case every lock, sleep, wakeup and thread KPI
-//! call is a seeded preemption point. Locks, sleeps and condition variables follow
+//! run until all of them wait (in kldunload only once the file is freed: a thread still in
+//! its text then is reported, `kern::kern_linker`). Scheduling is deterministic unless
+//! [`SimOptions::sched_seed`] is set, in which case every lock, sleep, wakeup, printf and
+//! thread KPI call is a seeded preemption point. Locks, sleeps and condition variables follow
 //! `kern_mutex.c`, `kern_sx.c`, `kern_condvar.c`, `kern_synch.c`, with WITNESS-like checks
 //! (`kern::subr_witness`); the clock is simulated ([`Kernel::sleep`], [`Kernel::ticks`]).
 //! Tests that load modules
@@ -1035,8 +1036,29 @@ impl Kernel {
         r
     }
 
-    /// `linker_file_unload(file, flags)`.
+    /// `linker_file_unload(file, flags)`. The other threads do not run after each of the
+    /// file's calls returns (they would run on other CPUs meanwhile): the file is checked
+    /// for threads still in its text before it is freed, then the CPU goes idle.
     fn file_unload(&mut self, id: u32, force: bool) -> Result<(), UnloadError> {
+        let deferred = std::mem::replace(&mut kern::kern_switch::sched().defer_drain, true);
+        let r = self.file_unload_deferred(id, force);
+        kern::kern_switch::sched().defer_drain = deferred;
+        if !deferred && kern::kern_switch::has_runnable() {
+            extern "C" fn idle() -> u64 {
+                0
+            }
+            if let Err(a) = self.exec_call(idle as *const () as usize, &[], None) {
+                let fault = self.fault(a);
+                self.kprintf(&format!("{fault}\n"));
+                if r.is_ok() {
+                    return Err(UnloadError::Crashed(Box::new(fault)));
+                }
+            }
+        }
+        r
+    }
+
+    fn file_unload_deferred(&mut self, id: u32, force: bool) -> Result<(), UnloadError> {
         let Some(f) = self.files.iter_mut().find(|f| f.id == id) else { return Ok(()) };
         if f.refs > 1 {
             f.refs -= 1;
@@ -1090,29 +1112,31 @@ impl Kernel {
         Ok(())
     }
 
-    /// A module's kernel threads must be gone when its code is: a thread still running (or
-    /// runnable, or asleep) in an unloaded file would execute freed memory in the kernel.
+    /// A file's code must be unused when it is freed: a thread still running, runnable or
+    /// asleep with a return address into its text (or not started, its function in the file)
+    /// would execute freed memory in the kernel (`kern/kern_linker.rs`). Reported as a panic
+    /// naming the thread and where it is; the thread is never run again.
     fn check_threads_gone(&mut self, id: u32) {
         let Some(f) = self.file(id) else { return };
         let name = f.image.filename.clone();
-        let alive: Vec<(u32, String)> = kern::kern_switch::sched()
-            .threads
-            .iter()
-            .skip(1)
-            .filter(|t| !matches!(t.state, kern::kern_switch::TState::Exited) && f.image.contains(t.func, 1))
-            .map(|t| (t.tid, t.name.clone()))
-            .collect();
-        if alive.is_empty() {
+        let stale = kern::kern_linker::threads_in_text(&f.image);
+        if stale.is_empty() {
             return;
         }
-        let list: Vec<String> = alive.iter().map(|(tid, n)| format!("{tid} \"{n}\"")).collect();
-        let msg = format!(
-            "kldunload: {name}: kernel thread(s) {} still exist after the module was unloaded: they would run freed code (stop them and wait for kthread_exit in MOD_UNLOAD)",
-            list.join(", ")
-        );
-        self.kprintf(&format!("panic: {msg}\n"));
-        self.st_mut().panics.push(msg);
-        kern::kern_switch::sched().kill(&alive.iter().map(|a| a.0).collect::<Vec<_>>());
+        for t in &stale {
+            let at = if t.is_return {
+                self.symbolize_return(t.addr)
+            } else {
+                format!("{} (not started yet)", self.symbolize(t.addr).0)
+            };
+            let msg = format!(
+                "kldunload: thread {} ({}) still executing in unloaded module {name} at {at}: the file was freed after MOD_UNLOAD and its SYSUNINITs (kern_linker.c linker_file_unload); join the thread before MOD_UNLOAD returns (sleep on its struct thread until kthread_exit's wakeup(td))",
+                t.tid, t.name
+            );
+            self.kprintf(&format!("panic: {msg}\n"));
+            self.st_mut().panics.push(msg);
+        }
+        kern::kern_switch::sched().kill(&stale.iter().map(|t| t.tid).collect::<Vec<_>>());
     }
 
     fn crashed(&mut self, id: u32, fault: Fault) -> UnloadError {

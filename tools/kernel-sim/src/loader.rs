@@ -9,6 +9,8 @@
 //!   `SHT_X86_64_UNWIND` are loaded, in file order, each aligned to `sh_addralign`, into one
 //!   mapping (here in the low-2-GiB arena); `SHT_NOBITS` is zero-filled.
 //! * Symbols are resolved by index. Defined symbols resolve to their section's load address;
+//!   a symbol of a section that is not loaded (size 0) keeps its unrelocated `st_value`, as
+//!   the kernel leaves it (see `relocate_inner`);
 //!   undefined `__start_<sec>`/`__stop_<sec>` resolve to a loaded section's bounds
 //!   (`link_elf_fix_link_set`); other undefined symbols are looked up in the kernel and the
 //!   file's dependencies; unresolved weak symbols become 0; `SHN_COMMON` is refused.
@@ -170,6 +172,8 @@ pub struct SymInfo {
     pub value: Option<usize>,
     /// `st_size`.
     pub size: u64,
+    /// `st_value` as in the file (section-relative for a defined symbol).
+    pub st_value: u64,
 }
 
 impl SymInfo {
@@ -303,7 +307,7 @@ impl Image {
             if stype == elf::STT_GNU_IFUNC && shndx != elf::SHN_UNDEF {
                 problems.push(format!("kldload: {filename}: ifunc symbol {name}: ifunc resolvers are not supported by kernel-sim"));
             }
-            syms.push(SymInfo { name, bind: s.st_bind(), stype, shndx, value, size: s.st_size(e) });
+            syms.push(SymInfo { name, bind: s.st_bind(), stype, shndx, value, size: s.st_size(e), st_value: s.st_value(e) });
         }
         if !problems.is_empty() {
             arena.free(base, len);
@@ -386,7 +390,16 @@ impl Image {
                 } else if let Some(v) = sym.value {
                     v
                 } else if sym.defined() {
-                    0 // defined in a section that is not loaded
+                    // Defined in a section that was not loaded: one of size 0 (or not
+                    // SHF_ALLOC). link_elf_obj.c `link_elf_load_file` skips a section with
+                    // `sh_size == 0` ("if (shdr[i].sh_size == 0) continue;"), so the loop
+                    // "Update all symbol values with the offset" never adds a load address
+                    // to its symbols: they keep the st_value of the file, and
+                    // `elf_obj_lookup` answers a relocation against a defined symbol with it
+                    // ("Quick answer if there is a definition included": `sym->st_value`).
+                    // So `&sym` is that raw value (0 for an object at the start of an empty
+                    // section), not an address inside the module.
+                    sym.st_value as usize
                 } else {
                     match resolve(&sym.name) {
                         Some(v) => v,
@@ -489,13 +502,18 @@ impl Image {
     /// binding, because `see_local` is `debug.link_elf_obj_leak_locals`, which defaults to
     /// true (`static bool link_elf_obj_leak_locals = true;`). With the sysctl off only an
     /// `STB_GLOBAL` first match would do (a weak or local first match is ENOENT); the
-    /// simulator models the default. A symbol whose section was not loaded (zero size) has
-    /// no address here; the kernel would return its unrelocated `st_value`.
+    /// simulator models the default. A symbol whose section was not loaded (zero size) keeps
+    /// its unrelocated `st_value`, and `linker_file_lookup_symbol_internal`
+    /// (sys/kern/kern_linker.c) takes a value of 0 for a common symbol to look up elsewhere
+    /// ("if (symval.value == 0) ... common_size = symval.size"): such a symbol at 0 is not
+    /// found (the dependent's relocation is "undefined"), one at a non-zero `st_value` is
+    /// found with that value.
     pub fn lookup_export(&self, name: &str) -> Option<usize> {
         self.syms
             .iter()
             .find(|s| s.defined() && !s.name.is_empty() && s.name == name)
-            .and_then(|s| s.value)
+            .and_then(|s| s.value.or(Some(s.st_value as usize)))
+            .filter(|&v| v != 0)
     }
 
     /// The symbol containing (or preceding) `addr`: `(name, offset)`.

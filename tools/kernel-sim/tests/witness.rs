@@ -177,7 +177,7 @@ fn simulated_clock_and_threads_left_at_unload() {
     // A thread left behind at unload.
     assert_eq!(k.call(start, &[]).expect("start"), 0);
     k.unload(id).expect("the unload itself succeeds");
-    assert!(k.panics().iter().any(|p| p.contains("kernel thread(s) 100002 \"fxtimer\" still exist after the module was unloaded")), "{:?}", k.panics());
+    assert!(k.panics().iter().any(|p| p.contains("thread 100002 (fxtimer) still executing in unloaded module")), "{:?}", k.panics());
     assert!(k.threads().is_empty());
 }
 

@@ -15,10 +15,13 @@
 //! * `kthread_suspend_check()`/`kproc_suspend_check(p)` return at once (nothing asks a
 //!   simulated thread to suspend; `kthread_suspend`/`kproc_suspend` are not provided).
 //!
-//! So the usual ways a module joins its threads on unload both work: sleeping on the
-//! thread (`msleep(td, &mtx, ...)`/`tsleep(p, ...)`, woken by the exit) or on a flag the
-//! thread sets before exiting. When the module is unloaded while one of its threads still
-//! exists, the simulator reports it (the kernel would run freed code).
+//! So a module joins a thread on unload by sleeping on it (`msleep(td, &mtx, ...)` with the
+//! thread's stop request under `mtx`, or `tsleep(p, ...)` for a process), woken by the exit.
+//! A flag or count the thread sets before exiting is not enough: the thread still returns
+//! into the module's text and calls `kthread_exit` from it after the flag, and the file may
+//! be freed by then. When the file is freed while a thread still has module code to run
+//! (not exited, a return address into the file on its stack), the simulator reports it
+//! (`kern_linker.rs`).
 
 use super::kern_switch::{TState, exit_current, preempt, sched};
 use super::panic::kernel_panic;

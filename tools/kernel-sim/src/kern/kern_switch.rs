@@ -187,6 +187,15 @@ pub struct KThread {
     pub prio: i32,
 }
 
+impl KThread {
+    /// The live part of its kernel stack while it is switched out: `[saved %rsp, top)`
+    /// (None for thread 0, whose stack is the executor's, and for exited threads).
+    pub fn saved_stack(&self) -> Option<(usize, usize)> {
+        let s = self.stack.as_ref()?;
+        (!matches!(self.state, TState::Exited | TState::Running) && self.rsp >= s.lo && self.rsp < s.hi).then_some((self.rsp, s.hi))
+    }
+}
+
 /// The scheduler state of the simulated kernel.
 #[derive(Debug)]
 pub struct Sched {
@@ -217,6 +226,11 @@ pub struct Sched {
     next_tid: u32,
     /// Locks known to the kernel (`lock_init`ed and not destroyed).
     pub locks: std::collections::HashMap<usize, super::subr_lock::LockRec>,
+    /// Thread 0 does not let the other threads run after its function returns (kldunload's
+    /// `MOD_QUIESCE`/`MOD_UNLOAD`/SYSUNINIT calls): on a real kernel they run on other CPUs
+    /// while `linker_file_unload` goes on and frees the file, so the simulator checks what
+    /// they still have to execute instead of letting them finish first.
+    pub defer_drain: bool,
     /// `(tid, name)` of the kernel thread that was running when the last call aborted.
     pub aborted_thread: Option<(u32, String)>,
     /// WITNESS lock-order graph: `(first, second)` witness names -> where the order was
@@ -266,6 +280,7 @@ pub(crate) fn install(seed: Option<u64>, now: i64, freebsd_version: u32) {
         next_tid: TID0 + 1,
         locks: Default::default(),
         aborted_thread: None,
+        defer_drain: false,
         order: Default::default(),
     });
     let old = SCHED.swap(Box::into_raw(s), Ordering::SeqCst);
@@ -654,6 +669,16 @@ pub fn commit_block() -> Wake {
     let s = sched();
     s.no_preempt -= 1;
     let c = s.cur;
+    // mi_switch() (sys/kern/kern_synch.c): `KASSERT(td->td_critnest == 1 ||
+    // KERNEL_PANICKED(), ("mi_switch: switch in a critical section"))` (the 1 is
+    // thread_lock()'s own spinlock_enter()): a thread in a module's critical_enter() section
+    // cannot sleep or block. (With a spin mutex held, WITNESS has complained already.)
+    if s.threads[c].crit > 0
+        && let TState::Blocked(w) = &s.threads[c].state
+    {
+        let caller = w.caller;
+        kernel_panic("mi_switch: switch in a critical section".into(), caller);
+    }
     if matches!(s.threads[c].state, TState::Blocked(_)) {
         switch_next();
     } else {
@@ -701,6 +726,20 @@ pub fn exit_current() -> ! {
     s.threads[c].state = TState::Exited;
     switch_next();
     unreachable!("an exited thread was switched back to");
+}
+
+/// Thread 0 after its function returned: the CPU runs the other threads until it is idle,
+/// unless kldunload defers that ([`Sched::defer_drain`]).
+pub(crate) fn drain_after_call() {
+    if try_sched().is_some_and(|s| s.defer_drain) {
+        return;
+    }
+    drain();
+}
+
+/// Whether some thread is on the run queue.
+pub fn has_runnable() -> bool {
+    try_sched().is_some_and(|s| !s.runq.is_empty())
 }
 
 /// Thread 0 at the end of its work: run the other threads until none is runnable.
@@ -762,4 +801,35 @@ fn deadlock() -> ! {
         ));
     }
     kernel_panic(out, caller)
+}
+
+/// `critical_enter_KBI()` (`sys/kern/kern_switch.c`): a module's `critical_enter()` (in a
+/// `KLD_MODULE` not `KLD_TIED`, `sys/sys/systm.h` maps it to the KBI function):
+/// `td_critnest++`. No preemption happens inside, and sleeping, sleep locks and malloc(9)
+/// are refused like in a spin-mutex section (the same count, as in the kernel).
+extern "C" fn k_critical_enter() {
+    if let Some(s) = try_sched() {
+        s.current_mut().crit += 1;
+    }
+}
+
+/// `critical_exit_KBI()`: `critical_exit()`'s `KASSERT(td->td_critnest != 0,
+/// ("critical_exit: td_critnest == 0"))` (`sys/sys/systm.h`), then `td_critnest--`.
+extern "C" fn k_critical_exit() {
+    let caller = super::subr_witness::caller();
+    let Some(s) = try_sched() else { return };
+    let cur = s.current_mut();
+    if cur.crit == 0 {
+        kernel_panic("critical_exit: td_critnest == 0".into(), caller);
+    }
+    cur.crit -= 1;
+    preempt();
+}
+
+super::subr_witness::caller_shim!(sim_critical_exit, k_critical_exit);
+
+/// Register `critical_enter_KBI`/`critical_exit_KBI`.
+pub fn symbols(v: &mut Vec<crate::ksyms::KsymDef>) {
+    v.push(crate::ksyms::KsymDef::function("critical_enter_KBI", k_critical_enter as *const () as usize));
+    v.push(crate::ksyms::KsymDef::function("critical_exit_KBI", sim_critical_exit as *const () as usize));
 }

@@ -326,8 +326,23 @@ fn check_flags(flags: i32, caller: usize) -> i32 {
     flags
 }
 
+/// The INVARIANTS check of malloc(9), free(9) and realloc(9) in `sys/kern/kern_malloc.c`
+/// (`malloc_dbg()`, `free_dbg()`, `realloc()`): `KASSERT(curthread->td_critnest == 0 ||
+/// SCHEDULER_STOPPED(), ("malloc: called with spinlock or critical section held"))` (and
+/// `"free: ..."`, `"realloc: ..."`). A spin mutex (spinlock_enter()) and critical_enter()
+/// both raise `td_critnest`.
+fn assert_not_critical(what: &str, caller: usize) {
+    if super::kern_switch::try_sched().is_some_and(|s| s.current().crit > 0) {
+        kernel_panic(format!("{what}: called with spinlock or critical section held"), caller);
+    }
+}
+
 /// Allocate `size` bytes of type `mtp` for `caller` (return address in module code).
 fn do_malloc(size: usize, mtp: usize, flags: i32, what: &str, caller: usize) -> usize {
+    // malloc_dbg() order: the flag check, then the critical-section KASSERT; uma_zalloc's
+    // WITNESS_WARN (malloc_check) comes after.
+    let flags = check_flags(flags, caller);
+    assert_not_critical("malloc", caller);
     super::subr_witness::malloc_check(size, flags, caller);
     enum Out {
         Ok(usize),
@@ -338,7 +353,6 @@ fn do_malloc(size: usize, mtp: usize, flags: i32, what: &str, caller: usize) -> 
         Modified { item: usize, zone: usize, at: usize, val: u32, by: usize },
         HostOom(usize),
     }
-    let flags = check_flags(flags, caller);
     let can_sleep = flags & M_NOWAIT == 0;
     let asize = checked_zone_size(size).filter(|&a| a <= isize::MAX as usize);
     loop {
@@ -465,6 +479,8 @@ fn do_malloc(size: usize, mtp: usize, flags: i32, what: &str, caller: usize) -> 
 
 /// Free `addr` of type `mtp` (`zero`: zfree).
 pub(crate) fn do_free(addr: usize, mtp: usize, zero: bool, what: &str, caller: usize) {
+    // free_dbg() (free and zfree), before the NULL check.
+    assert_not_critical("free", caller);
     if addr == 0 {
         return;
     }
@@ -582,6 +598,7 @@ extern "C" fn k_zfree(addr: usize, mtp: usize, caller: usize) {
     do_free(addr, mtp, true, "zfree", caller)
 }
 fn do_realloc(addr: usize, size: usize, mtp: usize, flags: i32, free_on_fail: bool, caller: usize) -> usize {
+    assert_not_critical("realloc", caller);
     if addr == 0 {
         return do_malloc(size, mtp, flags, "realloc", caller);
     }

@@ -9,6 +9,7 @@
 pub mod kern_clock;
 pub mod kern_condvar;
 pub mod kern_kthread;
+pub mod kern_linker;
 pub mod kern_mutex;
 pub mod kern_switch;
 pub mod kern_sx;

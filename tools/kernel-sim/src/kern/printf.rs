@@ -397,7 +397,16 @@ pub unsafe fn format(fmt: *const u8, ap: &mut VaList) -> Vec<u8> {
     out
 }
 
+/// printf(9), vprintf(9), uprintf(9) and log(9) are preemption points under a seeded
+/// schedule (`kern_switch.rs`): a kernel thread can be preempted anywhere outside a
+/// critical section, so also on its way into them (inside a spin-mutex or critical section
+/// the simulator does not preempt). The simulator emits each call's output whole.
+fn preemption_point() {
+    super::kern_switch::preempt();
+}
+
 extern "C" fn printf_impl(gp: *const u64, stack: *const u64) -> u64 {
+    preemption_point();
     // SAFETY: called only from the printf shim with its spill area and stack pointer.
     let mut ap = unsafe { VaList::new(gp, 1, stack) };
     // SAFETY: gp[0] is the format argument.
@@ -407,6 +416,7 @@ extern "C" fn printf_impl(gp: *const u64, stack: *const u64) -> u64 {
 }
 
 extern "C" fn uprintf_impl(gp: *const u64, stack: *const u64) -> u64 {
+    preemption_point();
     // uprintf(9) prints to the controlling terminal of the current process, not to the
     // console or the message buffer (kern/subr_prf.c `uprintf`: `pca.flags = TOTTY`,
     // output through `tty_putchar`); the simulated process calling kldload/kldunload has
@@ -420,6 +430,7 @@ extern "C" fn uprintf_impl(gp: *const u64, stack: *const u64) -> u64 {
 }
 
 extern "C" fn log_impl(gp: *const u64, stack: *const u64) -> u64 {
+    preemption_point();
     // log(int pri, const char *fmt, ...): the message goes to the log buffer (dmesg); the
     // simulator has one console for everything.
     // SAFETY: called only from the log shim.
@@ -462,6 +473,7 @@ unsafe fn bounded(buf: *mut u8, size: usize, fmt: *const u8, ap: &mut VaList) ->
 }
 
 extern "C" fn vprintf_host(fmt: *const u8, ap: *const u8) -> i32 {
+    preemption_point();
     // SAFETY: ap is the caller's va_list.
     let mut va = unsafe { VaList::from_sysv(ap) };
     // SAFETY: fmt is the caller's format.

@@ -286,6 +286,12 @@ pub fn userret() {
     let Some(s) = super::kern_switch::try_sched() else { return };
     let t0 = &s.threads[0];
     if t0.held.is_empty() {
+        // userret() (sys/kern/subr_trap.c), after its WITNESS_WARN: `KASSERT(td->td_critnest
+        // == 0, ("userret: Returning in a critical section"))`: a module call that returns
+        // inside its own critical_enter() (a spin mutex would be listed above instead).
+        if t0.crit > 0 {
+            kernel_panic("userret: Returning in a critical section".into(), 0);
+        }
         return;
     }
     let mut msg = String::from("userret: returning with the following locks held:\n");
