@@ -141,3 +141,57 @@ fn short_buffers_and_newlen() {
     assert_eq!(k.sysctl("debug.sysctls.st_int.x", None, None, ROOT).unwrap().error, 20, "ENOTDIR");
     k.unload(id).expect("unload");
 }
+
+#[test]
+fn release_13_1_static_oid_layout() {
+    let _g = common::lock();
+    // Hand-built 96-byte (SLIST) oids: no 13.x headers here (examples/c-twins/sysctl13.c).
+    let ko = common::build("sysctl13", &["sysctl13.c"], common::Target::Bare);
+    let opts = SimOptions { kenv: [("debug.s13.tun".to_string(), "66".to_string())].into(), ..SimOptions::default() };
+    let mut k = Kernel::boot(SimRelease::V13_1, opts).expect("boot");
+    let id = k.load(&ko).unwrap_or_else(|e| panic!("load: {e}\n{}", k.console()));
+    assert!(k.console().contains("sysctl13: tun=66 children=2\n"), "{}", k.console());
+    assert_eq!(sh(&mut k, &["debug.s13"], ROOT).0, "debug.s13.tun: 66\ndebug.s13.val: 5\n");
+    assert_eq!(sh(&mut k, &["debug.s13.val=8"], ROOT).0, "debug.s13.val: 5 -> 8\n");
+    k.unload(id).expect("unload");
+    assert_eq!(sh(&mut k, &["debug.s13.val"], ROOT).2, 1);
+    assert!(k.panics().is_empty(), "{:?}", k.panics());
+}
+
+#[test]
+fn release_14_layout_is_not_read_as_13() {
+    // The 14.x/15.x struct (112 bytes, RB) differs: the kernel of each release reads its own.
+    use kernel_sim::kern::kern_sysctl::{OID_13, OID_14, layout_for};
+    assert_eq!(layout_for(SimRelease::V13_1.freebsd_version), OID_13);
+    assert_eq!(layout_for(SimRelease::V14_0.freebsd_version), OID_14);
+    assert_eq!(layout_for(SimRelease::V15_0.freebsd_version), OID_14);
+    assert_eq!((OID_13.size, OID_14.size, OID_13.number, OID_14.number), (96, 112, 24, 40));
+}
+
+#[test]
+fn removal_waits_for_running_handler() {
+    let _g = common::lock();
+    let ko = common::build("sysctl_oidrm-Fbsd15", &["sysctl_oidrm.c"], common::Target::Fbsd15);
+    let mut k = Kernel::boot(SimRelease::V15_0, SimOptions::default()).expect("boot");
+    let id = k.load(&ko).unwrap_or_else(|e| panic!("load: {e}\n{}", k.console()));
+    let r = k.sysctl("debug.oidrm_slow", Some(4), None, ROOT).expect("no fault");
+    assert_eq!((r.error, r.old.as_slice()), (0, &1i32.to_le_bytes()[..]));
+    assert!(k.console().contains("oidrm: ctx freed, handler done=1\n"), "{}", k.console());
+    assert_eq!(k.sysctl_info("debug.oidrm_slow"), Err(2));
+    k.unload(id).unwrap_or_else(|e| panic!("unload: {e}\n{}", k.console()));
+    assert!(k.panics().is_empty(), "{:?}", k.panics());
+    assert_eq!(k.sysctl_dynamic_oids(), 0);
+}
+
+#[test]
+fn oid_left_registered_at_unload_is_reported() {
+    let _g = common::lock();
+    let ko = common::build_with("sysctl_oidrm-leak", &["sysctl_oidrm.c"], common::Target::Fbsd14, &["-DLEAK"]);
+    let mut k = Kernel::boot(SimRelease::V14_0, SimOptions::default()).expect("boot");
+    let id = k.load(&ko).unwrap_or_else(|e| panic!("load: {e}\n{}", k.console()));
+    k.sysctl("debug.oidrm_slow", Some(4), None, ROOT).expect("no fault");
+    k.unload(id).expect("unload");
+    assert_eq!(k.panics().len(), 1, "{}", k.console());
+    assert!(k.panics()[0].contains("sysctl oid(s) debug.oidrm_leak still registered after the module was unloaded"), "{:?}", k.panics());
+    assert_eq!(k.sysctl_info("debug.oidrm_leak"), Err(2), "removed from the tree");
+}
