@@ -44,6 +44,9 @@ pub mod twins;
 /// hosts the runner: merge `user/sysctl.rs` into it as `pub mod sysctl;`).
 #[path = "user/sysctl.rs"]
 pub mod user_sysctl;
+/// The sysctl target of `--fuzz` (to move into cdev-sim's `user` module as well).
+#[path = "user/sysctl_fuzz.rs"]
+pub mod user_sysctl_fuzz;
 pub mod report;
 
 use std::path::Path;

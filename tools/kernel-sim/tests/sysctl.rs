@@ -195,3 +195,25 @@ fn oid_left_registered_at_unload_is_reported() {
     assert!(k.panics()[0].contains("sysctl oid(s) debug.oidrm_leak still registered after the module was unloaded"), "{:?}", k.panics());
     assert_eq!(k.sysctl_info("debug.oidrm_leak"), Err(2), "removed from the tree");
 }
+
+#[test]
+fn fuzz_every_module_sysctl_concurrently() {
+    let _g = common::lock();
+    each(|t, r| {
+        for seed in [None, Some(3)] {
+            let (mut k, id) = boot(t, r, SimOptions { securelevel: 1, sched_seed: seed, ..SimOptions::default() });
+            let names = k.sysctl_leaves_of(id);
+            assert_eq!(names.len(), 16, "{names:?}");
+            let st = kernel_sim::user_sysctl_fuzz::fuzz(&mut k, &names, 600, 42, 4).unwrap_or_else(|f| panic!("fault: {f}\n{}", k.console()));
+            assert!(st.failures.is_empty(), "{:#?}", st.failures);
+            assert_eq!(st.requests >= 600, true);
+            assert!(st.ok > 0 && st.errors > 0, "{st:?}");
+            if seed.is_some() {
+                assert!(k.context_switches() > 0, "the fuzz processes ran on threads of their own");
+            }
+            assert!(k.panics().is_empty(), "{:?}", k.panics());
+            k.unload(id).unwrap_or_else(|e| panic!("unload: {e}\n{}", k.console()));
+            assert_eq!(k.sysctl_dynamic_oids(), 0);
+        }
+    });
+}

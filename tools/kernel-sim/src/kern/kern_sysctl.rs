@@ -205,8 +205,9 @@ pub struct SysctlState {
     pub env_copies: HashMap<usize, String>,
     /// `securelevel` (kern.securelevel).
     pub securelevel: i32,
-    /// Oids allocated by `sysctl_add_oid` (freed by removal with `del`).
-    pub dyn_oids: HashMap<usize, ()>,
+    /// Oids allocated by `sysctl_add_oid` (freed by removal with `del`) -> the address of
+    /// the module code that added them.
+    pub dyn_oids: HashMap<usize, usize>,
     /// Context lists: `struct sysctl_ctx_list *` -> entries, most recent first
     /// (`TAILQ_INSERT_HEAD`).
     pub ctxs: HashMap<usize, Vec<usize>>,
@@ -737,7 +738,7 @@ pub struct UserCall {
     pub retval: usize,
 }
 
-fn userland_sysctl(c: &mut UserCall) -> i32 {
+pub(crate) fn userland_sysctl(c: &mut UserCall) -> i32 {
     let mut req = Req::new_user(c.oldlen, c.new.clone());
     with(|s| s.cred = c.cred);
     let e = loop {
@@ -961,7 +962,7 @@ extern "C" fn k_sysctl_add_oid(
     clist: usize, parent: usize, number: i32, name: usize, kind: i32, arg1: usize, arg2: i64, handler: usize, fmt: usize,
     descr: usize, label: usize,
 ) -> usize {
-    let _ = caller();
+    let added_by = caller();
     if parent == 0 || name == 0 {
         return 0;
     }
@@ -994,7 +995,7 @@ extern "C" fn k_sysctl_add_oid(
         wr_usize(o + l.descr, unsafe { libc::strdup(descr as *const libc::c_char) } as usize);
     }
     wr_usize(o + l.label, label);
-    with(|s| s.dyn_oids.insert(o, ()));
+    with(|s| s.dyn_oids.insert(o, added_by));
     ctx_add(clist, o);
     register_oid(o);
     o
@@ -1457,6 +1458,28 @@ impl crate::Kernel {
     /// `kern_getenv` copies not given back with `freeenv`: `(address, name)`.
     pub fn kenv_leaks(&self) -> Vec<(usize, String)> {
         super::kern_environment::outstanding()
+    }
+
+    /// The leaves file `id` registered: static oids in its image, dynamic ones its code
+    /// added, and any whose handler or `arg1` lies in its image (the `--fuzz` targets).
+    pub fn sysctl_leaves_of(&self, id: crate::ModuleId) -> Vec<String> {
+        let Some(f) = self.file(id.0) else { return Vec::new() };
+        let img = &f.image;
+        let owners = with(|s| s.dyn_oids.clone());
+        all_oids()
+            .into_iter()
+            .filter(|(o, _)| {
+                let n = oid(*o);
+                let leafish = n.kind & CTLTYPE != CTLTYPE_NODE || n.handler != 0;
+                leafish
+                    && n.kind & CTLFLAG_DORMANT == 0
+                    && (img.contains(*o, 1)
+                        || img.contains(n.handler, 1)
+                        || img.contains(n.arg1, 1)
+                        || owners.get(o).is_some_and(|&c| img.contains(c, 1)))
+            })
+            .map(|(_, p)| p)
+            .collect()
     }
 
     /// Dynamic oids currently allocated (`sysctl_add_oid` not yet removed).
