@@ -13,6 +13,7 @@
 #include <sys/systm.h>
 #include <sys/kernel.h>
 #include <sys/module.h>
+#include <sys/proc.h>
 #include <sys/sysctl.h>
 
 static int st_int = 1;
@@ -86,6 +87,12 @@ sysctls_modevent(module_t mod, int what, void *arg)
 		TUNABLE_INT_FETCH("debug.sysctls.ti", &ti);
 		getenv_long("debug.sysctls.tl", &tl);
 		getenv_string("debug.sysctls.ts", buf, sizeof(buf));
+		{
+			int hz_v = 0;
+			size_t len = sizeof(hz_v);
+			int e = kernel_sysctlbyname(curthread, "kern.hz", &hz_v, &len, NULL, 0, NULL, 0);
+			printf("sysctls: kern.hz=%d len=%zu error=%d\n", hz_v, len, e);
+		}
 		printf("sysctls: loaded st_tun=%d dyn_tun=%d ti=%d tl=%ld ts=%s test=%d\n", st_tun, dyn_tun, ti, tl,
 		    buf, testenv("debug.sysctls.ti"));
 		return (0);

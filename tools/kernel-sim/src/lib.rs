@@ -291,7 +291,7 @@ impl Kernel {
             // the arena; no module runs yet.
             unsafe { (at as *mut u64).write(opts.kmem as u64) };
         }
-        kern::kern_sysctl::boot(release.freebsd_version, &|n| ksyms.lookup(n), opts.kenv.clone(), opts.securelevel);
+        kern::kern_sysctl::boot(release.name, release.freebsd_version, &|n| ksyms.lookup(n), opts.kenv.clone(), opts.securelevel);
         let exec = Executor::new(opts.timeout, arena.bounds());
         Ok(Kernel {
             exec,

@@ -217,3 +217,21 @@ fn fuzz_every_module_sysctl_concurrently() {
         }
     });
 }
+
+#[test]
+fn kernel_leaves_and_kernel_sysctlbyname() {
+    let _g = common::lock();
+    each(|t, r| {
+        let (mut k, id) = boot(t, r, SimOptions::default());
+        assert!(k.console().contains("sysctls: kern.hz=1000 len=4 error=0\n"), "{}", k.console());
+        assert_eq!(sh(&mut k, &["kern.ostype", "hw.ncpu"], ROOT).0, "kern.ostype: FreeBSD\nhw.ncpu: 1\n");
+        assert_eq!(sh(&mut k, &["-n", "kern.osrelease"], ROOT).0, format!("{}-RELEASE\n", r.name));
+        assert_eq!(sh(&mut k, &["-n", "kern.osreldate"], ROOT).0, format!("{}\n", r.freebsd_version));
+        // kern.securelevel may only be raised, and only by root.
+        assert_eq!(sh(&mut k, &["kern.securelevel=1"], USER).1, "sysctl: kern.securelevel=1: Operation not permitted\n");
+        assert_eq!(sh(&mut k, &["kern.securelevel=1"], ROOT).0, "kern.securelevel: -1 -> 1\n");
+        assert_eq!(sh(&mut k, &["kern.securelevel=0"], ROOT).1, "sysctl: kern.securelevel=0: Operation not permitted\n");
+        assert_eq!(sh(&mut k, &["debug.sysctls.st_secure=9"], ROOT).2, 1, "CTLFLAG_SECURE above level 0");
+        k.unload(id).expect("unload");
+    });
+}

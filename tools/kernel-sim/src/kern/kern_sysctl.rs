@@ -1216,7 +1216,7 @@ pub fn all_oids() -> Vec<(usize, String)> {
 }
 
 /// Boot: the state, and the static roots in their data symbols.
-pub(crate) fn boot(freebsd_version: u32, lookup: &dyn Fn(&str) -> Option<usize>, kenv: BTreeMap<String, String>, securelevel: i32) {
+pub(crate) fn boot(release: &str, freebsd_version: u32, lookup: &dyn Fn(&str) -> Option<usize>, kenv: BTreeMap<String, String>, securelevel: i32) {
     let layout = layout_for(freebsd_version);
     let root = lookup("sysctl__children").expect("sysctl__children symbol");
     *STATE.lock().unwrap_or_else(|e| e.into_inner()) = Some(SysctlState {
@@ -1245,6 +1245,96 @@ pub(crate) fn boot(freebsd_version: u32, lookup: &dyn Fn(&str) -> Option<usize>,
         wr_u32(o + l.refcnt, 0);
         register_oid(o);
     }
+    kernel_leaves(release, freebsd_version, lookup);
+}
+
+/// A static oid of the kernel itself (host memory, never removed).
+#[allow(clippy::too_many_arguments)]
+fn kernel_leaf(parent: usize, name: &str, number: i32, kind: u32, arg1: usize, arg2: i64, handler: usize, fmt: &str, descr: &str) {
+    let l = lay();
+    // SAFETY: a zeroed struct sysctl_oid that lives as long as the process.
+    let o = unsafe { libc::calloc(1, l.size) } as usize;
+    wr_usize(o + l.parent, parent);
+    wr_u32(o + l.number, number as u32);
+    wr_u32(o + l.kind, kind);
+    wr_usize(o + l.arg1, arg1);
+    wr_usize(o + l.arg2, arg2 as usize);
+    wr_usize(o + l.name, super::kern_environment::leak_cstr(name));
+    wr_usize(o + l.handler, handler);
+    wr_usize(o + l.fmt, super::kern_environment::leak_cstr(fmt));
+    wr_usize(o + l.descr, super::kern_environment::leak_cstr(descr));
+    register_oid(o);
+}
+
+/// A few leaves of a real kernel, so that `sysctl kern` shows something and modules can
+/// read them with `kernel_sysctlbyname`: kern.ostype (KERN_OSTYPE 1), kern.osrelease (2),
+/// kern.securelevel (KERN_SECURELVL 9, `sysctl_kern_securelvl`: may only be raised),
+/// kern.osreldate (24), kern.hz (OID_AUTO, `CTLFLAG_RDTUN | CTLFLAG_NOFETCH`), hw.ncpu
+/// (HW_NCPU 3; one simulated CPU). Numbers from sys/sys/sysctl.h.
+fn kernel_leaves(release: &str, freebsd_version: u32, lookup: &dyn Fn(&str) -> Option<usize>) {
+    let (Some(kern), Some(hw)) = (lookup("sysctl___kern"), lookup("sysctl___hw")) else { return };
+    let int = |v: i32| Box::into_raw(Box::new(v)) as usize;
+    let rd = CTLFLAG_RD | CTLFLAG_MPSAFE;
+    let s = super::kern_environment::leak_cstr;
+    kernel_leaf(kern, "ostype", 1, CTLTYPE_STRING | rd, s("FreeBSD"), 0, h_string as *const () as usize, "A", "Operating system type");
+    kernel_leaf(kern, "osrelease", 2, CTLTYPE_STRING | rd, s(&format!("{release}-RELEASE")), 0, h_string as *const () as usize, "A", "Operating system release");
+    kernel_leaf(kern, "securelevel", 9, CTLTYPE_INT | CTLFLAG_RW | CTLFLAG_PRISON | CTLFLAG_MPSAFE, 0, 0, h_securelvl as *const () as usize, "I", "Current secure level");
+    kernel_leaf(kern, "osreldate", 24, CTLTYPE_INT | rd, int(freebsd_version as i32), 0, h_int as *const () as usize, "I", "Kernel release date");
+    kernel_leaf(kern, "hz", -1, CTLTYPE_INT | rd | CTLFLAG_TUN | CTLFLAG_NOFETCH, int(super::kern_clock::HZ as i32), 0, h_int as *const () as usize, "I", "Number of clock ticks per second");
+    kernel_leaf(hw, "ncpu", 3, CTLTYPE_INT | rd, int(1), 0, h_int as *const () as usize, "I", "Number of active CPUs");
+}
+
+/// `sysctl_kern_securelvl` (kern_mib.c): the level may only be raised (`EPERM` otherwise).
+extern "C" fn h_securelvl(_oidp: usize, _arg1: usize, _arg2: i64, req: usize) -> i32 {
+    let mut level = with(|s| s.securelevel);
+    let e = out(req, &level as *const i32 as usize, 4);
+    if e != 0 || rd_usize(req + R_NEWPTR) == 0 {
+        return e;
+    }
+    let cur = level;
+    let e = inp(req, &mut level as *mut i32 as usize, 4);
+    if e != 0 {
+        return e;
+    }
+    if level < cur {
+        return EPERM;
+    }
+    with(|s| s.securelevel = level);
+    0
+}
+
+/// `kernel_sysctlbyname(td, name, old, oldlenp, new, newlen, retval, flags)`: a request
+/// with kernel buffers (`sysctl_old_kernel`/`sysctl_new_kernel`) through `sysctl_root`, with
+/// the credential of a kernel thread (root).
+#[allow(clippy::too_many_arguments)]
+extern "C" fn k_kernel_sysctlbyname(td: usize, name: usize, old: usize, oldlenp: usize, new: usize, newlen: usize, retval: usize, flags: i32) -> i32 {
+    // SAFETY: C string.
+    let nm = unsafe { super::cstr(name) };
+    let mut raw = [0u64; 12];
+    let p = raw.as_mut_ptr() as usize;
+    wr_usize(p + R_TD, if td != 0 { td } else { sched().curthread() });
+    wr_u32(p + R_LOCK, REQ_UNWIRED as u32);
+    let oldlen = if oldlenp != 0 { rd_usize(oldlenp) } else { 0 };
+    wr_usize(p + R_OLDLEN, oldlen);
+    wr_usize(p + R_VALIDLEN, oldlen);
+    wr_usize(p + R_OLDPTR, old);
+    if new != 0 {
+        wr_usize(p + R_NEWPTR, new);
+        wr_usize(p + R_NEWLEN, newlen);
+    }
+    wr_usize(p + R_OLDFUNC, sysctl_old_kernel as *const () as usize);
+    wr_usize(p + R_NEWFUNC, sysctl_new_kernel as *const () as usize);
+    wr_u32(p + 88, flags as u32);
+    let e = sysctl_root(&nm, SysctlCred::ROOT, p);
+    if e != 0 && e != ENOMEM {
+        return e;
+    }
+    if retval != 0 {
+        let oldidx = rd_usize(p + R_OLDIDX);
+        let validlen = rd_usize(p + R_VALIDLEN);
+        wr_usize(retval, if old != 0 && oldidx > validlen { validlen } else { oldidx });
+    }
+    e
 }
 
 /// Shutdown: drop the state (oids of modules still loaded die with their files).
@@ -1284,6 +1374,7 @@ pub fn symbols(v: &mut Vec<KsymDef>) {
     f(v, "sysctl_register_oid", k_sysctl_register_oid as *const () as usize);
     f(v, "sysctl_unregister_oid", k_sysctl_unregister_oid as *const () as usize);
     f(v, "securelevel_gt", k_securelevel_gt as *const () as usize);
+    f(v, "kernel_sysctlbyname", k_kernel_sysctlbyname as *const () as usize);
     f(v, "securelevel_ge", k_securelevel_ge as *const () as usize);
     // SLIST_HEAD / RB_HEAD: one pointer.
     v.push(KsymDef::data("sysctl__children", vec![0; 8], 8));
