@@ -124,3 +124,22 @@ fn errno_paths_efault_enotty_einval_ebusy_eperm() {
     k.unload(id).expect("unload");
     assert!(k.panics().is_empty(), "{:?}", k.panics());
 }
+
+#[test]
+fn fuzz_the_fixture_from_four_processes() {
+    let _g = common::lock();
+    for seed in [1u64, 2] {
+        let (mut k, id) = boot(common::Target::Fbsd14, SimRelease::V14_0);
+        let cmds = k.ioctl_commands();
+        // Found in the compiled switch (gcc may derive some constants arithmetically).
+        let found = [FIX_GETLEN, FIX_CLEAR, FIX_SETLEN, FIX_GETPRIV, FIX_SETPRIV, FIX_COPYOUT].iter().filter(|c| cmds.contains(&(**c as u32))).count();
+        assert!(found >= 4, "{found} of 6 commands found in {cmds:x?}");
+        let r = k.fuzz(2000, 4, seed);
+        assert!(r.fault.is_none() && r.failure.is_none(), "{:?} {:?}\n{}", r.fault, r.failure, k.console());
+        assert_eq!(r.ops, 2000);
+        assert!(r.errors > 0 && r.errors < r.ops, "{} errors", r.errors);
+        k.unload(id).expect("unload");
+        assert!(k.panics().is_empty(), "{:?}", k.panics());
+        assert_eq!(k.malloc_type("cdevfix").map(|t| t.live_allocs), Some(0));
+    }
+}
