@@ -7,7 +7,12 @@
  * priv_check(PRIV_DRIVER)), FIX_SETLEN (_IOW int: EINVAL above 4096), FIX_GETPRIV (_IOR
  * int: this file's open number from its cdevpriv), FIX_SETPRIV (_IO: devfs_set_cdevpriv
  * again, EBUSY), FIX_COPYOUT (_IOW pointer: copyout of 8 bytes to a user pointer).
- * /dev/cdevfix_pub (0666) shares the methods.
+ * /dev/cdevfix_pub (0666) shares the methods. FIX_GETCLOSES (_IOR int): d_close calls so
+ * far; FIX_SLEEP (_IO): sleeps 1 s in d_ioctl (destroy_dev must wait for it).
+ *
+ * Variants for the simulator's tests: -DFIX_TRACKCLOSE (D_TRACKCLOSE), and bugs:
+ * -DFIX_BUG_IGNORE_PRIV (FIX_CLEAR ignores priv_check), -DFIX_BUG_DESTROY_IN_CLOSE
+ * (destroy_dev from d_close), -DFIX_BUG_NO_DESTROY (MOD_UNLOAD forgets /dev/cdevfix_pub).
  */
 #include <sys/param.h>
 #include <sys/module.h>
@@ -28,6 +33,8 @@
 #define FIX_GETPRIV	_IOR('F', 4, int)
 #define FIX_SETPRIV	_IO('F', 5)
 #define FIX_COPYOUT	_IOW('F', 6, uint64_t)
+#define FIX_GETCLOSES	_IOR('F', 7, int)
+#define FIX_SLEEP	_IO('F', 8)
 
 static MALLOC_DEFINE(M_FIX, "cdevfix", "cdev fixture");
 static struct mtx fix_mtx;
@@ -35,6 +42,20 @@ static char fix_buf[4096];
 static int fix_len;
 static int fix_opens;
 static struct cdev *fix_dev, *fix_pub;
+static int fix_closes;
+static int fix_destroyed;
+
+static int
+fix_close(struct cdev *dev, int fflag, int devtype, struct thread *td)
+{
+	mtx_lock(&fix_mtx);
+	fix_closes++;
+	mtx_unlock(&fix_mtx);
+#ifdef FIX_BUG_DESTROY_IN_CLOSE
+	destroy_dev(dev);
+#endif
+	return (0);
+}
 
 static void
 fix_dtor(void *data)
@@ -110,8 +131,10 @@ fix_ioctl(struct cdev *dev, u_long cmd, caddr_t data, int fflag, struct thread *
 		return (0);
 	case FIX_CLEAR:
 		error = priv_check(td, PRIV_DRIVER);
+#ifndef FIX_BUG_IGNORE_PRIV
 		if (error != 0)
 			return (error);
+#endif
 		mtx_lock(&fix_mtx);
 		fix_len = 0;
 		mtx_unlock(&fix_mtx);
@@ -134,6 +157,16 @@ fix_ioctl(struct cdev *dev, u_long cmd, caddr_t data, int fflag, struct thread *
 	case FIX_COPYOUT:
 		v = 0x1122334455667788ULL;
 		return (copyout(&v, (void *)(uintptr_t)*(uint64_t *)data, sizeof(v)));
+	case FIX_GETCLOSES:
+		mtx_lock(&fix_mtx);
+		*(int *)data = fix_closes;
+		mtx_unlock(&fix_mtx);
+		return (0);
+	case FIX_SLEEP:
+		tsleep(&fix_closes, 0, "fixslp", hz);
+		if (fix_destroyed)
+			printf("cdevfix: d_ioctl ran after destroy_dev returned\n");
+		return (0);
 	default:
 		return (ENOTTY);
 	}
@@ -142,7 +175,11 @@ fix_ioctl(struct cdev *dev, u_long cmd, caddr_t data, int fflag, struct thread *
 static struct cdevsw fix_cdevsw = {
 	.d_version = D_VERSION,
 	.d_name = "cdevfix",
+#ifdef FIX_TRACKCLOSE
+	.d_flags = D_TRACKCLOSE,
+#endif
 	.d_open = fix_open,
+	.d_close = fix_close,
 	.d_read = fix_read,
 	.d_write = fix_write,
 	.d_ioctl = fix_ioctl,
@@ -179,8 +216,11 @@ fix_modevent(module_t mod, int what, void *arg)
 		}
 		return (error);
 	case MOD_UNLOAD:
+#ifndef FIX_BUG_NO_DESTROY
 		destroy_dev(fix_pub);
+#endif
 		destroy_dev(fix_dev);
+		fix_destroyed = 1;
 		mtx_destroy(&fix_mtx);
 		return (0);
 	default:

@@ -143,3 +143,101 @@ fn fuzz_the_fixture_from_four_processes() {
         assert_eq!(k.malloc_type("cdevfix").map(|t| t.live_allocs), Some(0));
     }
 }
+
+const FIX_GETCLOSES: u64 = 0x4004_4607;
+const FIX_SLEEP: u64 = 0x2000_4608;
+
+fn boot_variant(tag: &str, flags: &[&str]) -> (Kernel, kernel_sim::ModuleId) {
+    let ko = common::build_with(&format!("cdevfix-{tag}"), &["cdev_fixture.c"], common::Target::Fbsd14, flags);
+    let mut k = Kernel::boot(SimRelease::V14_0, SimOptions::default()).expect("boot");
+    let id = k.load(&ko).unwrap_or_else(|e| panic!("load: {e}\n{}", k.console()));
+    (k, id)
+}
+
+fn closes_after_three_opens(k: &mut Kernel) -> Vec<i32> {
+    let pid = k.spawn("t", Ucred::root());
+    let mut s = kernel_sim::user::shell::Shell { k, pid, stdout_fd: None, stdin_fd: None, out: Vec::new(), err: String::new(), fault: None };
+    let buf = s.alloc(4).unwrap();
+    let fds: Vec<i32> = (0..3).map(|_| s.open("/dev/cdevfix", O_RDONLY).unwrap()).collect();
+    let mut seen = Vec::new();
+    for fd in &fds[..2] {
+        s.close(*fd).unwrap();
+        s.ioctl(fds[2], FIX_GETCLOSES, buf).unwrap();
+        seen.push(i32::from_le_bytes(s.peek(buf, 4).try_into().unwrap()));
+    }
+    s.close(fds[2]).unwrap();
+    let fd = s.open("/dev/cdevfix", O_RDONLY).unwrap();
+    s.ioctl(fd, FIX_GETCLOSES, buf).unwrap();
+    seen.push(i32::from_le_bytes(s.peek(buf, 4).try_into().unwrap()));
+    s.close(fd).unwrap();
+    k.exit_process(pid).unwrap();
+    seen
+}
+
+#[test]
+fn d_close_only_on_last_close_unless_trackclose() {
+    let _g = common::lock();
+    let (mut k, id) = boot_variant("plain", &[]);
+    assert_eq!(closes_after_three_opens(&mut k), vec![0, 0, 1]);
+    k.unload(id).unwrap();
+    drop(k);
+    let (mut k, id) = boot_variant("trackclose", &["-DFIX_TRACKCLOSE"]);
+    assert_eq!(closes_after_three_opens(&mut k), vec![1, 2, 3]);
+    k.unload(id).unwrap();
+}
+
+#[test]
+fn destroy_dev_waits_for_a_sleeping_method_and_revokes_open_files() {
+    let _g = common::lock();
+    let (mut k, id) = boot(common::Target::Fbsd14, SimRelease::V14_0);
+    let pid = k.spawn("sleeper", Ucred::root());
+    let fd = k.syscall(pid, || kernel_sim::kern::sys_generic::sys_open("/dev/cdevfix_pub", O_RDWR)).unwrap().unwrap();
+    k.syscall_in_background(pid, move || {
+        let r = kernel_sim::kern::sys_generic::sys_ioctl(fd, FIX_SLEEP, 0);
+        assert_eq!(r, Ok(()));
+    })
+    .unwrap();
+    assert!(k.threads().iter().any(|t| t.2.contains("fixslp")), "{:?}", k.threads());
+    let t0 = k.ticks();
+    // kldunload -f: MOD_UNLOAD's destroy_dev sleeps on "devdrn" until the ioctl returns.
+    k.unload(id).unwrap_or_else(|e| panic!("{e}\n{}", k.console()));
+    assert!(k.ticks() - t0 >= 1000, "destroy_dev did not wait: {} ticks", k.ticks() - t0);
+    assert!(!k.console().contains("after destroy_dev"), "{}", k.console());
+    assert!(k.panics().is_empty(), "{:?}", k.panics());
+    // The file is revoked: its calls fail with ENXIO; closing it calls nothing; the
+    // cdevpriv destructor already ran in destroy_dev.
+    let buf = k.syscall(pid, || 0).unwrap();
+    let _ = buf;
+    assert_eq!(k.syscall(pid, move || kernel_sim::kern::sys_generic::sys_ioctl(fd, FIX_GETCLOSES, 0)).unwrap(), Err(ENXIO));
+    assert_eq!(k.syscall(pid, move || kernel_sim::kern::sys_generic::sys_close(fd)).unwrap(), Ok(()));
+    k.exit_process(pid).unwrap();
+    assert_eq!(k.malloc_type("cdevfix").map(|t| t.live_allocs), Some(0));
+}
+
+#[test]
+fn destroy_dev_from_own_d_close_is_reported() {
+    let _g = common::lock();
+    let (mut k, _id) = boot_variant("destroy-in-close", &["-DFIX_BUG_DESTROY_IN_CLOSE"]);
+    let pid = k.spawn("sh", Ucred::root());
+    let o = k.run_command(pid, "cat /dev/cdevfix");
+    let f = o.fault.expect("a panic");
+    assert!(f.to_string().contains("called from a d_* method of the device itself"), "{f}");
+}
+
+#[test]
+fn device_left_at_unload_is_reported() {
+    let _g = common::lock();
+    let (mut k, id) = boot_variant("no-destroy", &["-DFIX_BUG_NO_DESTROY"]);
+    k.unload(id).unwrap();
+    assert!(k.panics().iter().any(|p| p.contains("/dev/cdevfix_pub still exist")), "{:?}", k.panics());
+    assert!(k.devices().is_empty());
+}
+
+#[test]
+fn fuzz_catches_an_ignored_priv_check() {
+    let _g = common::lock();
+    let (mut k, _id) = boot_variant("ignore-priv", &["-DFIX_BUG_IGNORE_PRIV"]);
+    let r = k.fuzz(3000, 4, 7);
+    let f = r.failure.expect("the fuzzer must notice");
+    assert!(f.contains("priv_check refused privilege 14"), "{f}");
+}

@@ -76,6 +76,8 @@ struct Worker {
     buf: usize,
     vm_end: usize,
     failure: Option<String>,
+    finished: bool,
+    wait_chan: usize,
 }
 
 const BUF: usize = 128 << 10;
@@ -232,12 +234,16 @@ extern "C" fn worker_entry(arg: usize) {
     // SAFETY: `arg` is the Worker that Kernel::fuzz keeps alive until the gate call returns.
     let w = unsafe { &mut *(arg as *mut Worker) };
     w.run();
+    w.finished = true;
+    sched().wake_chan(w.wait_chan, false, false);
 }
 
 extern "C" fn spawn_workers(arg: u64) -> u64 {
     // SAFETY: `arg` points to the Vec<Box<Worker>> of Kernel::fuzz (alive for the call).
     let ws = unsafe { &mut *(arg as *mut Vec<Box<Worker>>) };
     for w in ws.iter_mut() {
+        w.finished = w.todo == 0;
+        w.wait_chan = arg as usize;
         if w.todo == 0 {
             continue;
         }
@@ -246,6 +252,20 @@ extern "C" fn spawn_workers(arg: u64) -> u64 {
         let i = s.create(worker_entry as *const () as usize, &mut **w as *mut Worker as usize, format!("fuzz{}", w.pid), proc_addr, "fuzz".into(), w.pid, 8);
         let tid = sched().threads[i].tid;
         crate::kern::with(|k| k.user.thread_proc.insert(tid, w.pid));
+    }
+    // Thread 0 waits for the batch (a worker may sleep in a d_* method; when every thread
+    // waits with no timeout pending, the scheduler reports the deadlock).
+    // SAFETY: as above; the workers only touch their own Worker.
+    while !unsafe { &*(arg as *const Vec<Box<Worker>>) }.iter().all(|w| w.finished) {
+        crate::kern::kern_switch::block(crate::kern::kern_switch::Wait {
+            chan: arg as usize,
+            wmesg: "fuzzwait".into(),
+            deadline: None,
+            caller: 0,
+            on_lock: false,
+            seq: 0,
+            pri: 0,
+        });
     }
     0
 }
@@ -327,6 +347,8 @@ impl Kernel {
                 buf,
                 vm_end,
                 failure: None,
+                finished: true,
+                wait_chan: 0,
             }));
         }
         // Batches keep each gate call well inside the watchdog.
