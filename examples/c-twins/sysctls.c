@@ -14,6 +14,8 @@
 #include <sys/kernel.h>
 #include <sys/module.h>
 #include <sys/proc.h>
+#include <sys/lock.h>
+#include <sys/mutex.h>
 #include <sys/sysctl.h>
 
 static int st_int = 1;
@@ -57,6 +59,38 @@ range_handler(SYSCTL_HANDLER_ARGS)
 }
 SYSCTL_PROC(_debug_sysctls, OID_AUTO, range, CTLTYPE_INT | CTLFLAG_RW | CTLFLAG_MPSAFE, NULL, 0,
     range_handler, "I", "0..1000");
+
+/*
+ * debug.sysctls.locked: SYSCTL_OUT with a mutex held. The copyout to the user's buffer may
+ * fault and sleep, so kern_sysctl.c's sysctl_old_user() does WITNESS_WARN unless the buffer
+ * was wired first with sysctl_wire_old_buffer() (debug.sysctls.wired). Built with
+ * -DLOCKED_OUT only (a deliberate bug).
+ */
+static struct mtx lk;
+MTX_SYSINIT(sysctls_lk, &lk, "sysctls lock", MTX_DEF);
+
+static int
+locked_handler(SYSCTL_HANDLER_ARGS)
+{
+	int v, error;
+
+	if (arg2 == 1) {
+		error = sysctl_wire_old_buffer(req, sizeof(int));
+		if (error != 0)
+			return (error);
+	}
+	mtx_lock(&lk);
+	v = st_int;
+	error = SYSCTL_OUT(req, &v, sizeof(v));
+	mtx_unlock(&lk);
+	return (error);
+}
+#ifdef LOCKED_OUT
+SYSCTL_PROC(_debug_sysctls, OID_AUTO, locked, CTLTYPE_INT | CTLFLAG_RD | CTLFLAG_MPSAFE | CTLFLAG_SKIP,
+    NULL, 0, locked_handler, "I", "SYSCTL_OUT under a mutex, unwired");
+#endif
+SYSCTL_PROC(_debug_sysctls, OID_AUTO, wired, CTLTYPE_INT | CTLFLAG_RD | CTLFLAG_MPSAFE | CTLFLAG_SKIP,
+    NULL, 1, locked_handler, "I", "SYSCTL_OUT under a mutex, wired");
 
 static struct sysctl_ctx_list ctx;
 static int dyn_value = 10;

@@ -203,7 +203,7 @@ fn fuzz_every_module_sysctl_concurrently() {
         for seed in [None, Some(3)] {
             let (mut k, id) = boot(t, r, SimOptions { securelevel: 1, sched_seed: seed, ..SimOptions::default() });
             let names = k.sysctl_leaves_of(id);
-            assert_eq!(names.len(), 16, "{names:?}");
+            assert_eq!(names.len(), 17, "{names:?}");
             let st = kernel_sim::user::sysctl_fuzz::fuzz(&mut k, &names, 600, 42, 4).unwrap_or_else(|f| panic!("fault: {f}\n{}", k.console()));
             assert!(st.failures.is_empty(), "{:#?}", st.failures);
             assert_eq!(st.requests >= 600, true);
@@ -257,7 +257,37 @@ fn sysctl_command_in_the_exec_runner_runs_with_the_process_credential() {
     assert_eq!((o.stderr.as_str(), o.status), ("sysctl: unknown oid 'debug.nothing'\n", 1));
     // The whole --fuzz sysctl target of the loaded modules.
     let (names, r) = k.fuzz_sysctls(400, 9);
-    assert_eq!(names.len(), 16);
+    assert_eq!(names.len(), 17);
     assert!(r.expect("no fault").failures.is_empty());
     k.unload(id).expect("unload");
+}
+
+#[test]
+fn sysctl_out_under_a_mutex_needs_a_wired_buffer() {
+    let _g = common::lock();
+    let ko = common::build_with("sysctls-locked", &["sysctls.c"], common::Target::Fbsd14, &["-DLOCKED_OUT"]);
+    let mut k = Kernel::boot(SimRelease::V14_0, SimOptions::default()).expect("boot");
+    k.load(&ko).unwrap_or_else(|e| panic!("load: {e}\n{}", k.console()));
+    // CTLFLAG_SKIP hides both from listings.
+    assert!(!sh(&mut k, &["debug.sysctls"], ROOT).0.contains("locked"));
+    let r = k.sysctl("debug.sysctls.wired", Some(4), None, ROOT).expect("wired: no report");
+    assert_eq!((r.error, r.old.as_slice()), (0, &1i32.to_le_bytes()[..]));
+    // A length query (oldptr NULL) copies nothing: no report either.
+    assert_eq!(k.sysctl("debug.sysctls.locked", None, None, ROOT).expect("no copy").oldlen, 4);
+    let f = k.sysctl("debug.sysctls.locked", Some(4), None, ROOT).expect_err("unwired copyout under a mutex");
+    let msg = f.to_string();
+    assert!(msg.contains("sysctl_old_user() with the following non-sleepable locks held"), "{msg}");
+    assert!(msg.contains("sysctls lock"), "{msg}");
+}
+
+#[test]
+fn fuzz_finds_the_unwired_copyout_under_a_mutex() {
+    let _g = common::lock();
+    let ko = common::build_with("sysctls-locked", &["sysctls.c"], common::Target::Fbsd14, &["-DLOCKED_OUT"]);
+    let mut k = Kernel::boot(SimRelease::V14_0, SimOptions::default()).expect("boot");
+    k.load(&ko).unwrap_or_else(|e| panic!("load: {e}\n{}", k.console()));
+    let (names, r) = k.fuzz_sysctls(2000, 1);
+    assert!(names.iter().any(|n| n == "debug.sysctls.locked"));
+    let f = r.expect_err("the fuzzer reads debug.sysctls.locked into a buffer");
+    assert!(f.to_string().contains("sysctl_old_user()"), "{f}");
 }
