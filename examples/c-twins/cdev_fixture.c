@@ -11,6 +11,8 @@
  * far; FIX_SLEEP (_IO): sleeps 1 s in d_ioctl (destroy_dev must wait for it).
  *
  * Variants for the simulator's tests: -DFIX_TRACKCLOSE (D_TRACKCLOSE), and bugs:
+ * -DFIX_OLD_API (make_dev/make_dev_p instead of make_dev_s, reads through
+ * uiomove_frombuf, FIX_GETUNIT returns dev2unit(), the console names devtoname()), and bugs:
  * -DFIX_BUG_IGNORE_PRIV (FIX_CLEAR ignores priv_check), -DFIX_BUG_DESTROY_IN_CLOSE
  * (destroy_dev from d_close), -DFIX_BUG_NO_DESTROY (MOD_UNLOAD forgets /dev/cdevfix_pub).
  */
@@ -35,6 +37,7 @@
 #define FIX_COPYOUT	_IOW('F', 6, uint64_t)
 #define FIX_GETCLOSES	_IOR('F', 7, int)
 #define FIX_SLEEP	_IO('F', 8)
+#define FIX_GETUNIT	_IOR('F', 9, int)
 
 static MALLOC_DEFINE(M_FIX, "cdevfix", "cdev fixture");
 static struct mtx fix_mtx;
@@ -84,6 +87,13 @@ fix_read(struct cdev *dev, struct uio *uio, int ioflag)
 	char tmp[4096];
 	int n, error;
 
+#ifdef FIX_OLD_API
+	mtx_lock(&fix_mtx);
+	n = fix_len;
+	memcpy(tmp, fix_buf, n);
+	mtx_unlock(&fix_mtx);
+	return (uiomove_frombuf(tmp, n, uio));
+#endif
 	mtx_lock(&fix_mtx);
 	if (uio->uio_offset < 0 || uio->uio_offset >= fix_len) {
 		mtx_unlock(&fix_mtx);
@@ -162,6 +172,9 @@ fix_ioctl(struct cdev *dev, u_long cmd, caddr_t data, int fflag, struct thread *
 		*(int *)data = fix_closes;
 		mtx_unlock(&fix_mtx);
 		return (0);
+	case FIX_GETUNIT:
+		*(int *)data = dev2unit(dev);
+		return (0);
 	case FIX_SLEEP:
 		tsleep(&fix_closes, 0, "fixslp", hz);
 		if (fix_destroyed)
@@ -189,6 +202,16 @@ static int
 fix_make(struct cdev **dp, int mode, const char *name)
 {
 	struct make_dev_args args;
+
+#ifdef FIX_OLD_API
+	if (mode == 0600) {
+		*dp = make_dev(&fix_cdevsw, 7, UID_ROOT, GID_WHEEL, mode, "%s", name);
+		printf("cdevfix: made /dev/%s unit %d\n", devtoname(*dp), dev2unit(*dp));
+		return (0);
+	}
+	return (make_dev_p(MAKEDEV_CHECKNAME | MAKEDEV_WAITOK, dp, &fix_cdevsw, NULL,
+	    UID_ROOT, GID_WHEEL, mode, "%s", name));
+#endif
 
 	make_dev_args_init(&args);
 	args.mda_devsw = &fix_cdevsw;

@@ -241,3 +241,25 @@ fn fuzz_catches_an_ignored_priv_check() {
     let f = r.failure.expect("the fuzzer must notice");
     assert!(f.contains("priv_check refused privilege 14"), "{f}");
 }
+
+#[test]
+fn make_dev_make_dev_p_dev2unit_devtoname_uiomove_frombuf() {
+    let _g = common::lock();
+    let (mut k, id) = boot_variant("old-api", &["-DFIX_OLD_API"]);
+    assert!(k.console().contains("cdevfix: made /dev/cdevfix unit 7\n"), "{}", k.console());
+    assert_eq!(k.devices(), vec!["cdevfix", "cdevfix_pub"]);
+    assert_eq!(sh(&mut k, Ucred::root(), "echo hello > /dev/cdevfix").0, 0);
+    assert_eq!(sh(&mut k, Ucred::root(), "cat /dev/cdevfix").1, "hello\n");
+    let (st, out, _) = sh(&mut k, Ucred::root(), "dd if=/dev/cdevfix bs=2 skip=1");
+    assert_eq!((st, out.as_str()), (0, "llo\n"));
+    let pid = k.spawn("t", Ucred::root());
+    let mut s = kernel_sim::user::shell::Shell { k: &mut k, pid, stdout_fd: None, stdin_fd: None, out: Vec::new(), err: String::new(), fault: None };
+    let buf = s.alloc(4).unwrap();
+    let fd = s.open("/dev/cdevfix", O_RDONLY).unwrap();
+    s.ioctl(fd, 0x4004_4609, buf).unwrap();
+    assert_eq!(s.peek(buf, 4), 7i32.to_le_bytes());
+    s.close(fd).unwrap();
+    k.exit_process(pid).unwrap();
+    k.unload(id).unwrap();
+    assert!(k.panics().is_empty(), "{:?}", k.panics());
+}

@@ -140,6 +140,7 @@ fn leave(dev: usize) {
     if wake == Some(true) {
         sched().wake_chan(kern_conf::drain_chan(dev), false, false);
     }
+    kern_conf::run_pending_destroy(dev);
 }
 
 fn method(devsw: usize, off: usize) -> usize {
