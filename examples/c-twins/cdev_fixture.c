@@ -14,7 +14,9 @@
  * -DFIX_OLD_API (make_dev/make_dev_p instead of make_dev_s, reads through
  * uiomove_frombuf, FIX_GETUNIT returns dev2unit(), the console names devtoname()), and bugs:
  * -DFIX_BUG_IGNORE_PRIV (FIX_CLEAR ignores priv_check), -DFIX_BUG_DESTROY_IN_CLOSE
- * (destroy_dev from d_close), -DFIX_BUG_NO_DESTROY (MOD_UNLOAD forgets /dev/cdevfix_pub).
+ * (destroy_dev from d_close), -DFIX_BUG_UIOMOVE_LOCKED (uiomove with the mutex held in
+ * d_read), -DFIX_BUG_RETURN_LOCKED (FIX_GETLEN returns with the mutex held),
+ * -DFIX_BUG_NO_DESTROY (MOD_UNLOAD forgets /dev/cdevfix_pub).
  */
 #include <sys/param.h>
 #include <sys/module.h>
@@ -101,6 +103,11 @@ fix_read(struct cdev *dev, struct uio *uio, int ioflag)
 	}
 	n = MIN(uio->uio_resid, fix_len - uio->uio_offset);
 	memcpy(tmp, fix_buf + uio->uio_offset, n);
+#ifdef FIX_BUG_UIOMOVE_LOCKED
+	error = uiomove(tmp, n, uio);
+	mtx_unlock(&fix_mtx);
+	return (error);
+#endif
 	mtx_unlock(&fix_mtx);
 	error = uiomove(tmp, n, uio);
 	return (error);
@@ -137,7 +144,9 @@ fix_ioctl(struct cdev *dev, u_long cmd, caddr_t data, int fflag, struct thread *
 	case FIX_GETLEN:
 		mtx_lock(&fix_mtx);
 		*(int *)data = fix_len;
+#ifndef FIX_BUG_RETURN_LOCKED
 		mtx_unlock(&fix_mtx);
+#endif
 		return (0);
 	case FIX_CLEAR:
 		error = priv_check(td, PRIV_DRIVER);

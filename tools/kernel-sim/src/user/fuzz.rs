@@ -215,6 +215,7 @@ impl Worker {
             self.todo -= 1;
             crate::kern::with(|k| k.user.denied.remove(&tid));
             let (name, r) = self.op();
+            userret();
             self.done += 1;
             if r.is_err() {
                 self.errors += 1;
@@ -228,6 +229,22 @@ impl Worker {
             }
         }
     }
+}
+
+/// `userret()`'s `WITNESS_WARN(WARN_PANIC, NULL, "userret: returning")` for the running
+/// process thread: back to user space, no lock may be held.
+fn userret() {
+    let t = sched().current();
+    if t.held.is_empty() {
+        return;
+    }
+    let mut msg = String::from("userret: returning with the following locks held:\n");
+    for h in t.held.iter().rev() {
+        msg.push_str(&crate::kern::subr_witness::list_lock(h));
+    }
+    msg.push_str("witness_warn\n");
+    let caller = t.held.last().map(|h| h.caller).unwrap_or(0);
+    crate::kern::panic::kernel_panic(msg, caller);
 }
 
 extern "C" fn worker_entry(arg: usize) {
@@ -270,26 +287,40 @@ extern "C" fn spawn_workers(arg: u64) -> u64 {
     0
 }
 
-/// ioctl command encodings among the 32-bit constants of `bytes` (module code and data).
-pub fn find_ioctl_commands(bytes: &[u8]) -> Vec<u32> {
+fn plausible_ioctl(v: u32) -> bool {
+    let len = sys::iocparm_len(v);
+    let group = (v >> 8) & 0xff;
+    let ok_dir = match v & 0xe000_0000 {
+        IOC_VOID => len == 0 || len == 4,
+        IOC_IN | IOC_OUT => len > 0 && len <= 4096,
+        d if d == IOC_IN | IOC_OUT => len > 0 && len <= 4096,
+        _ => false,
+    };
+    ok_dir && (group as u8).is_ascii_alphabetic()
+}
+
+/// ioctl command encodings among the 32-bit constants of `bytes`: in code (`exec`), the
+/// immediates of `cmp eax, imm32` (`3d`), `cmp r/m32, imm32` (`81 /7`) and `mov r32, imm32`
+/// (`b8+r`), as compilers emit for a `switch`/`match` on the command; in data, aligned words
+/// (command tables).
+pub fn find_ioctl_commands(bytes: &[u8], exec: bool) -> Vec<u32> {
     let mut out: Vec<u32> = Vec::new();
-    for w in bytes.windows(4) {
-        let v = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
-        let dir = v & 0xe000_0000;
-        let len = sys::iocparm_len(v);
-        let group = (v >> 8) & 0xff;
-        let ok_dir = match dir {
-            IOC_VOID => len == 0 || len == 4,
-            IOC_IN | IOC_OUT => len > 0 && len <= 4096,
-            d if d == IOC_IN | IOC_OUT => len > 0 && len <= 4096,
-            _ => false,
+    let mut i = 1;
+    while i + 4 <= bytes.len() {
+        let v = u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+        let imm = if exec {
+            let p = bytes[i - 1];
+            p == 0x3d || (0xb8..=0xbf).contains(&p) || (i >= 2 && bytes[i - 2] == 0x81 && (0xf8..=0xff).contains(&p))
+        } else {
+            i % 4 == 0
         };
-        if ok_dir && (group as u8).is_ascii_alphabetic() && !out.contains(&v) {
+        if imm && plausible_ioctl(v) && !out.contains(&v) {
             out.push(v);
-            if out.len() >= 512 {
+            if out.len() >= 256 {
                 break;
             }
         }
+        i += 1;
     }
     out
 }
@@ -305,7 +336,8 @@ impl Kernel {
                 }
                 // SAFETY: a loaded section of the image (every page is readable).
                 let b = unsafe { std::slice::from_raw_parts(s.addr as *const u8, s.size) };
-                for c in find_ioctl_commands(b) {
+                // SHF_EXECINSTR
+                for c in find_ioctl_commands(b, s.flags & 0x4 != 0) {
                     if !out.contains(&c) {
                         out.push(c);
                     }
@@ -394,12 +426,19 @@ impl Kernel {
 mod tests {
     #[test]
     fn finds_ioctl_encodings() {
-        let mut b = vec![0x90u8; 3];
+        // cmp eax, imm32; mov esi, imm32; cmp rdi, imm32; a constant that is no immediate.
+        let mut b = vec![0x90u8, 0x3d];
         b.extend_from_slice(&0x4004_4601u32.to_le_bytes());
+        b.push(0xbe);
         b.extend_from_slice(&0x2000_4602u32.to_le_bytes());
-        b.extend_from_slice(&0x1234_5678u32.to_le_bytes());
-        let c = super::find_ioctl_commands(&b);
-        assert!(c.contains(&0x4004_4601) && c.contains(&0x2000_4602));
-        assert!(!c.contains(&0x1234_5678));
+        b.extend_from_slice(&[0x48, 0x81, 0xff]);
+        b.extend_from_slice(&0x8004_4603u32.to_le_bytes());
+        b.extend_from_slice(&[0x90, 0x90]);
+        b.extend_from_slice(&0x4004_4604u32.to_le_bytes());
+        let c = super::find_ioctl_commands(&b, true);
+        assert_eq!(c, vec![0x4004_4601, 0x2000_4602, 0x8004_4603]);
+        let mut d = vec![0u8; 4];
+        d.extend_from_slice(&0xc010_4605u32.to_le_bytes());
+        assert_eq!(super::find_ioctl_commands(&d, false), vec![0xc010_4605]);
     }
 }
