@@ -279,3 +279,17 @@ fn witness_uiomove_with_a_mutex_and_returning_to_user_space_locked() {
     let f = r.fault.clone().unwrap_or_else(|| panic!("no WITNESS panic: {:?} {:?}\n{}", r.ops, k.panics(), k.console()));
     assert!(f.to_string().contains("userret: returning with the following locks held"), "{f}");
 }
+
+#[test]
+fn a_crash_in_a_method_does_not_hang_the_unload() {
+    let _g = common::lock();
+    // The WITNESS panic in d_read abandons the thread inside the method (si_threadcount 1):
+    // MOD_UNLOAD's destroy_dev must not wait for the dead thread until the watchdog fires.
+    let (mut k, id) = boot_variant("uiomove-locked", &["-DFIX_BUG_UIOMOVE_LOCKED"]);
+    assert_eq!(sh(&mut k, Ucred::root(), "echo x > /dev/cdevfix").0, 0);
+    let pid = k.spawn("sh", Ucred::root());
+    assert!(k.run_command(pid, "cat /dev/cdevfix").fault.is_some());
+    let t = std::time::Instant::now();
+    let _ = k.unload(id);
+    assert!(t.elapsed() < std::time::Duration::from_secs(3), "unload after a crash took {:?}", t.elapsed());
+}

@@ -448,6 +448,21 @@ pub fn destroy_dev(dev: usize, caller: usize) {
     });
 }
 
+/// After a call aborted (fault, panic, watchdog), every simulated thread is gone: no
+/// thread is inside a device method (so that a later `destroy_dev` does not wait for the
+/// dead ones forever) and no thread has a `td_fpop`.
+pub fn after_abort() {
+    with(|k| {
+        for d in k.devfs.devs.iter_mut() {
+            d.threadcount = 0;
+            d.active.clear();
+            sync_counts(d);
+        }
+        k.user.fpop.clear();
+        k.user.denied.clear();
+    });
+}
+
 /// Devices whose cdevsw lies in `[lo, hi)` and that were not destroyed (at kldunload):
 /// marked destroyed (their methods are never called again) and returned by name.
 pub fn forget_devices_in(inside: impl Fn(usize) -> bool) -> Vec<String> {

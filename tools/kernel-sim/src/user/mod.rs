@@ -264,6 +264,13 @@ pub struct FakeUcreds {
     map: HashMap<i32, (Box<[u64]>, Box<[u32]>)>,
 }
 
+impl FakeUcreds {
+    /// Drop the fake credential of an exited process.
+    pub fn forget(&mut self, pid: i32) {
+        self.map.remove(&pid);
+    }
+}
+
 /// Point the running thread's `td_ucred` at a fake `struct ucred` of its process's
 /// credential (14.x/15.0), so that C code reading `td->td_ucred->cr_uid` sees it.
 pub fn set_td_ucred() {

@@ -292,7 +292,10 @@ impl Kernel {
         for fd in fds {
             let _ = self.syscall(pid, move || crate::kern::sys_generic::sys_close(fd))?;
         }
-        self.st_mut().user.procs.remove(&pid);
+        let u = &mut self.st_mut().user;
+        u.procs.remove(&pid);
+        u.creds.forget(pid);
+        u.thread_proc.retain(|_, p| *p != pid);
         Ok(())
     }
 
