@@ -30,6 +30,7 @@
 #include <sys/ioccom.h>
 #include <sys/priv.h>
 #include <sys/proc.h>
+#include <sys/ucred.h>
 
 #define FIX_GETLEN	_IOR('F', 1, int)
 #define FIX_CLEAR	_IO('F', 2)
@@ -40,6 +41,10 @@
 #define FIX_GETCLOSES	_IOR('F', 7, int)
 #define FIX_SLEEP	_IO('F', 8)
 #define FIX_GETUNIT	_IOR('F', 9, int)
+struct fix_who {
+	int pid, uid, ruid, gid, priv_cred;
+};
+#define FIX_WHOAMI	_IOR('F', 10, struct fix_who)
 
 static MALLOC_DEFINE(M_FIX, "cdevfix", "cdev fixture");
 static struct mtx fix_mtx;
@@ -180,6 +185,13 @@ fix_ioctl(struct cdev *dev, u_long cmd, caddr_t data, int fflag, struct thread *
 		mtx_lock(&fix_mtx);
 		*(int *)data = fix_closes;
 		mtx_unlock(&fix_mtx);
+		return (0);
+	case FIX_WHOAMI:
+		((struct fix_who *)data)->pid = td->td_proc->p_pid;
+		((struct fix_who *)data)->uid = td->td_ucred->cr_uid;
+		((struct fix_who *)data)->ruid = td->td_ucred->cr_ruid;
+		((struct fix_who *)data)->gid = td->td_ucred->cr_rgid;
+		((struct fix_who *)data)->priv_cred = priv_check_cred(td->td_ucred, PRIV_DRIVER);
 		return (0);
 	case FIX_GETUNIT:
 		*(int *)data = dev2unit(dev);

@@ -304,7 +304,10 @@ impl Kernel {
     /// module code is returned as a [`Fault`]; WITNESS checks the return to user space).
     pub fn syscall<R>(&mut self, pid: i32, f: impl FnOnce() -> R) -> Result<R, Fault> {
         let comm = self.st().user.procs.get(&pid).map(|p| p.comm.clone()).unwrap_or_else(|| "sh".into());
-        crate::kern::kern_switch::sched().set_main_name(&comm);
+        let sch = crate::kern::kern_switch::sched();
+        sch.set_main_name(&comm);
+        // td_proc->p_pid of thread 0 is the process's while it runs (kldload's is 2).
+        let old_pid = std::mem::replace(&mut sch.threads[0].pid, pid);
         let tid0 = crate::kern::kern_switch::TID0;
         self.st_mut().user.thread_proc.insert(tid0, pid);
         let mut f = Some(f);
@@ -317,6 +320,7 @@ impl Kernel {
         let r = self.exec_call(syscall_gate as *const () as usize, &[(&mut dynf) as *mut &mut dyn FnMut() as u64], None);
         self.st_mut().user.thread_proc.remove(&tid0);
         self.st_mut().user.fpop.remove(&tid0);
+        crate::kern::kern_switch::sched().threads[0].pid = old_pid;
         match r {
             Ok(_) => Ok(out.expect("the system call ran")),
             Err(a) => Err(self.fault(a)),
