@@ -42,9 +42,10 @@
 #define FIX_SLEEP	_IO('F', 8)
 #define FIX_GETUNIT	_IOR('F', 9, int)
 struct fix_who {
-	int pid, uid, ruid, gid, priv_cred;
+	int pid, uid, ruid, gid;
 };
 #define FIX_WHOAMI	_IOR('F', 10, struct fix_who)
+#define FIX_PRIVCRED	_IO('F', 11)
 
 static MALLOC_DEFINE(M_FIX, "cdevfix", "cdev fixture");
 static struct mtx fix_mtx;
@@ -191,8 +192,9 @@ fix_ioctl(struct cdev *dev, u_long cmd, caddr_t data, int fflag, struct thread *
 		((struct fix_who *)data)->uid = td->td_ucred->cr_uid;
 		((struct fix_who *)data)->ruid = td->td_ucred->cr_ruid;
 		((struct fix_who *)data)->gid = td->td_ucred->cr_rgid;
-		((struct fix_who *)data)->priv_cred = priv_check_cred(td->td_ucred, PRIV_DRIVER);
 		return (0);
+	case FIX_PRIVCRED:
+		return (priv_check_cred(td->td_ucred, PRIV_DRIVER));
 	case FIX_GETUNIT:
 		*(int *)data = dev2unit(dev);
 		return (0);

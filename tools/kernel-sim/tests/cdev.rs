@@ -302,11 +302,13 @@ fn td_proc_and_td_ucred_seen_from_c_on_14_and_15() {
         for (cred, eperm) in [(Ucred::user(1001, 20), EPERM), (Ucred::root(), 0), (Ucred { jailed: true, ..Ucred::root() }, EPERM)] {
             let pid = k.spawn("who", cred.clone());
             let mut s = kernel_sim::user::shell::Shell { k: &mut k, pid, stdout_fd: None, stdin_fd: None, out: Vec::new(), err: String::new(), fault: None };
-            let buf = s.alloc(20).unwrap();
+            let buf = s.alloc(16).unwrap();
             let fd = s.open("/dev/cdevfix_pub", O_RDONLY).unwrap();
-            s.ioctl(fd, 0x4014_460a, buf).unwrap();
-            let w: Vec<i32> = s.peek(buf, 20).chunks(4).map(|c| i32::from_le_bytes(c.try_into().unwrap())).collect();
-            assert_eq!(w, vec![pid, cred.uid as i32, cred.ruid as i32, cred.gid as i32, eperm], "{t:?} {cred:?}");
+            s.ioctl(fd, 0x4010_460a, buf).unwrap();
+            let w: Vec<i32> = s.peek(buf, 16).chunks(4).map(|c| i32::from_le_bytes(c.try_into().unwrap())).collect();
+            assert_eq!(w, vec![pid, cred.uid as i32, cred.ruid as i32, cred.gid as i32], "{t:?} {cred:?}");
+            // priv_check_cred(td->td_ucred, PRIV_DRIVER)
+            assert_eq!(s.ioctl(fd, 0x2000_460b, 0).err().unwrap_or(0), eperm, "{t:?} {cred:?}");
             s.close(fd).unwrap();
             k.exit_process(pid).unwrap();
         }

@@ -16,7 +16,10 @@
 //!
 //! Processes 2 and 4 are unprivileged (uid 1001, and root in a jail): when `priv_check`
 //! refuses them a privilege during a system call that then succeeds, the module ignored
-//! the refusal, and the run fails. Faults, panics (WITNESS reports among them) and hangs
+//! the refusal, and the run fails. (A method that only *asks* whether the caller is
+//! privileged, to decide what to show, and succeeds either way, is reported too: the
+//! fuzzer cannot tell it from an ignored refusal; such a module should be fuzzed with
+//! that call answering an error for the unprivileged, or be checked by its own tests.) Faults, panics (WITNESS reports among them) and hangs
 //! (deadlocks, the watchdog) end the fuzzing with the failure; leaks are found by the
 //! unload that follows. The same seed gives the same operations (and, with a scheduler
 //! seed, the same interleaving).
