@@ -132,7 +132,7 @@ pub struct Cdev {
 
 impl Cdev {
     fn set_u64(&mut self, off: usize, v: u64) {
-        if off % 8 == 0 {
+        if off.is_multiple_of(8) {
             self.mem[off / 8] = v;
         } else {
             // si_drv0 (88) is 8-aligned; only 4-byte fields use this path.

@@ -149,8 +149,8 @@ impl Worker {
                 if write && a >= self.buf && a < self.buf + BUF {
                     let r = self.next();
                     crate::kern::with(|k| {
-                        if let Some(p) = k.user.procs.get(&self.pid) {
-                            let s = p.vm.slice(a, len.min(64));
+                        if let Some(p) = k.user.procs.get_mut(&self.pid) {
+                            let s = p.vm.bytes_mut(a, len.min(64));
                             for (i, b) in s.iter_mut().enumerate() {
                                 *b = (r >> ((i % 8) * 8)) as u8;
                             }
@@ -196,8 +196,8 @@ impl Worker {
                     if a >= self.buf && a + len <= self.buf + BUF {
                         let r = self.next();
                         crate::kern::with(|k| {
-                            if let Some(p) = k.user.procs.get(&self.pid) {
-                                for (i, b) in p.vm.slice(a, len).iter_mut().enumerate() {
+                            if let Some(p) = k.user.procs.get_mut(&self.pid) {
+                                for (i, b) in p.vm.bytes_mut(a, len).iter_mut().enumerate() {
                                     // Small values (valid sizes, indexes) more often than not.
                                     *b = if i % 4 == 0 { (r >> (i % 64)) as u8 & 0x7f } else { 0 };
                                 }

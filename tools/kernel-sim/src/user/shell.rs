@@ -171,7 +171,7 @@ impl Shell<'_> {
     /// Bytes of the process's memory (copied out).
     pub fn peek(&self, addr: usize, len: usize) -> Vec<u8> {
         let pid = self.pid;
-        crate::kern::with(|k| k.user.procs.get(&pid).map(|p| p.vm.slice(addr, len).to_vec())).unwrap_or_default()
+        crate::kern::with(|k| k.user.procs.get(&pid).map(|p| p.vm.bytes(addr, len).to_vec())).unwrap_or_default()
     }
 
     /// Write bytes into the process's memory.
@@ -179,7 +179,7 @@ impl Shell<'_> {
         let pid = self.pid;
         crate::kern::with(|k| {
             if let Some(p) = k.user.procs.get_mut(&pid) {
-                p.vm.slice(addr, data.len()).copy_from_slice(data)
+                p.vm.bytes_mut(addr, data.len()).copy_from_slice(data)
             }
         })
     }
