@@ -11,7 +11,7 @@
  * far; FIX_SLEEP (_IO): sleeps 1 s in d_ioctl (destroy_dev must wait for it).
  *
  * Variants for the simulator's tests: -DFIX_TRACKCLOSE (D_TRACKCLOSE), and bugs:
- * -DFIX_OLD_API (make_dev/make_dev_p instead of make_dev_s, reads through
+ * -DFIX_ENDLESS (reads never reach EOF, like /dev/zero), -DFIX_OLD_API (make_dev/make_dev_p instead of make_dev_s, reads through
  * uiomove_frombuf, FIX_GETUNIT returns dev2unit(), the console names devtoname()), and bugs:
  * -DFIX_BUG_IGNORE_PRIV (FIX_CLEAR ignores priv_check), -DFIX_BUG_DESTROY_IN_CLOSE
  * (destroy_dev from d_close), -DFIX_BUG_UIOMOVE_LOCKED (uiomove with the mutex held in
@@ -95,6 +95,16 @@ fix_read(struct cdev *dev, struct uio *uio, int ioflag)
 	char tmp[4096];
 	int n, error;
 
+#ifdef FIX_ENDLESS
+	/* Like /dev/zero: never EOF. */
+	memset(tmp, 0, sizeof(tmp));
+	while (uio->uio_resid > 0) {
+		error = uiomove(tmp, MIN(uio->uio_resid, (ssize_t)sizeof(tmp)), uio);
+		if (error != 0)
+			return (error);
+	}
+	return (0);
+#endif
 #ifdef FIX_OLD_API
 	mtx_lock(&fix_mtx);
 	n = fix_len;

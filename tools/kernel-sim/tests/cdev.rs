@@ -63,7 +63,7 @@ fn errno_paths_efault_enotty_einval_ebusy_eperm() {
     let (mut k, id) = boot(common::Target::Fbsd14, SimRelease::V14_0);
     let run = |k: &mut Kernel, cred: Ucred, f: &dyn Fn(&mut kernel_sim::user::shell::Shell<'_>)| {
         let pid = k.spawn("t", cred);
-        let mut s = kernel_sim::user::shell::Shell { k, pid, stdout_fd: None, stdin_fd: None, out: Vec::new(), err: String::new(), fault: None };
+        let mut s = kernel_sim::user::shell::Shell::new(k, pid);
         f(&mut s);
         assert!(s.fault.is_none(), "{:?}", s.fault);
         let _ = s;
@@ -157,7 +157,7 @@ fn boot_variant(tag: &str, flags: &[&str]) -> (Kernel, kernel_sim::ModuleId) {
 
 fn closes_after_three_opens(k: &mut Kernel) -> Vec<i32> {
     let pid = k.spawn("t", Ucred::root());
-    let mut s = kernel_sim::user::shell::Shell { k, pid, stdout_fd: None, stdin_fd: None, out: Vec::new(), err: String::new(), fault: None };
+    let mut s = kernel_sim::user::shell::Shell::new(k, pid);
     let buf = s.alloc(4).unwrap();
     let fds: Vec<i32> = (0..3).map(|_| s.open("/dev/cdevfix", O_RDONLY).unwrap()).collect();
     let mut seen = Vec::new();
@@ -254,7 +254,7 @@ fn make_dev_make_dev_p_dev2unit_devtoname_uiomove_frombuf() {
     let (st, out, _) = sh(&mut k, Ucred::root(), "dd if=/dev/cdevfix bs=2 skip=1");
     assert_eq!((st, out.as_str()), (0, "llo\n"));
     let pid = k.spawn("t", Ucred::root());
-    let mut s = kernel_sim::user::shell::Shell { k: &mut k, pid, stdout_fd: None, stdin_fd: None, out: Vec::new(), err: String::new(), fault: None };
+    let mut s = kernel_sim::user::shell::Shell::new(&mut k, pid);
     let buf = s.alloc(4).unwrap();
     let fd = s.open("/dev/cdevfix", O_RDONLY).unwrap();
     s.ioctl(fd, 0x4004_4609, buf).unwrap();
@@ -301,7 +301,7 @@ fn td_proc_and_td_ucred_seen_from_c_on_14_and_15() {
         let (mut k, id) = boot(t, r);
         for (cred, eperm) in [(Ucred::user(1001, 20), EPERM), (Ucred::root(), 0), (Ucred { jailed: true, ..Ucred::root() }, EPERM)] {
             let pid = k.spawn("who", cred.clone());
-            let mut s = kernel_sim::user::shell::Shell { k: &mut k, pid, stdout_fd: None, stdin_fd: None, out: Vec::new(), err: String::new(), fault: None };
+            let mut s = kernel_sim::user::shell::Shell::new(&mut k, pid);
             let buf = s.alloc(16).unwrap();
             let fd = s.open("/dev/cdevfix_pub", O_RDONLY).unwrap();
             s.ioctl(fd, 0x4010_460a, buf).unwrap();
@@ -315,4 +315,15 @@ fn td_proc_and_td_ucred_seen_from_c_on_14_and_15() {
         k.unload(id).unwrap();
         drop(k);
     }
+}
+
+#[test]
+fn a_device_without_eof_stops_the_command_at_the_output_limit() {
+    let _g = common::lock();
+    let (mut k, id) = boot_variant("endless", &["-DFIX_ENDLESS"]);
+    let (st, out, err) = sh(&mut k, Ucred::root(), "dd if=/dev/cdevfix bs=1m");
+    assert_eq!(st, 1);
+    assert_eq!(out.len(), 64 << 20);
+    assert!(err.starts_with("sh: output limit of 64 MiB reached") && err.contains("dd: stdout: File too large\n"), "{err}");
+    k.unload(id).unwrap();
 }

@@ -142,11 +142,20 @@ pub struct Shell<'k> {
     pub out: Vec<u8>,
     /// Collected standard error.
     pub err: String,
+    /// Bytes written to standard output so far.
+    pub printed: usize,
     /// A crash of module code during a system call.
     pub fault: Option<Box<Fault>>,
 }
 
-impl Shell<'_> {
+/// The most a command may write to its standard output: a device that never reports EOF
+/// (`cat /dev/zero`-like) stops the command instead of running forever.
+pub const OUTPUT_LIMIT: usize = 64 << 20;
+
+/// `EFBIG` (sys/sys/errno.h).
+const EFBIG: i32 = 27;
+
+impl<'k> Shell<'k> {
     /// Run `f` as a system call of this process (on thread 0, through the gate). After a
     /// crash every later call fails with `EIO` (the kernel is dead).
     pub fn sys<R>(&mut self, f: impl FnOnce() -> Result<R, i32>) -> Result<R, i32> {
@@ -160,6 +169,12 @@ impl Shell<'_> {
                 Err(super::errno::EIO)
             }
         }
+    }
+
+    /// A shell for process `pid` (its standard streams collected), to make system calls
+    /// from a test or a tool.
+    pub fn new(k: &'k mut Kernel, pid: i32) -> Shell<'k> {
+        Shell { k, pid, stdout_fd: None, stdin_fd: None, out: Vec::new(), err: String::new(), printed: 0, fault: None }
     }
 
     /// Allocate `n` bytes of the process's memory.
@@ -217,6 +232,13 @@ impl Shell<'_> {
 
     /// Write bytes to standard output (the redirection's device, or collected).
     pub fn print(&mut self, data: &[u8]) -> Result<(), i32> {
+        self.printed += data.len();
+        if self.printed > OUTPUT_LIMIT {
+            if !self.err.contains("output limit") {
+                self.err.push_str("sh: output limit of 64 MiB reached: the command is stopped (does the device ever report EOF?)\n");
+            }
+            return Err(EFBIG);
+        }
         match self.stdout_fd {
             None => {
                 self.out.extend_from_slice(data);
@@ -357,7 +379,7 @@ impl Kernel {
         if let Some(p) = self.st_mut().user.procs.get_mut(&pid) {
             p.vm.reset();
         }
-        let mut sh = Shell { k: self, pid, stdout_fd: None, stdin_fd: None, out: Vec::new(), err: String::new(), fault: None };
+        let mut sh = Shell { k: self, pid, stdout_fd: None, stdin_fd: None, out: Vec::new(), err: String::new(), printed: 0, fault: None };
         let status = 'run: {
             if let Some((path, append)) = &cmd.stdout_to {
                 use oflags::*;
