@@ -78,6 +78,8 @@ fn errno_paths_efault_enotty_einval_ebusy_eperm() {
         assert_eq!(s.lseek(fd, 0, 0), Ok(0));
         assert_eq!(s.read(fd, 0x1000, 4), Err(EFAULT));
         assert_eq!(s.write(fd, usize::MAX - 2, 2), Err(EFAULT));
+        // DEVFS_IOSIZE_MAX is INT_MAX.
+        assert_eq!(s.read(fd, buf, 1 << 31), Err(EINVAL));
         // ioctl: IOC_OUT copy-out, unknown command ENOTTY, bad encodings ENOTTY.
         assert_eq!(s.ioctl(fd, FIX_GETLEN, buf), Ok(()));
         assert_eq!(s.peek(buf, 4), 6i32.to_le_bytes());

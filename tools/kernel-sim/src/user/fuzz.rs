@@ -6,7 +6,8 @@
 //! on every device node the modules created:
 //!
 //! * open (read-only, write-only, read-write; sometimes `O_NONBLOCK`) and close;
-//! * `pread`/`pwrite` of 0 to 64 KiB at random (also negative and huge) offsets;
+//! * `pread`/`pwrite` of 0 to 64 KiB (sometimes up to 4 GiB) at random (also negative and
+//!   huge) offsets;
 //! * `preadv`/`pwritev` with 2 to 8 iovecs;
 //! * ioctl with the commands found in the modules' code (32-bit constants that are
 //!   valid `_IO`/`_IOR`/`_IOW`/`_IOWR` encodings) and random ones, with a valid buffer
@@ -138,7 +139,12 @@ impl Worker {
             }
             3..=6 => {
                 let fd = self.fd();
-                let len = if self.below(8) == 0 { 0 } else { self.below(64 << 10) as usize + 1 };
+                let len = match self.below(16) {
+                    0 | 1 => 0,
+                    // Huge: up to and beyond DEVFS_IOSIZE_MAX (INT_MAX).
+                    2 => self.below(1 << 32) as usize,
+                    _ => self.below(64 << 10) as usize + 1,
+                };
                 let a = self.addr(len);
                 let off = match self.below(8) {
                     0 => -(self.below(1 << 20) as i64),
