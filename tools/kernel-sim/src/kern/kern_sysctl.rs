@@ -729,6 +729,7 @@ pub(crate) extern "C" fn sim_userland_sysctl(ctx: usize) -> u64 {
     // SAFETY: ctx is the UserCall of Kernel::sysctl, alive for the whole call.
     let c = unsafe { &mut *(ctx as *mut UserCall) };
     c.error = userland_sysctl(c);
+    // The gate's end checks userret (a handler that returned with a lock held).
     0
 }
 

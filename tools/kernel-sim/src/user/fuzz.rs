@@ -242,7 +242,7 @@ impl Worker {
 
 /// `userret()`'s `WITNESS_WARN(WARN_PANIC, NULL, "userret: returning")` for the running
 /// process thread: back to user space, no lock may be held.
-fn userret() {
+pub(crate) fn userret() {
     let t = sched().current();
     if t.held.is_empty() {
         return;
