@@ -65,6 +65,10 @@ fn static_and_dynamic_tree_reads_and_writes() {
         assert_eq!(sh(&mut k, &["debug.nope"], ROOT), (String::new(), "sysctl: unknown oid 'debug.nope'\n".into(), 1));
         assert_eq!(sh(&mut k, &["debug.sysctls.st_ro=1"], ROOT).1, "sysctl: oid 'debug.sysctls.st_ro' is read only\n");
         assert_eq!(sh(&mut k, &["debug.sysctls.st_int=abc"], ROOT).1, "sysctl: invalid integer 'abc'\n");
+        assert_eq!(sh(&mut k, &["debug.sysctls.st_int="], ROOT).1, "sysctl: empty numeric value\n");
+        assert_eq!(sh(&mut k, &["debug.sysctls.st_int: '11'"], ROOT).0, "debug.sysctls.st_int: 9 -> 11\n");
+        assert_eq!(sh(&mut k, &["-nq", "debug.nope", "debug.sysctls.st_int"], ROOT), ("11\n".into(), String::new(), 1));
+        assert_eq!(sh(&mut k, &["debug.sysctls.st_int=9"], ROOT).2, 0);
         assert_eq!(sh(&mut k, &["debug.sysctls.st_int=1"], USER), (
             "debug.sysctls.st_int: 9\n".into(), "sysctl: debug.sysctls.st_int=1: Operation not permitted\n".into(), 1));
         assert_eq!(sh(&mut k, &["debug.sysctls_dyn.str=x"], ROOT).1, "sysctl: oid 'debug.sysctls_dyn.str' is read only\n");
