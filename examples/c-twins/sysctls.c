@@ -118,6 +118,24 @@ sysctls_modevent(module_t mod, int what, void *arg)
 		SYSCTL_ADD_STRING(&ctx, SYSCTL_CHILDREN(node), OID_AUTO, "str", CTLFLAG_RD, dyn_str, 0, "ro string");
 		sub = SYSCTL_ADD_NODE(&ctx, SYSCTL_CHILDREN(node), OID_AUTO, "sub", CTLFLAG_RW | CTLFLAG_MPSAFE, 0, "");
 		SYSCTL_ADD_INT(&ctx, SYSCTL_CHILDREN(sub), OID_AUTO, "deep", CTLFLAG_RW, &deep, 0, "");
+		{
+			/* SYSCTL_FOREACH = RB_FOREACH through the kernel's sysctl_oid_list_RB_*. */
+			struct sysctl_oid *o;
+			int n = 0, last = -1, sorted = 1, rel = 0, e2;
+			int mib[2] = { CTL_KERN, KERN_OSRELDATE };
+			size_t rlen = sizeof(rel);
+
+			SYSCTL_FOREACH(o, SYSCTL_CHILDREN(node)) {
+				if (o->oid_number <= last)
+					sorted = 0;
+				last = o->oid_number;
+				n++;
+			}
+			e2 = kernel_sysctl(curthread, mib, 2, &rel, &rlen, NULL, 0, NULL, 0);
+			printf("sysctls: children=%d sorted=%d entry=%d osreldate=%d e=%d is_true=%d\n", n, sorted,
+			    sysctl_ctx_entry_find(&ctx, node) != NULL, rel == __FreeBSD_version, e2,
+			    getenv_is_true("debug.sysctls.yes"));
+		}
 		TUNABLE_INT_FETCH("debug.sysctls.ti", &ti);
 		getenv_long("debug.sysctls.tl", &tl);
 		getenv_string("debug.sysctls.ts", buf, sizeof(buf));

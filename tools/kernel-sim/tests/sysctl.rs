@@ -110,13 +110,15 @@ fn tunables_and_getenv() {
             ("debug.sysctls.ti", "4k"),
             ("debug.sysctls.tl", "-9"),
             ("debug.sysctls.ts", "a-long-string-value"),
+            ("debug.sysctls.yes", "TRUE"),
         ]
         .iter()
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect();
         let (mut k, id) = boot(t, r, SimOptions { kenv, ..SimOptions::default() });
         assert!(
-            k.console().contains("sysctls: loaded st_tun=77 dyn_tun=16 ti=4096 tl=-9 ts=a-long-string-v test=1\n"),
+            k.console().contains("sysctls: children=4 sorted=1 entry=1 osreldate=1 e=0 is_true=1\n")
+                && k.console().contains("sysctls: loaded st_tun=77 dyn_tun=16 ti=4096 tl=-9 ts=a-long-string-v test=1\n"),
             "{}",
             k.console()
         );

@@ -194,6 +194,17 @@ extern "C" fn k_getenv_bool(name: usize, data: *mut u8) -> i32 {
     1
 }
 
+/// `getenv_is_true`/`getenv_is_false`: `getenv_bool` found the variable and it is true /
+/// false.
+extern "C" fn k_getenv_is_true(name: usize) -> bool {
+    let mut b = 0u8;
+    k_getenv_bool(name, &mut b) != 0 && b != 0
+}
+extern "C" fn k_getenv_is_false(name: usize) -> bool {
+    let mut b = 1u8;
+    k_getenv_bool(name, &mut b) != 0 && b == 0
+}
+
 super::subr_witness::caller_shim!(sim_freeenv, k_freeenv);
 
 /// A C string the simulator keeps for the kernel's lifetime.
@@ -216,6 +227,8 @@ pub fn symbols(v: &mut Vec<KsymDef>) {
     v.push(KsymDef::function("getenv_int64", k_getenv_int64 as *const () as usize));
     v.push(KsymDef::function("getenv_uint64", k_getenv_uint64 as *const () as usize));
     v.push(KsymDef::function("getenv_bool", k_getenv_bool as *const () as usize));
+    v.push(KsymDef::function("getenv_is_true", k_getenv_is_true as *const () as usize));
+    v.push(KsymDef::function("getenv_is_false", k_getenv_is_false as *const () as usize));
 }
 
 #[cfg(test)]
