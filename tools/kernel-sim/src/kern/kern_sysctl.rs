@@ -415,32 +415,8 @@ fn load_tunable(oidp: usize) {
     let path = path_of(oidp);
     let Some(val) = super::kern_environment::get(&path) else { return };
     let mut data: Vec<u8> = Vec::new();
-    let int = |size: usize, signed: bool| -> Option<Vec<u8>> {
-        // getenv_array(path, data, sizeof(data), &size, type_size, GETENV_SIGNED/UNSIGNED):
-        // whitespace- or comma-separated numbers, each range-checked for its type.
-        let mut out = Vec::new();
-        for part in val.split([' ', ',', '\t']).filter(|p| !p.is_empty()) {
-            let q = super::kern_environment::parse_quad(part)?;
-            let ok = match (size, signed) {
-                (1, true) => i8::try_from(q).is_ok(),
-                (2, true) => i16::try_from(q).is_ok(),
-                (4, true) => i32::try_from(q).is_ok(),
-                (1, false) => u8::try_from(q).is_ok(),
-                (2, false) => u16::try_from(q).is_ok(),
-                (4, false) => u32::try_from(q).is_ok(),
-                (_, false) => q >= 0 || part.trim_start().starts_with("0x") ,
-                _ => true,
-            };
-            if !ok {
-                return None;
-            }
-            out.extend_from_slice(&q.to_le_bytes()[..size]);
-            if out.len() > 512 - size {
-                break;
-            }
-        }
-        if out.is_empty() { None } else { Some(out) }
-    };
+    // getenv_array(path, data, sizeof(data) = 512, &size, type size, GETENV_SIGNED/UNSIGNED)
+    let int = |size: usize, signed: bool| super::kern_environment::parse_array(&val, size, signed, 512);
     let v = match o.kind & CTLTYPE {
         CTLTYPE_INT | CTLTYPE_S32 => int(4, true),
         CTLTYPE_UINT | CTLTYPE_U32 => int(4, false),
