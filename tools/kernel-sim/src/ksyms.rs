@@ -173,6 +173,10 @@ pub fn default_symbols() -> Vec<KsymDef> {
     crate::kern::module::symbols(&mut v);
     crate::kern::libkern::symbols(&mut v);
     crate::kern::kern_clock::symbols(&mut v);
+    crate::kern::kern_conf::symbols(&mut v);
+    crate::kern::devfs_vnops::symbols(&mut v);
+    crate::kern::subr_uio::symbols(&mut v);
+    crate::kern::kern_priv::symbols(&mut v);
     crate::kern::kern_mutex::symbols(&mut v);
     crate::kern::kern_sx::symbols(&mut v);
     crate::kern::kern_condvar::symbols(&mut v);
@@ -180,5 +184,7 @@ pub fn default_symbols() -> Vec<KsymDef> {
     crate::kern::kern_kthread::symbols(&mut v);
     crate::kern::kern_switch::symbols(&mut v);
     crate::kern::subr_pcpu::symbols(&mut v);
+    crate::kern::kern_sysctl::symbols(&mut v);
+    crate::kern::kern_environment::symbols(&mut v);
     v
 }

@@ -42,6 +42,7 @@ pub mod loader;
 pub mod reloc;
 pub mod twins;
 pub mod report;
+pub mod user;
 
 use std::path::Path;
 use std::time::Duration;
@@ -143,6 +144,14 @@ pub struct SimOptions {
     /// directory's `linker.hints`; the simulator indexes the `.ko` files' `MODULE_VERSION`s
     /// itself, as `kldxref` would).
     pub module_path: Vec<std::path::PathBuf>,
+    /// The kernel environment before the first load (`cargo kmod run --kenv NAME=VALUE`,
+    /// loader.conf variables): read by `kern_getenv`/`getenv_*` and `CTLFLAG_TUN` oids
+    /// (`kern::kern_environment`, `kern::kern_sysctl`).
+    pub kenv: std::collections::BTreeMap<String, String>,
+    /// `kern.securelevel` (`cargo kmod run --securelevel N`): `CTLFLAG_SECURE` oids refuse
+    /// writes above their level (`securelevel_gt`). Default -1, like a kernel booted without
+    /// `kern_securelevel_enable`.
+    pub securelevel: i32,
 }
 
 impl Default for SimOptions {
@@ -154,6 +163,8 @@ impl Default for SimOptions {
             kmem: kern::malloc::DEFAULT_KMEM_SIZE,
             sched_seed: None,
             module_path: Vec::new(),
+            kenv: Default::default(),
+            securelevel: -1,
         }
     }
 }
@@ -223,6 +234,8 @@ struct LinkerFile {
     userrefs: u32,
     deps: Vec<u32>,
     linked: bool,
+    /// `set_sysctl_set` bounds once `linker_file_register_sysctls` ran.
+    sysctl_set: Option<(usize, usize)>,
 }
 
 /// One `MODULE_VERSION` provided by a file (`struct modlist`); `file == None` is the kernel.
@@ -278,6 +291,8 @@ impl Kernel {
             panics: Vec::new(),
             mod_load_errors: Vec::new(),
             echo: opts.echo_console,
+            devfs: Default::default(),
+            user: Default::default(),
         }));
         if !kern::install(st) {
             // SAFETY: st was never shared.
@@ -302,6 +317,7 @@ impl Kernel {
             // the arena; no module runs yet.
             unsafe { (at as *mut u64).write(opts.kmem as u64) };
         }
+        kern::kern_sysctl::boot(release.name, release.freebsd_version, &|n| ksyms.lookup(n), opts.kenv.clone(), opts.securelevel);
         let exec = Executor::new(opts.timeout, arena.bounds());
         Ok(Kernel {
             exec,
@@ -478,6 +494,10 @@ impl Kernel {
     /// host stubs wrote into the console and panic messages (see `kern::subr_witness`).
     fn exec_call(&mut self, f: usize, args: &[u64], timeout: Option<Duration>) -> Result<u64, AbortInfo> {
         let r = self.exec.call(f, args, timeout);
+        if r.is_err() {
+            // Every simulated thread was abandoned: none is inside a device method any more.
+            kern::kern_conf::after_abort();
+        }
         let r = r.map_err(|a| match a {
             AbortInfo::Panic { message, caller } => AbortInfo::Panic { message: self.resolve_markers(&message), caller },
             other => other,
@@ -772,7 +792,7 @@ impl Kernel {
             return Err(e);
         }
         img.protect(&self.arena);
-        self.files.push(LinkerFile { id, image: img, refs: 1, userrefs: 0, deps, linked: false });
+        self.files.push(LinkerFile { id, image: img, refs: 1, userrefs: 0, deps, linked: false, sysctl_set: None });
 
         // linker_file_register_modules
         let md = Self::metadata(&self.file(id).expect("file").image)?;
@@ -802,6 +822,13 @@ impl Kernel {
             return Err(LoadError::ModuleExists { module, file: filename, other });
         }
         let had_modules = !self.st().modules.of_file(id).is_empty();
+        // linker_file_register_sysctls(lf, false): the static oids, dormant until the
+        // SYSINITs ran (a CTLFLAG_TUN oid fetches its tunable now, through its handler).
+        if let Err(f) = self.register_sysctls(id) {
+            self.kprintf(&format!("{f}\n"));
+            self.crash_teardown(id);
+            return Err(LoadError::Crashed(Box::new(f)));
+        }
         // linker_file_sysinit
         let inits = self.sysinits(id, "sysinit_set", false);
         for (_, _, func, udata) in inits {
@@ -814,6 +841,10 @@ impl Kernel {
         }
         if let Some(f) = self.files.iter_mut().find(|f| f.id == id) {
             f.linked = true;
+        }
+        // linker_file_enable_sysctls
+        if let Some((a, b)) = self.file(id).and_then(|f| f.sysctl_set) {
+            kern::kern_sysctl::enable_set(a, b);
         }
         if had_modules && self.st().modules.of_file(id).is_empty() {
             let _ = self.file_unload(id, true);
@@ -1093,6 +1124,7 @@ impl Kernel {
             if let Some(f) = self.files.iter_mut().find(|f| f.id == id) {
                 f.linked = false;
             }
+            self.unregister_sysctls(id);
             for (_, _, func, udata) in self.sysinits(id, "sysuninit_set", true) {
                 if let Err(a) = self.exec_call(func, &[udata as u64], None) {
                     let fault = self.fault(a);
@@ -1100,7 +1132,10 @@ impl Kernel {
                 }
             }
         }
+        self.unregister_sysctls(id);
         self.check_threads_gone(id);
+        self.check_sysctls_gone(id);
+        self.check_devices_gone(id);
         self.settle_malloc_callers();
         let pos = self.files.iter().position(|f| f.id == id).expect("file");
         let f = self.files.remove(pos);
@@ -1139,6 +1174,29 @@ impl Kernel {
         kern::kern_switch::sched().kill(&stale.iter().map(|t| t.tid).collect::<Vec<_>>());
     }
 
+    /// A module's devices must be destroyed when its code goes: devfs would call the
+    /// methods of its cdevsw in freed memory (`destroy_dev` in `MOD_UNLOAD`).
+    fn check_devices_gone(&mut self, id: u32) {
+        let Some(f) = self.file(id) else { return };
+        let name = f.image.filename.clone();
+        let gone = kern::kern_conf::forget_devices_in(|a| f.image.contains(a, 1));
+        if gone.is_empty() {
+            return;
+        }
+        let list: Vec<String> = gone.iter().map(|n| format!("/dev/{n}")).collect();
+        let msg = format!(
+            "kldunload: {name}: device(s) {} still exist after the module was unloaded: their cdevsw is freed code (destroy_dev them in MOD_UNLOAD)",
+            list.join(", ")
+        );
+        self.kprintf(&format!("panic: {msg}\n"));
+        self.st_mut().panics.push(msg);
+    }
+
+    /// Names of the live device nodes (`/dev/<name>`), in creation order.
+    pub fn devices(&self) -> Vec<String> {
+        self.st().devfs.names()
+    }
+
     fn crashed(&mut self, id: u32, fault: Fault) -> UnloadError {
         self.kprintf(&format!("{fault}\n"));
         self.crash_teardown(id);
@@ -1149,12 +1207,17 @@ impl Kernel {
     /// without running any more of its code so the process can go on (its leaked allocations
     /// stay visible in [`Kernel::malloc_stats`]).
     fn crash_teardown(&mut self, id: u32) {
+        self.unregister_sysctls(id);
+        self.check_sysctls_gone(id);
         let mods = self.st().modules.of_file(id);
         for (name, ..) in mods {
             self.st_mut().modules.release(&name);
         }
         self.modlist.retain(|m| m.file != Some(id));
         self.settle_malloc_callers();
+        if let Some(f) = self.file(id) {
+            kern::kern_conf::forget_devices_in(|a| f.image.contains(a, 1));
+        }
         if let Some(pos) = self.files.iter().position(|f| f.id == id) {
             let f = self.files.remove(pos);
             kern::kern_switch::sched().locks.retain(|&lo, _| !f.image.contains(lo, 1));
@@ -1180,6 +1243,7 @@ impl Drop for Kernel {
             f.image.unmap(&mut self.arena);
         }
         self.st_mut().malloc.release_all();
+        kern::kern_sysctl::shutdown();
         kern::kern_switch::uninstall();
         kern::uninstall(self.st);
         // SAFETY: uninstalled; no module code can run any more.

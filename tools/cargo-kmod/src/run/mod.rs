@@ -32,6 +32,7 @@ pub mod inputs;
 pub mod lifecycle;
 pub mod report;
 pub mod sweep;
+pub mod user;
 
 use anyhow::anyhow;
 use freebsd_kpi::release::Release;
@@ -60,6 +61,15 @@ pub struct RunConfig {
     pub schedules: u32,
     /// Scheduler seed of a single run (replays a schedule that failed).
     pub seed: Option<u64>,
+    /// The kernel environment before the first load (`--kenv NAME=VALUE`, repeatable):
+    /// loader.conf tunables read by `getenv_*`/`TUNABLE_*_FETCH` and `CTLFLAG_TUN` oids.
+    pub kenv: std::collections::BTreeMap<String, String>,
+    /// `kern.securelevel` (`--securelevel N`, default -1).
+    pub securelevel: i32,
+    /// `--exec` commands (with their `--exec-as` credentials), run after the loads.
+    pub execs: Vec<user::ExecStep>,
+    /// `--fuzz N`: random system calls on the modules' devices after the loads.
+    pub fuzz: u64,
 }
 
 impl Default for RunConfig {
@@ -72,6 +82,10 @@ impl Default for RunConfig {
             kmem: kernel_sim::kern::malloc::DEFAULT_KMEM_SIZE,
             schedules: 0,
             seed: None,
+            kenv: Default::default(),
+            securelevel: -1,
+            execs: Vec::new(),
+            fuzz: 0,
         }
     }
 }
@@ -133,17 +147,27 @@ pub fn run(ws: &Workspace, opts: &RunOptions) -> anyhow::Result<RunReport> {
 
 fn boot(
     release: SimRelease,
-    kmem: usize,
+    config: &RunConfig,
     seed: Option<u64>,
     module_path: &[std::path::PathBuf],
 ) -> anyhow::Result<Kernel> {
     let opts = SimOptions {
-        kmem,
+        kmem: config.kmem,
         sched_seed: seed,
         module_path: module_path.to_vec(),
+        kenv: config.kenv.clone(),
+        securelevel: config.securelevel,
         ..SimOptions::default()
     };
     Kernel::boot(release, opts).map_err(|e| anyhow!("{e}"))
+}
+
+/// Parses `--kenv NAME=VALUE` (kenv(1)'s form; the name must not be empty).
+pub fn parse_kenv(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((n, v)) if !n.is_empty() && !n.contains(char::is_whitespace) => Ok((n.to_string(), v.to_string())),
+        _ => Err(format!("--kenv {s:?}: expected NAME=VALUE (e.g. --kenv debug.counters.limit=7)")),
+    }
 }
 
 /// Parses `--kmem`: bytes, or a number with a `K`, `M`, `G` or `T` suffix (powers of 1024),
@@ -274,9 +298,10 @@ fn run_schedule(
         }
     );
     let started = std::time::Instant::now();
-    let mut k = boot(release, config.kmem, seed, module_path)?;
+    let mut k = boot(release, config, seed, module_path)?;
     for c in 1..=cycles {
-        let cy = lifecycle::run_cycle(&mut k, inputs, c, config.shutdown, config.force_unload);
+        let user = user::UserRun { execs: config.execs.clone(), fuzz: config.fuzz, fuzz_seed: seed.or(config.seed).unwrap_or(1) };
+        let cy = lifecycle::run_cycle_with(&mut k, inputs, c, config.shutdown, config.force_unload, &user);
         for t in &cy.types {
             let file = t
                 .module
@@ -307,6 +332,8 @@ fn run_schedule(
             report.console = cy.console;
             report.terminal = cy.terminal;
             report.shutdown = cy.shutdown;
+            report.commands = user::transcript(&cy.commands);
+            report.fuzz = cy.fuzz;
         } else if !cy.failures.is_empty() {
             report
                 .console
@@ -334,7 +361,7 @@ fn run_schedule(
     if sweep {
         if report.failures.is_empty() {
             let (sw, failures) = sweep::sweep(inputs, config.shutdown, config.force_unload, &|| {
-                boot(release, config.kmem, seed, module_path)
+                boot(release, config, seed, module_path)
             })?;
             report.sweep = Some(sw);
             report.failures.extend(failures);
@@ -350,6 +377,15 @@ fn run_schedule(
 #[cfg(test)]
 mod kmem_tests {
     use super::parse_kmem;
+
+    #[test]
+    fn kenv_pairs() {
+        assert_eq!(super::parse_kenv("debug.x=7"), Ok(("debug.x".into(), "7".into())));
+        assert_eq!(super::parse_kenv("a=b=c"), Ok(("a".into(), "b=c".into())));
+        assert_eq!(super::parse_kenv("empty="), Ok(("empty".into(), String::new())));
+        assert!(super::parse_kenv("novalue").unwrap_err().contains("NAME=VALUE"));
+        assert!(super::parse_kenv("=5").is_err());
+    }
 
     #[test]
     fn kmem_sizes() {
