@@ -3,7 +3,7 @@
 //! ```text
 //! cargo kmod build [--freebsd 13.1|14.0|14.2|...] [-j N] [-v] <module>
 //! cargo kmod check [--freebsd <release>] <file.ko>
-//! cargo kmod run [--freebsd <release>] [--cycles N] [--nowait-sweep] [--shutdown] [--force-unload] [--kmem SIZE] [--schedules N | --seed S] <module | file.ko>...
+//! cargo kmod run [--freebsd <release>] [--cycles N] [--nowait-sweep] [--shutdown] [--force-unload] [--kmem SIZE] [--schedules N | --seed S] [--exec-as UID[:GID]] [--exec CMD]... [--fuzz N] <module | file.ko>...
 //! cargo kmod releases
 //! ```
 //!
@@ -92,6 +92,11 @@ enum Command {
         /// to the uid), `jail:UID[:GID]` for a jailed process; root:wheel by default.
         #[arg(long = "exec-as", value_name = "UID[:GID]")]
         exec_as: Vec<String>,
+        /// After the loads, make N random system calls (open/close, read/write, readv/writev,
+        /// ioctl with good and bad buffers) on every device node the modules created, from 4
+        /// concurrent processes (2 unprivileged); seeded by --seed (default 1), replayable.
+        #[arg(long, value_name = "N")]
+        fuzz: Option<u64>,
         /// Parallel jobs for module builds.
         #[arg(short, long)]
         jobs: Option<u32>,
@@ -121,6 +126,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             seed,
             exec,
             exec_as,
+            fuzz,
             jobs,
             verbose,
             modules,
@@ -147,6 +153,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                         schedules: schedules.unwrap_or(0),
                         seed,
                         execs,
+                        fuzz: fuzz.unwrap_or(0),
                     },
                     jobs,
                     verbose,

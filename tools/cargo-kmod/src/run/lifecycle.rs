@@ -46,6 +46,8 @@ pub struct Cycle {
     pub shutdown: Vec<(String, i32)>,
     /// The `--exec` commands run and their output.
     pub commands: Vec<(super::user::ExecStep, kernel_sim::user::shell::CommandOutput)>,
+    /// `--fuzz` summary.
+    pub fuzz: String,
 }
 
 /// `symbol+0xoff (file.ko)` with a Rust symbol demangled (no hash).
@@ -71,7 +73,7 @@ fn by_mtp(k: &Kernel) -> BTreeMap<usize, MallocTypeStats> {
 /// Runs one cycle of `inputs` (`cycle` is its 1-based number, for messages). With
 /// `force_unload` the modules are unloaded like `kldunload -f` ([`Kernel::unload_force`]).
 pub fn run_cycle(k: &mut Kernel, inputs: &[Input], cycle: u32, shutdown: bool, force_unload: bool) -> Cycle {
-    run_cycle_with(k, inputs, cycle, shutdown, force_unload, &[])
+    run_cycle_with(k, inputs, cycle, shutdown, force_unload, &super::user::UserRun::default())
 }
 
 /// [`run_cycle`] with `--exec` commands run between the loads and the unloads.
@@ -81,7 +83,7 @@ pub fn run_cycle_with(
     cycle: u32,
     shutdown: bool,
     force_unload: bool,
-    execs: &[super::user::ExecStep],
+    user: &super::user::UserRun,
 ) -> Cycle {
     let before = by_mtp(k);
     let panics_before = k.panics().len();
@@ -128,8 +130,11 @@ pub fn run_cycle_with(
         }
     }
 
-    if out.failures.is_empty() && !execs.is_empty() {
-        super::user::run_execs(k, execs, cycle, &mut out);
+    if out.failures.is_empty() && !user.execs.is_empty() {
+        super::user::run_execs(k, &user.execs, cycle, &mut out);
+    }
+    if out.failures.is_empty() && user.fuzz > 0 {
+        super::user::run_fuzz(k, user.fuzz, user.fuzz_seed, cycle, &mut out);
     }
 
     if shutdown && out.failures.is_empty() {

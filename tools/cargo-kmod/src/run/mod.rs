@@ -63,6 +63,8 @@ pub struct RunConfig {
     pub seed: Option<u64>,
     /// `--exec` commands (with their `--exec-as` credentials), run after the loads.
     pub execs: Vec<user::ExecStep>,
+    /// `--fuzz N`: random system calls on the modules' devices after the loads.
+    pub fuzz: u64,
 }
 
 impl Default for RunConfig {
@@ -76,6 +78,7 @@ impl Default for RunConfig {
             schedules: 0,
             seed: None,
             execs: Vec::new(),
+            fuzz: 0,
         }
     }
 }
@@ -232,7 +235,8 @@ fn run_schedule(
     let started = std::time::Instant::now();
     let mut k = boot(release, config.kmem, seed)?;
     for c in 1..=cycles {
-        let cy = lifecycle::run_cycle_with(&mut k, inputs, c, config.shutdown, config.force_unload, &config.execs);
+        let user = user::UserRun { execs: config.execs.clone(), fuzz: config.fuzz, fuzz_seed: seed.or(config.seed).unwrap_or(1) };
+        let cy = lifecycle::run_cycle_with(&mut k, inputs, c, config.shutdown, config.force_unload, &user);
         for t in &cy.types {
             let file = t
                 .module
@@ -264,6 +268,7 @@ fn run_schedule(
             report.terminal = cy.terminal;
             report.shutdown = cy.shutdown;
             report.commands = user::transcript(&cy.commands);
+            report.fuzz = cy.fuzz;
         } else if !cy.failures.is_empty() {
             report
                 .console

@@ -49,6 +49,8 @@ pub enum Phase {
     Unload,
     /// A system call of an `--exec` command.
     Command,
+    /// `--fuzz`.
+    Fuzz,
 }
 
 impl fmt::Display for Phase {
@@ -58,6 +60,7 @@ impl fmt::Display for Phase {
             Phase::Shutdown => f.write_str("MOD_SHUTDOWN"),
             Phase::Unload => f.write_str("unload"),
             Phase::Command => f.write_str("an --exec command"),
+            Phase::Fuzz => f.write_str("--fuzz"),
         }
     }
 }
@@ -132,6 +135,15 @@ pub enum Failure {
         cycle: u32,
         /// The message.
         message: String,
+    },
+    /// `--fuzz` found a bug that is not a crash (a privilege check ignored).
+    Fuzz {
+        /// Cycle (1-based).
+        cycle: u32,
+        /// What went wrong.
+        message: String,
+        /// The fuzz seed (`--seed`).
+        seed: u64,
     },
     /// An `--exec` command failed (non-zero exit status).
     Command {
@@ -272,6 +284,7 @@ impl fmt::Display for Failure {
                 }
             ),
             Failure::Panic { cycle, message } => write!(f, "panic{}: {message}", cyc(cycle)),
+            Failure::Fuzz { cycle, message, seed } => write!(f, "fuzz{}: {message} (replay with --seed {seed})", cyc(cycle)),
             Failure::Command { cycle, line, status, stderr } => write!(
                 f,
                 "command `{line}`{} exited with status {status}{}",
@@ -381,6 +394,8 @@ pub struct RunReport {
     pub schedules_run: u32,
     /// The `--exec` commands of the first cycle and what they printed.
     pub commands: String,
+    /// `--fuzz` summary of the first cycle.
+    pub fuzz: String,
 }
 
 impl RunReport {
@@ -469,6 +484,10 @@ impl RunReport {
         if !self.commands.is_empty() {
             s.push_str("--- commands ---\n");
             s.push_str(&self.commands);
+        }
+        if !self.fuzz.is_empty() {
+            s.push_str("--- fuzz ---\n");
+            s.push_str(&self.fuzz);
         }
         let _ = writeln!(
             s,

@@ -8,6 +8,42 @@ use kernel_sim::user::shell::CommandOutput;
 use super::lifecycle::{Cycle, location};
 use super::report::{Failure, Phase};
 
+/// What user processes do between the loads and the unloads.
+#[derive(Clone, Debug, Default)]
+pub struct UserRun {
+    /// `--exec` commands.
+    pub execs: Vec<ExecStep>,
+    /// `--fuzz N` operations (0: none).
+    pub fuzz: u64,
+    /// The fuzz seed (`--seed`, else 1).
+    pub fuzz_seed: u64,
+}
+
+/// `--fuzz N`: N random system calls on every device node from 4 processes.
+pub fn run_fuzz(k: &mut Kernel, ops: u64, seed: u64, cycle: u32, out: &mut Cycle) {
+    let r = k.fuzz(ops, 4, seed);
+    out.fuzz = if r.devices.is_empty() {
+        "no device nodes to fuzz (the modules made none)\n".into()
+    } else {
+        format!(
+            "{} operations ({} failed with an errno, as expected of random calls) on {} from 4 processes (2 unprivileged: uid 1001, jailed root), {} ioctl command(s) found in the module code; {:.0} ops/s; seed {}\n",
+            r.ops,
+            r.errors,
+            r.devices.iter().map(|d| format!("/dev/{d}")).collect::<Vec<_>>().join(", "),
+            r.commands.len(),
+            r.ops_per_sec(),
+            r.seed
+        )
+    };
+    if let Some(fault) = r.fault {
+        out.crashed = true;
+        let loc = location(k, &fault);
+        out.failures.push(Failure::Fault { cycle, file: fault_file(&fault), phase: Phase::Fuzz, fault, location: loc });
+    } else if let Some(message) = r.failure {
+        out.failures.push(Failure::Fuzz { cycle, message, seed });
+    }
+}
+
 /// One `--exec` command and the credential it runs with.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExecStep {

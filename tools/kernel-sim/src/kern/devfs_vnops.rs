@@ -298,7 +298,10 @@ pub fn ioctl(f: &Rc<File>, cmd: u64, data: usize) -> i32 {
 }
 
 extern "C" fn k_devfs_set_cdevpriv(data: usize, dtor: usize) -> i32 {
+    let caller = super::subr_witness::caller();
     super::kern_switch::preempt();
+    // malloc(sizeof(struct cdev_privdata), M_CDEVPDATA, M_WAITOK)
+    super::subr_witness::warn_sleep_malloc(32, caller);
     let t = tid();
     let Some(f) = with(|k| k.user.fpop.get(&t).cloned()) else { return ENOENT };
     if f.cdevpriv.get().is_some() {
@@ -333,9 +336,11 @@ pub fn in_user_process() -> bool {
     curproc_pid().is_some()
 }
 
+super::subr_witness::caller_shim!(sim_devfs_set_cdevpriv, k_devfs_set_cdevpriv);
+
 /// Register the cdevpriv KPI.
 pub fn symbols(v: &mut Vec<KsymDef>) {
-    v.push(KsymDef::function("devfs_set_cdevpriv", k_devfs_set_cdevpriv as *const () as usize));
+    v.push(KsymDef::function("devfs_set_cdevpriv", sim_devfs_set_cdevpriv as *const () as usize));
     v.push(KsymDef::function("devfs_get_cdevpriv", k_devfs_get_cdevpriv as *const () as usize));
     v.push(KsymDef::function("devfs_clear_cdevpriv", k_devfs_clear_cdevpriv as *const () as usize));
 }

@@ -330,6 +330,7 @@ pub fn destroy_dev(dev: usize, caller: usize) {
         if let Some(d) = k.devfs.by_addr(dev) {
             d.set_u64(cdev::SI_DRV1, 0);
             d.set_u64(cdev::SI_DRV2, 0);
+            d.set_u64(cdev::SI_DEVSW, 0);
         }
     });
 }

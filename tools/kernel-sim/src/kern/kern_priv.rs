@@ -72,16 +72,28 @@ pub fn cred_of_td(td: usize) -> Ucred {
     .unwrap_or_default()
 }
 
+/// Record a refusal for the running thread (the fuzzer checks that the system call that
+/// asked then fails).
+fn note(e: i32, priv_: i32) -> i32 {
+    if e != 0
+        && let Some(s) = super::kern_switch::try_sched()
+    {
+        let tid = s.current().tid;
+        super::with(|k| k.user.denied.entry(tid).or_default().push(priv_));
+    }
+    e
+}
+
 extern "C" fn k_priv_check(td: usize, priv_: i32) -> i32 {
     let caller = witness::caller();
     check_valid(priv_, caller);
-    priv_check_ucred(&cred_of_td(td), priv_)
+    note(priv_check_ucred(&cred_of_td(td), priv_), priv_)
 }
 
 extern "C" fn k_priv_check_cred(cred: usize, priv_: i32) -> i32 {
     let caller = witness::caller();
     check_valid(priv_, caller);
-    priv_check_ucred(&crate::user::cred_at(cred), priv_)
+    note(priv_check_ucred(&crate::user::cred_at(cred), priv_), priv_)
 }
 
 witness::caller_shim!(sim_priv_check, k_priv_check);

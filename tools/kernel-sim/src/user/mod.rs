@@ -16,6 +16,7 @@
 
 pub mod commands;
 pub mod errno;
+pub mod fuzz;
 pub mod shell;
 
 use std::collections::HashMap;
@@ -194,6 +195,9 @@ pub struct UserState {
     pub fpop: HashMap<u32, Rc<File>>,
     /// Fake `struct ucred`s handed to module code (`td_ucred`).
     pub creds: FakeUcreds,
+    /// Privileges `priv_check` refused to each thread (by tid) since the fuzzer last
+    /// looked.
+    pub denied: HashMap<u32, Vec<i32>>,
     next_pid: i32,
 }
 

@@ -267,6 +267,13 @@ extern "C" fn syscall_gate(p: u64) -> u64 {
     0
 }
 
+extern "C" fn background_entry(arg: usize) {
+    // SAFETY: the boxed closure leaked by Kernel::syscall_in_background for this thread.
+    let f = unsafe { Box::from_raw(arg as *mut Box<dyn FnOnce()>) };
+    super::set_td_ucred();
+    f();
+}
+
 impl Kernel {
     /// A new user process `comm` with credential `cred`; returns its pid.
     pub fn spawn(&mut self, comm: &str, cred: Ucred) -> i32 {
@@ -311,6 +318,22 @@ impl Kernel {
             Ok(_) => Ok(out.expect("the system call ran")),
             Err(a) => Err(self.fault(a)),
         }
+    }
+
+    /// Start `f` as a system call of process `pid` on a simulated thread of its own (a
+    /// second thread of the process): it runs until it blocks or finishes before this
+    /// returns, and goes on in later kernel calls (e.g. a `d_ioctl` that sleeps while the
+    /// module is unloaded). The process must outlive the thread.
+    pub fn syscall_in_background(&mut self, pid: i32, f: impl FnOnce() + 'static) -> Result<(), Fault> {
+        let comm = self.st().user.procs.get(&pid).map(|p| p.comm.clone()).unwrap_or_else(|| "sh".into());
+        let arg = Box::into_raw(Box::new(Box::new(f) as Box<dyn FnOnce()>)) as usize;
+        self.syscall(pid, move || {
+            let s = crate::kern::kern_switch::sched();
+            let (pa, _) = s.new_proc();
+            let i = s.create(background_entry as *const () as usize, arg, format!("{comm}:bg"), pa, comm, pid, 8);
+            let tid = crate::kern::kern_switch::sched().threads[i].tid;
+            crate::kern::with(|k| k.user.thread_proc.insert(tid, pid));
+        })
     }
 
     /// Run one command line as process `pid` (see [`super::commands`]).
