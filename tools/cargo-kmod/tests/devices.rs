@@ -270,3 +270,20 @@ fn echo_passes_cycles_and_schedules() {
         assert_eq!(r.schedules_run, 5, "{}", r.render());
     }
 }
+
+/// `--fuzz`: random opens, reads, writes, vectored I/O and ioctls (the module's and random
+/// ones, with valid, short, NULL and unmapped buffers) from 4 processes, 2 unprivileged,
+/// under seeded schedules: no panic, fault, WITNESS report, leak, or root-only operation
+/// succeeding for the unprivileged processes; for both twins.
+#[test]
+fn echo_survives_the_fuzzer_in_c_and_rust() {
+    let _g = lock();
+    let c = c_ko();
+    for module in ["echo", c.to_str().unwrap()] {
+        let r = run_echo(module, RunConfig { fuzz: 5000, ..RunConfig::default() });
+        assert!(r.passed(), "{module}: {}", r.render());
+        assert!(r.render().contains("5000 operations"), "{module}: {}", r.render());
+        let r = run_echo(module, RunConfig { fuzz: 500, schedules: 3, ..RunConfig::default() });
+        assert!(r.passed(), "{module}: {}", r.render());
+    }
+}
