@@ -163,3 +163,118 @@ impl<'a, K: KpiCdev> IoSource<'a, K> {
         Ok(done)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::errno::EFAULT;
+    use crate::mock::MockKernel;
+    use freebsd_kpi::common::uio::{UIO_SYSSPACE, iovec};
+
+    /// uiomove as sys/kern/subr_uio.c `uiomove_faultflag` does it for `UIO_SYSSPACE`
+    /// iovecs: `min(n, resid)` bytes, iovec by iovec (empty ones skipped), advancing
+    /// `uio_offset`/`uio_iov`/`uio_iovcnt` and decreasing `uio_resid`; an iovec whose base
+    /// is 0x10 stands for an unmapped page (EFAULT, what was moved stays accounted).
+    unsafe fn mock_uiomove(cp: *mut c_void, n: c_int, uio: *mut uio) -> c_int {
+        // SAFETY: test uios built below.
+        let u = unsafe { &mut *uio };
+        let mut n = n as usize;
+        let mut cp = cp.cast::<u8>();
+        while n > 0 && u.uio_resid > 0 {
+            // SAFETY: uio_iovcnt iovecs at uio_iov.
+            let iov = unsafe { &mut *u.uio_iov };
+            let cnt = iov.iov_len.min(n);
+            if cnt == 0 {
+                // SAFETY: advancing within the array.
+                u.uio_iov = unsafe { u.uio_iov.add(1) };
+                u.uio_iovcnt -= 1;
+                continue;
+            }
+            if iov.iov_base as usize == 0x10 {
+                return EFAULT.get();
+            }
+            // SAFETY: test buffers of at least `cnt` bytes on both sides.
+            unsafe {
+                if u.uio_rw == UIO_READ {
+                    core::ptr::copy_nonoverlapping(cp, iov.iov_base.cast::<u8>(), cnt);
+                } else {
+                    core::ptr::copy_nonoverlapping(iov.iov_base.cast::<u8>(), cp, cnt);
+                }
+                iov.iov_base = iov.iov_base.cast::<u8>().add(cnt).cast();
+                cp = cp.add(cnt);
+            }
+            iov.iov_len -= cnt;
+            u.uio_resid -= cnt as isize;
+            u.uio_offset += cnt as i64;
+            n -= cnt;
+        }
+        0
+    }
+
+    // SAFETY: uiomove behaves as subr_uio.c for system-space iovecs; the other methods are
+    // not called by these tests (their defaults would reach the kernel symbols).
+    unsafe impl KpiCdev for MockKernel {
+        unsafe fn uiomove(cp: *mut c_void, n: c_int, uio: *mut uio) -> c_int {
+            // SAFETY: as documented by the trait.
+            unsafe { mock_uiomove(cp, n, uio) }
+        }
+    }
+
+    fn new_uio(iov: &mut [iovec], offset: i64, rw: c_int) -> uio {
+        let resid = iov.iter().map(|v| v.iov_len).sum::<usize>() as isize;
+        uio {
+            uio_iov: iov.as_mut_ptr(),
+            uio_iovcnt: iov.len() as c_int,
+            uio_offset: offset,
+            uio_resid: resid,
+            uio_segflg: UIO_SYSSPACE,
+            uio_rw: rw,
+            uio_td: core::ptr::null_mut(),
+        }
+    }
+
+    #[test]
+    fn reads_fill_every_iovec_from_the_offset() {
+        let (mut a, mut b) = ([0u8; 3], [0u8; 10]);
+        let mut iov = [
+            iovec { iov_base: a.as_mut_ptr().cast(), iov_len: 3 },
+            iovec { iov_base: core::ptr::null_mut(), iov_len: 0 },
+            iovec { iov_base: b.as_mut_ptr().cast(), iov_len: 10 },
+        ];
+        let mut u = new_uio(&mut iov, 2, UIO_READ);
+        // SAFETY: a live UIO_READ uio.
+        let mut to = unsafe { IoDest::<MockKernel>::new(&mut u) }.unwrap();
+        assert_eq!(to.remaining(), 13);
+        assert_eq!(to.copy_at_offset(b"hello world"), Ok(9));
+        assert_eq!((&a, &b[..6]), (b"llo", &b" world"[..]));
+        assert_eq!((to.offset(), to.remaining()), (11, 4));
+        // At the end: EOF.
+        assert_eq!(to.copy_at_offset(b"hello world"), Ok(0));
+        // SAFETY: a live uio.
+        assert_eq!(unsafe { IoSource::<MockKernel>::new(&mut u) }.err(), Some(EINVAL), "wrong direction");
+    }
+
+    #[test]
+    fn writes_fill_a_mutable_buffer_and_stop_at_resid_or_fault() {
+        let (mut a, mut b) = (*b"abc", *b"defgh");
+        let mut iov = [iovec { iov_base: a.as_mut_ptr().cast(), iov_len: 3 }, iovec { iov_base: b.as_mut_ptr().cast(), iov_len: 5 }];
+        let mut u = new_uio(&mut iov, 0, UIO_WRITE);
+        // SAFETY: a live UIO_WRITE uio.
+        let mut from = unsafe { IoSource::<MockKernel>::new(&mut u) }.unwrap();
+        let mut buf = [0u8; 6];
+        assert_eq!(from.copy_to_slice(&mut buf), Ok(6));
+        assert_eq!(&buf, b"abcdef");
+        let mut rest = [0u8; 16];
+        assert_eq!(from.copy_to_slice(&mut rest), Ok(2));
+        assert_eq!(&rest[..2], b"gh");
+        assert_eq!((from.offset(), from.remaining()), (8, 0));
+        // A fault part way: EFAULT, the moved bytes stay counted in resid.
+        let mut c = *b"xy";
+        let mut iov = [iovec { iov_base: c.as_mut_ptr().cast(), iov_len: 2 }, iovec { iov_base: 0x10 as *mut c_void, iov_len: 4 }];
+        let mut u = new_uio(&mut iov, 0, UIO_WRITE);
+        // SAFETY: a live UIO_WRITE uio.
+        let mut from = unsafe { IoSource::<MockKernel>::new(&mut u) }.unwrap();
+        assert_eq!(from.copy_to_slice(&mut buf), Err(EFAULT));
+        assert_eq!((&buf[..2], from.remaining()), (&b"xy"[..], 4));
+    }
+}
