@@ -313,17 +313,25 @@ unsafe fn inner<'a, D: CharDevice>(dev: *mut cdev) -> Result<&'a Inner<D>, Errno
     unsafe { p.as_ref() }.ok_or(ENXIO)
 }
 
-/// The current file's state.
+/// The current file's [`CharDevice::File`].
 ///
 /// # Safety
 /// Called from a method of a device made by [`Registration::new`] for `D`.
-unsafe fn current_file<'a, D: CharDevice>() -> Result<&'a OpenFile<D>, Errno> {
+unsafe fn current_file<'a, D: CharDevice>() -> Result<&'a D::File, Errno> {
+    if core::mem::size_of::<D::File>() == 0 {
+        // A zero-sized File has no data to look up: every file reaching a method was opened
+        // by d_open, which created its File (and attached it, for release and counting),
+        // so a dangling, aligned reference stands for it without a devfs_get_cdevpriv call.
+        // SAFETY: any aligned non-null pointer is a valid reference to a zero-sized value.
+        return Ok(unsafe { NonNull::<D::File>::dangling().as_ref() });
+    }
     let mut p: *mut c_void = ptr::null_mut();
     // SAFETY: `p` is valid for writes; we are in a device method.
     to_result(unsafe { Kernel::devfs_get_cdevpriv(&mut p) })?;
     // SAFETY: d_open set it to an OpenFile<D> that lives until its destructor, which does
     // not run while a method of this file runs (devfs holds the file).
-    unsafe { p.cast::<OpenFile<D>>().as_ref() }.ok_or(ENXIO)
+    let open = unsafe { p.cast::<OpenFile<D>>().as_ref() }.ok_or(ENXIO)?;
+    Ok(&open.file)
 }
 
 /// cdevpriv destructor: drops the open file's state.
@@ -387,7 +395,7 @@ unsafe extern "C" fn d_read<D: CharDevice>(dev: *mut cdev, uio: *mut raw_uio, io
         let file = unsafe { current_file::<D>()? };
         // SAFETY: the caller's live uio, used by this call only.
         let mut to = unsafe { IoDest::<Kernel>::new(uio)? };
-        inner.data.read(&file.file, &mut to, ioflag)
+        inner.data.read(file, &mut to, ioflag)
     };
     from_result(run())
 }
@@ -400,7 +408,7 @@ unsafe extern "C" fn d_write<D: CharDevice>(dev: *mut cdev, uio: *mut raw_uio, i
         let file = unsafe { current_file::<D>()? };
         // SAFETY: the caller's live uio, used by this call only.
         let mut from = unsafe { IoSource::<Kernel>::new(uio)? };
-        inner.data.write(&file.file, &mut from, ioflag)
+        inner.data.write(file, &mut from, ioflag)
     };
     from_result(run())
 }
@@ -416,7 +424,7 @@ unsafe extern "C" fn d_ioctl<D: CharDevice>(dev: *mut cdev, cmd: c_ulong, data: 
         // SAFETY: `data` is the kernel's copy of the argument for `cmd` (sys_generic.c
         // kern_ioctl: IOCPARM_LEN(cmd) bytes, 8-aligned, initialised), ours for this call.
         let mut request = unsafe { IoctlRequest::new(cmd, data, fflag) };
-        inner.data.ioctl(&file.file, &mut request, &caller)
+        inner.data.ioctl(file, &mut request, &caller)
     };
     from_result(run())
 }
