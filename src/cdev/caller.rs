@@ -35,6 +35,15 @@ impl Privilege {
 /// `priv_check` is always asked about the calling thread's credential. A module never
 /// reads `struct thread` or `struct ucred` fields (their offsets move between releases).
 ///
+/// It cannot leave its thread:
+///
+/// ```compile_fail
+/// fn keep(c: freebsd_kmi::cdev::Caller<'static>) {
+///     fn send<T: Send>(_: T) {}
+///     send(c); // not Send: priv_check must ask about the calling thread
+/// }
+/// ```
+///
 /// # Invariants
 /// `td` is the calling thread of the current device method, for `'a`.
 pub struct Caller<'a, K: KpiCdev = Kernel> {

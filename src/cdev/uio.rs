@@ -10,6 +10,14 @@
 //! write (`&mut [u8]`), never a shared slice: [`IoSource::copy_to_slice`] takes `&mut [u8]`,
 //! and only [`IoDest`], whose uio is `UIO_READ`, accepts `&[u8]`.
 //!
+//! Handing a write a shared slice does not compile:
+//!
+//! ```compile_fail
+//! fn store(from: &mut freebsd_kmi::cdev::IoSource<'_>, buf: &[u8]) {
+//!     from.copy_to_slice(buf); // uiomove would write through `&[u8]`: refused
+//! }
+//! ```
+//!
 //! Both **may sleep** (page faults on user memory): never call them with a
 //! [`Mutex`](crate::sync::Mutex) or [`SpinMutex`](crate::sync::SpinMutex) held (WITNESS
 //! reports it); an [`SxLock`](crate::sync::SxLock) guard is fine, or copy through a bounce
