@@ -77,13 +77,13 @@ fn script(ko: &Path) -> (Trace, String) {
 
     // A non-root user: devfs refuses the 0600 root:wheel node.
     {
-        let mut sh = Shell { k: &mut k, pid: user, stdout_fd: None, stdin_fd: None, out: Vec::new(), err: String::new(), fault: None };
+        let mut sh = Shell::new(&mut k, user);
         let r = sh.open("/dev/echo", O_RDONLY);
         rec(&mut t, "user open", r).ok();
     }
     let fd;
     {
-        let mut sh = Shell { k: &mut k, pid: root, stdout_fd: None, stdin_fd: None, out: Vec::new(), err: String::new(), fault: None };
+        let mut sh = Shell::new(&mut k, root);
         fd = rec(&mut t, "root open", sh.open("/dev/echo", O_RDWR)).expect("root opens /dev/echo");
         let buf = sh.alloc(65536 + 64).expect("user memory");
         sh.poke(buf, b"hello world\n");
@@ -144,7 +144,7 @@ fn script(ko: &Path) -> (Trace, String) {
     }
     {
         // Jailed root opens the node (uid 0) but priv_check(PRIV_DRIVER) refuses CLEAR.
-        let mut sh = Shell { k: &mut k, pid: jailed, stdout_fd: None, stdin_fd: None, out: Vec::new(), err: String::new(), fault: None };
+        let mut sh = Shell::new(&mut k, jailed);
         let jfd = rec(&mut t, "jailed open", sh.open("/dev/echo", O_WRONLY));
         if let Ok(jfd) = jfd {
             let r = sh.ioctl(jfd, ECHO_CLEAR, 0);
@@ -154,7 +154,7 @@ fn script(ko: &Path) -> (Trace, String) {
         }
     }
     {
-        let mut sh = Shell { k: &mut k, pid: root, stdout_fd: None, stdin_fd: None, out: Vec::new(), err: String::new(), fault: None };
+        let mut sh = Shell::new(&mut k, root);
         let r = sh.ioctl(fd, ECHO_CLEAR, 0);
         rec(&mut t, "root CLEAR", r).ok();
         let b = sh.alloc(8).unwrap();
@@ -169,7 +169,7 @@ fn script(ko: &Path) -> (Trace, String) {
     // Forced: the device is destroyed with the file open; later calls get ENXIO.
     k.unload_force(id).unwrap_or_else(|e| panic!("kldunload -f: {e}\n{}", k.console()));
     {
-        let mut sh = Shell { k: &mut k, pid: root, stdout_fd: None, stdin_fd: None, out: Vec::new(), err: String::new(), fault: None };
+        let mut sh = Shell::new(&mut k, root);
         let b = sh.alloc(8).unwrap();
         let r = sh.read(fd, b, 4);
         rec(&mut t, "read after destroy", r).ok();

@@ -41,7 +41,7 @@ pub fn run_regions(ko: &Path, n: u64) -> anyhow::Result<()> {
     let id = k.load(ko).map_err(|e| anyhow::anyhow!("kldload {}: {e}\n{}", ko.display(), k.console()))?;
     let pid = k.spawn("bench", Ucred::root());
     {
-        let mut sh = Shell { k: &mut k, pid, stdout_fd: None, stdin_fd: None, out: Vec::new(), err: String::new(), fault: None };
+        let mut sh = Shell::new(&mut k, pid);
         let fd = sh.open("/dev/echo", O_RDWR).map_err(|e| anyhow::anyhow!("open /dev/echo: errno {e}"))?;
         let buf = sh.alloc(IO_SIZE).context("user memory")?;
         sh.poke(buf, &[b'x'; IO_SIZE]);
