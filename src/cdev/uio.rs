@@ -56,22 +56,20 @@ pub struct IoSource<'a, K: KpiCdev = Kernel> {
     call: UioMarker<'a, K>,
 }
 
-/// Bytes moved by one `uiomove` of at most `n` bytes: the drop in `uio_resid`.
-/// Inlined: it sits on every read(2)/write(2) of a device.
+/// Bytes moved by one `uiomove` of at most `n` bytes (at most `c_int::MAX`): on success
+/// uiomove moved exactly `min(n, uio_resid)` bytes (subr_uio.c: it loops until `n` or the
+/// residual count runs out). Inlined: it sits on every read(2)/write(2) of a device.
 ///
 /// # Safety
 /// `uio` is live; `cp` is valid for `n` bytes in the uio's direction.
 #[inline(always)]
 unsafe fn uiomove<K: KpiCdev>(cp: *mut c_void, n: usize, uio: *mut uio) -> Result<usize, Errno> {
+    debug_assert!(n <= MAX_CHUNK);
     // SAFETY: `uio` is live (caller).
-    let before = unsafe { (*uio).uio_resid };
-    let n = n.min(MAX_CHUNK) as c_int;
+    let resid = unsafe { (*uio).uio_resid }.max(0) as usize;
     // SAFETY: as documented by the caller.
-    let error = unsafe { K::uiomove(cp, n, uio) };
-    // SAFETY: as above.
-    let after = unsafe { (*uio).uio_resid };
-    to_result(error)?;
-    Ok((before - after).max(0) as usize)
+    to_result(unsafe { K::uiomove(cp, n as c_int, uio) })?;
+    Ok(n.min(resid))
 }
 
 impl<'a, K: KpiCdev> IoDest<'a, K> {
@@ -105,14 +103,14 @@ impl<'a, K: KpiCdev> IoDest<'a, K> {
     /// user buffer.
     pub fn copy_from_slice(&mut self, data: &[u8]) -> Result<usize, Errno> {
         let mut done = 0;
-        while done < data.len() && self.remaining() > 0 {
+        for chunk in data.chunks(MAX_CHUNK) {
             // SAFETY: the uio is live and UIO_READ (invariant): uiomove only reads `cp`
             // (copyout/bcopy from it), so the shared slice is never written.
-            let n = unsafe { uiomove::<K>(data[done..].as_ptr().cast_mut().cast(), data.len() - done, self.uio)? };
-            if n == 0 {
-                break;
-            }
+            let n = unsafe { uiomove::<K>(chunk.as_ptr().cast_mut().cast(), chunk.len(), self.uio)? };
             done += n;
+            if n < chunk.len() {
+                break; // the caller wants no more
+            }
         }
         Ok(done)
     }
@@ -160,15 +158,15 @@ impl<'a, K: KpiCdev> IoSource<'a, K> {
     /// sleep**; `Err(EFAULT)` on a bad user buffer (the bytes before it are in `buf`).
     pub fn copy_to_slice(&mut self, buf: &mut [u8]) -> Result<usize, Errno> {
         let mut done = 0;
-        while done < buf.len() && self.remaining() > 0 {
-            let len = buf.len() - done;
+        for chunk in buf.chunks_mut(MAX_CHUNK) {
+            let len = chunk.len();
             // SAFETY: the uio is live and UIO_WRITE (invariant): uiomove writes up to `len`
-            // bytes into `cp`, which is the tail of an exclusive `&mut [u8]`.
-            let n = unsafe { uiomove::<K>(buf[done..].as_mut_ptr().cast(), len, self.uio)? };
-            if n == 0 {
-                break;
-            }
+            // bytes into `cp`, a chunk of an exclusive `&mut [u8]`.
+            let n = unsafe { uiomove::<K>(chunk.as_mut_ptr().cast(), len, self.uio)? };
             done += n;
+            if n < len {
+                break; // the caller offers no more
+            }
         }
         Ok(done)
     }
