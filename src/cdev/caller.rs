@@ -171,3 +171,43 @@ impl<K: KpiCdev> UserSliceWriter<'_, K> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::errno::EPERM;
+    use crate::mock::MockKernel;
+
+    #[test]
+    fn priv_check_asks_about_the_calling_thread() {
+        let mut t = [0u64; 4];
+        // SAFETY: stands for the calling thread (the mock only tests for null).
+        let root = unsafe { Caller::<MockKernel>::new(t.as_mut_ptr().cast()) };
+        assert_eq!(root.priv_check(Privilege::DRIVER), Ok(()));
+        // SAFETY: as above: null is the mock's unprivileged thread.
+        let user = unsafe { Caller::<MockKernel>::new(core::ptr::null_mut()) };
+        assert_eq!(user.priv_check(Privilege::DRIVER), Err(EPERM));
+        assert_eq!((Privilege::DRIVER.get(), Privilege::IO.get()), (14, 12));
+    }
+
+    #[test]
+    fn user_slices_read_and_write_front_to_back_and_fault() {
+        // SAFETY: any non-null td for the mock.
+        let caller = unsafe { Caller::<MockKernel>::new(core::ptr::dangling_mut()) };
+        let mut user = *b"hello world";
+        let mut r = caller.user_slice(user.as_ptr() as usize, user.len()).reader();
+        let mut a = [0u8; 5];
+        r.read_slice(&mut a).unwrap();
+        assert_eq!((&a, r.len()), (b"hello", 6));
+        let mut b = [0u8; 7];
+        assert_eq!(r.read_slice(&mut b), Err(EFAULT), "longer than what is left");
+        let mut w = caller.user_slice(user.as_mut_ptr() as usize, user.len()).writer();
+        w.write_slice(b"HELLO").unwrap();
+        w.write_slice(b" WORLD").unwrap();
+        assert!(w.is_empty());
+        assert_eq!(w.write_slice(b"!"), Err(EFAULT));
+        assert_eq!(&user, b"HELLO WORLD");
+        let mut bad = caller.user_slice(0x10, 4).reader();
+        assert_eq!(bad.read_slice(&mut [0u8; 4]), Err(EFAULT), "unmapped");
+    }
+}

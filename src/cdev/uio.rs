@@ -226,6 +226,27 @@ mod tests {
             // SAFETY: as documented by the trait.
             unsafe { mock_uiomove(cp, n, uio) }
         }
+        // copyin/copyout: "user" addresses are host addresses, except the page at 0 (EFAULT).
+        unsafe fn copyin(uaddr: *const c_void, kaddr: *mut c_void, len: usize) -> c_int {
+            if (uaddr as usize) < 4096 {
+                return EFAULT.get();
+            }
+            // SAFETY: test buffers of `len` bytes.
+            unsafe { core::ptr::copy_nonoverlapping(uaddr.cast::<u8>(), kaddr.cast::<u8>(), len) };
+            0
+        }
+        unsafe fn copyout(kaddr: *const c_void, uaddr: *mut c_void, len: usize) -> c_int {
+            if (uaddr as usize) < 4096 {
+                return EFAULT.get();
+            }
+            // SAFETY: test buffers of `len` bytes.
+            unsafe { core::ptr::copy_nonoverlapping(kaddr.cast::<u8>(), uaddr.cast::<u8>(), len) };
+            0
+        }
+        // priv_check: a null td stands for an unprivileged thread.
+        unsafe fn priv_check(td: *mut freebsd_kpi::common::kthread::thread, _privilege: c_int) -> c_int {
+            if td.is_null() { crate::errno::EPERM.get() } else { 0 }
+        }
     }
 
     fn new_uio(iov: &mut [iovec], offset: i64, rw: c_int) -> uio {
