@@ -58,10 +58,7 @@ const EACCES: i32 = 13;
 /// Every system call of the script and its result, in order.
 type Trace = Vec<(String, Result<String, i32>)>;
 
-fn rec<T: std::fmt::Debug>(t: &mut Trace, what: &str, r: Result<T, i32>) -> Result<T, i32>
-where
-    T: Clone,
-{
+fn rec<T: std::fmt::Debug + Clone>(t: &mut Trace, what: &str, r: Result<T, i32>) -> Result<T, i32> {
     t.push((what.to_string(), r.clone().map(|v| format!("{v:?}"))));
     r
 }

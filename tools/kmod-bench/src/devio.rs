@@ -23,8 +23,14 @@ pub const IO_SIZE: usize = 4096;
 
 /// The measured operations: (row label, region stem).
 pub const DEV_OPS: [(&str, &str); 2] = [
-    ("(e) 4 KiB `write(2)` to `/dev/echo` (`d_write`: sx lock + `uiomove` into the buffer)", "dev_write"),
-    ("(e) 4 KiB `read(2)` from `/dev/echo` (`d_read`: shared sx lock + `uiomove` from the buffer)", "dev_read"),
+    (
+        "(e) 4 KiB `write(2)` to `/dev/echo` (`d_write`: sx lock + `uiomove` into the buffer)",
+        "dev_write",
+    ),
+    (
+        "(e) 4 KiB `read(2)` from `/dev/echo` (`d_read`: shared sx lock + `uiomove` from the buffer)",
+        "dev_read",
+    ),
 ];
 
 /// `dev_write(N)` etc.
@@ -36,20 +42,32 @@ pub fn region_name(op: &str, n: u64) -> String {
 /// [`DEV_OPS`], one unmeasured warm-up call and two regions of 0 and `n` calls. Every call
 /// must move exactly [`IO_SIZE`] bytes.
 pub fn run_regions(ko: &Path, n: u64) -> anyhow::Result<()> {
-    let opts = SimOptions { timeout: Duration::from_secs(3600), ..SimOptions::default() };
+    let opts = SimOptions {
+        timeout: Duration::from_secs(3600),
+        ..SimOptions::default()
+    };
     let mut k = Kernel::boot(SimRelease::V14_0, opts).context("boot the simulated kernel")?;
-    let id = k.load(ko).map_err(|e| anyhow::anyhow!("kldload {}: {e}\n{}", ko.display(), k.console()))?;
+    let id = k
+        .load(ko)
+        .map_err(|e| anyhow::anyhow!("kldload {}: {e}\n{}", ko.display(), k.console()))?;
     let pid = k.spawn("bench", Ucred::root());
     {
         let mut sh = Shell::new(&mut k, pid);
-        let fd = sh.open("/dev/echo", O_RDWR).map_err(|e| anyhow::anyhow!("open /dev/echo: errno {e}"))?;
+        let fd = sh
+            .open("/dev/echo", O_RDWR)
+            .map_err(|e| anyhow::anyhow!("open /dev/echo: errno {e}"))?;
         let buf = sh.alloc(IO_SIZE).context("user memory")?;
         sh.poke(buf, &[b'x'; IO_SIZE]);
         for (_, op) in DEV_OPS {
             let write = op == "dev_write";
             let call = |sh: &mut Shell<'_>| -> anyhow::Result<()> {
-                let done = sh.sys(|| sys_rw(fd, &[(buf, IO_SIZE)], Some(0), write)).map_err(|e| anyhow::anyhow!("{op}: errno {e}"))?;
-                ensure!(done == IO_SIZE, "{op} moved {done} bytes, expected {IO_SIZE}");
+                let done = sh
+                    .sys(|| sys_rw(fd, &[(buf, IO_SIZE)], Some(0), write))
+                    .map_err(|e| anyhow::anyhow!("{op}: errno {e}"))?;
+                ensure!(
+                    done == IO_SIZE,
+                    "{op} moved {done} bytes, expected {IO_SIZE}"
+                );
                 Ok(())
             };
             call(&mut sh)?;
@@ -62,8 +80,10 @@ pub fn run_regions(ko: &Path, n: u64) -> anyhow::Result<()> {
                 })?;
             }
         }
-        sh.close(fd).map_err(|e| anyhow::anyhow!("close: errno {e}"))?;
+        sh.close(fd)
+            .map_err(|e| anyhow::anyhow!("close: errno {e}"))?;
     }
-    k.unload(id).map_err(|e| anyhow::anyhow!("kldunload: {e}\n{}", k.console()))?;
+    k.unload(id)
+        .map_err(|e| anyhow::anyhow!("kldunload: {e}\n{}", k.console()))?;
     Ok(())
 }

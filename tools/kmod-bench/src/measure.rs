@@ -234,7 +234,9 @@ pub fn clean_dumps(dir: &Path, tag: &str) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     for e in std::fs::read_dir(dir)? {
         let p = e?.path();
-        if p.file_name().is_some_and(|f| f.to_string_lossy().starts_with(&format!("{tag}.cg"))) {
+        if p.file_name()
+            .is_some_and(|f| f.to_string_lossy().starts_with(&format!("{tag}.cg")))
+        {
             std::fs::remove_file(&p)?;
         }
     }
@@ -245,7 +247,11 @@ pub fn clean_dumps(dir: &Path, tag: &str) -> anyhow::Result<()> {
 /// dumps of its regions.
 pub fn callgrind_dev_run(exe: &Path, ko: &Path, n: u64, out: &Path) -> anyhow::Result<Vec<Dump>> {
     let dir = out.parent().context("output prefix has no directory")?;
-    let tag = out.file_name().context("output prefix has no file name")?.to_string_lossy().into_owned();
+    let tag = out
+        .file_name()
+        .context("output prefix has no file name")?
+        .to_string_lossy()
+        .into_owned();
     clean_dumps(dir, &tag)?;
     let prefix: PathBuf = dir.join(format!("{tag}.cg"));
     let log = dir.join(format!("{tag}.valgrind.log"));
@@ -254,10 +260,21 @@ pub fn callgrind_dev_run(exe: &Path, ko: &Path, n: u64, out: &Path) -> anyhow::R
     let output = cmd.output().context("run valgrind")?;
     if !output.status.success() {
         let log = std::fs::read_to_string(&log).unwrap_or_default();
-        bail!("{cmd:?} failed ({}):\n{}{}\n{log}", output.status, String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        bail!(
+            "{cmd:?} failed ({}):\n{}{}\n{log}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     let dumps = callgrind::read_dumps(&prefix)?;
-    ensure!(dumps.len() == 2 * crate::devio::DEV_OPS.len(), "expected {} callgrind dumps from {}, found {}", 2 * crate::devio::DEV_OPS.len(), prefix.display(), dumps.len());
+    ensure!(
+        dumps.len() == 2 * crate::devio::DEV_OPS.len(),
+        "expected {} callgrind dumps from {}, found {}",
+        2 * crate::devio::DEV_OPS.len(),
+        prefix.display(),
+        dumps.len()
+    );
     Ok(dumps)
 }
 
