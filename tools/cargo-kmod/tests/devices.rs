@@ -4,7 +4,9 @@
 //! every ioctl and errno path (EINVAL on a bad size, ENOTTY, EPERM from priv_check for a
 //! jailed root, EACCES from devfs for a non-root user, EFAULT for an unmapped buffer),
 //! MOD_QUIESCE's EBUSY while open and a forced unload with the device open (later calls get
-//! ENXIO). `cargo kmod run --exec` prints `hi` for both, and both pass cycles and schedules.
+//! ENXIO), ENOMEM from a resize when memory runs out, and a leaked registration keeping the
+//! module loaded. `cargo kmod run --exec` prints `hi` for both; both pass cycles, schedules
+//! and --fuzz.
 //!
 //! In-process: one simulated kernel per process at a time, hence the lock.
 
@@ -301,4 +303,30 @@ fn a_leaked_device_registration_keeps_the_module_loaded() {
     assert!(!out.status.success(), "the unload must be refused:\n{all}");
     assert!(stdout.contains("kmod_leak_cdev: state dropped\n"), "{all}");
     assert!(stdout.contains("kldunload: module kmod_leak_cdev failed to unload: MOD_UNLOAD returned 16\n"), "{all}");
+}
+
+/// ECHO_RESIZE allocates with M_NOWAIT: when the kmem arena cannot hold the new buffer the
+/// ioctl answers ENOMEM and the old contents stay; for both twins.
+#[test]
+fn resize_answers_enomem_when_memory_runs_out() {
+    let _g = lock();
+    for ko in [rust_ko(), c_ko()] {
+        let opts = SimOptions { kmem: 48 * 1024, ..SimOptions::default() };
+        let mut k = Kernel::boot(SimRelease::V14_0, opts).expect("boot");
+        let id = k.load(&ko).unwrap_or_else(|e| panic!("load {}: {e}\n{}", ko.display(), k.console()));
+        let root = k.spawn("sh", Ucred::root());
+        {
+            let mut sh = Shell::new(&mut k, root);
+            let fd = sh.open("/dev/echo", O_RDWR).expect("open");
+            let buf = sh.alloc(64).expect("user memory");
+            sh.poke(buf, b"keep");
+            assert_eq!(sh.write(fd, buf, 4), Ok(4));
+            sh.poke(buf + 8, &65536u32.to_ne_bytes());
+            assert_eq!(sh.ioctl(fd, ECHO_RESIZE, buf + 8), Err(12), "{}: ENOMEM", ko.display());
+            assert_eq!(sh.ioctl(fd, ECHO_GETLEN, buf + 16), Ok(()));
+            assert_eq!(sh.peek(buf + 16, 4), 4u32.to_ne_bytes().to_vec(), "{}: contents kept", ko.display());
+            sh.close(fd).expect("close");
+        }
+        k.unload(id).unwrap_or_else(|e| panic!("unload: {e}\n{}", k.console()));
+    }
 }
