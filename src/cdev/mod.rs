@@ -34,7 +34,7 @@
 //! freed. Later calls on files still open get `ENXIO` from devfs without reaching the
 //! module.
 //!
-//! Keep the registration in the module's state (see [`crate::module`]): `MOD_UNLOAD` drops
+//! Keep the registration in the module's state (see [`module`](mod@crate::module)): `MOD_UNLOAD` drops
 //! it. A method cannot drop its own registration: methods get `&D`, and `D` cannot contain
 //! the registration that owns it, while nothing gives methods the module state.
 //!
