@@ -263,10 +263,20 @@ fn parent(args: &[String]) -> anyhow::Result<()> {
     let workers = ctwin::build("workers.c", "workers-switches", &out_dir.join("c-twins"))?;
     let sw = kmod_bench::switches::measure(&workers, o.cycles.max(200))?;
 
+    // 4b. Fuzzing throughput on /dev/echo (natively).
+    eprintln!("kmod-bench: fuzzing /dev/echo (Rust and C)");
+    let fuzz_ops = 5000;
+    let fuzz = (
+        kmod_bench::devio::fuzz_rate(&rust_echo, fuzz_ops)?,
+        kmod_bench::devio::fuzz_rate(&c_echo, fuzz_ops)?,
+    );
+
     // 5. Report.
     let mut report = render(&o, &built, &twins, &rows, &cold, &warm, c_build, &valgrind)?;
     report.push('\n');
     report.push_str(&kmod_bench::switches::render(&sw));
+    report.push('\n');
+    report.push_str(&kmod_bench::devio::render_fuzz(fuzz_ops, fuzz.0, fuzz.1));
     println!("{report}");
     std::fs::write(out_dir.join("latest.md"), &report)?;
     if o.readme {

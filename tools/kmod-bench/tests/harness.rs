@@ -86,5 +86,7 @@ fn echo_device_io_loops_run_for_rust_and_c() {
         .unwrap_or_else(|e| panic!("C twin: {e:#}"));
     for ko in [&rust.ko, &c] {
         kmod_bench::devio::run_regions(ko, 50).unwrap_or_else(|e| panic!("{}: {e:#}", ko.display()));
+        let rate = kmod_bench::devio::fuzz_rate(ko, 300).unwrap_or_else(|e| panic!("{}: {e:#}", ko.display()));
+        assert!(rate > 0.0);
     }
 }
