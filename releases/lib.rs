@@ -46,6 +46,7 @@ compile_error!(
 
 pub mod abi;
 pub mod kpi;
+pub mod kpi_cdev;
 pub mod kpi_sync;
 pub mod release;
 

@@ -247,5 +247,8 @@ macro_rules! release_folder {
 
         // SAFETY: every method is the default, which calls the kernel function it names.
         unsafe impl crate::kpi_sync::KpiSync for Kernel {}
+
+        // SAFETY: every method is the default, which calls the kernel function it names.
+        unsafe impl crate::kpi_cdev::KpiCdev for Kernel {}
     };
 }

@@ -25,6 +25,7 @@ pub type Result<T, E = Errno> = core::result::Result<T, E>;
 
 impl Errno {
     /// `Some(Errno)` for a non-zero value, `None` for 0 (success).
+    #[inline]
     pub const fn from_raw(value: c_int) -> Option<Errno> {
         match NonZeroI32::new(value) {
             Some(v) => Some(Errno(v)),
@@ -33,6 +34,7 @@ impl Errno {
     }
 
     /// The raw value, as kernel functions return it.
+    #[inline]
     pub const fn get(self) -> c_int {
         self.0.get()
     }
@@ -57,6 +59,7 @@ impl Errno {
 /// assert_eq!(to_result(0), Ok(()));
 /// assert_eq!(to_result(16), Err(EBUSY));
 /// ```
+#[inline]
 pub const fn to_result(ret: c_int) -> Result<()> {
     match Errno::from_raw(ret) {
         None => Ok(()),
@@ -65,6 +68,7 @@ pub const fn to_result(ret: c_int) -> Result<()> {
 }
 
 /// The value a kernel callback returns for `result`: 0 or the errno.
+#[inline]
 pub const fn from_result(result: Result<()>) -> c_int {
     match result {
         Ok(()) => 0,

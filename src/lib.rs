@@ -12,6 +12,8 @@
 //!   allocation.
 //! - [`sync`]: [`sync::Mutex`], [`sync::SpinMutex`], [`sync::SxLock`], [`sync::CondVar`],
 //!   sleep/wakeup and pause; [`thread`]: kernel threads joined before unload.
+//! - [`cdev`]: character devices under `/dev` ([`cdev::CharDevice`], [`cdev::Registration`]),
+//!   direction-typed uio, typed ioctls, `priv_check`, copyin/copyout.
 //! - [`errno`]: FreeBSD errors as [`errno::Errno`].
 //! - [`panic`](mod@panic): the default panic and alloc-error handlers, and the pieces to write yours.
 //! - [`release`]: the FreeBSD release the build targets (features `freebsd-13` /
@@ -23,6 +25,7 @@
 
 mod config;
 
+pub mod cdev;
 pub mod errno;
 pub mod fmt_buf;
 pub mod heap;

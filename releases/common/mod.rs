@@ -8,8 +8,10 @@
 
 pub mod callout;
 pub mod condvar;
+pub mod conf;
 pub mod domainset;
 pub mod errno;
+pub mod ioccom;
 pub mod kernel;
 pub mod kthread;
 pub mod lock;
@@ -17,10 +19,12 @@ pub mod malloc;
 pub mod module;
 pub mod mutex;
 pub mod param;
+pub mod r#priv;
 pub mod sx;
 pub mod syslog;
 pub mod systm;
 pub mod time;
+pub mod uio;
 pub mod vm_kern;
 
 use crate::abi::{AbiConst, AbiStruct};
@@ -43,6 +47,10 @@ macro_rules! common_tables {
             crate::common::time::TIME_DATA,
             crate::common::kernel::CLOCK_DATA,
             crate::common::vm_kern::VM_KERN_DATA,
+            crate::common::conf::CONF_FUNCTIONS,
+            crate::common::uio::UIO_FUNCTIONS,
+            crate::common::uio::COPY_FUNCTIONS,
+            crate::common::r#priv::PRIV_FUNCTIONS,
             $($own,)*
         ]
     };
@@ -55,6 +63,9 @@ macro_rules! common_tables {
             crate::common::mutex::MUTEX_STRUCTS,
             crate::common::sx::SX_STRUCTS,
             crate::common::condvar::CONDVAR_STRUCTS,
+            crate::common::conf::CONF_STRUCTS,
+            crate::common::uio::UIO_STRUCTS,
+            crate::common::uio::IOVEC_STRUCTS,
             $($own,)*
         ]
     };
@@ -72,6 +83,10 @@ macro_rules! common_tables {
             crate::common::time::TIME_CONSTS,
             crate::common::callout::CALLOUT_FLAG_CONSTS,
             crate::common::param::PARAM_SLEEP_CONSTS,
+            crate::common::conf::CONF_CONSTS,
+            crate::common::uio::UIO_CONSTS,
+            crate::common::ioccom::IOCCOM_CONSTS,
+            crate::common::r#priv::PRIV_CONSTS,
             $($own,)*
         ]
     };

@@ -18,6 +18,7 @@
 //! against the 14.x headers).
 
 pub use crate::common::{domainset, errno, kernel::*, module::*, syslog::*, systm::*};
+pub use crate::common::{conf::*, ioccom::*, r#priv::*, uio::*};
 pub use crate::common::{callout::*, condvar::*, kthread::*, lock::*, mutex::*, param::*, sx::*, time::*};
 pub use priority::*;
 pub use crate::common::malloc::*;

@@ -10,6 +10,7 @@
 //! - `malloc_aligned()` and `M_NORECLAIM` exist ([`malloc_aligned`], [`M_NORECLAIM`]).
 
 pub use crate::common::{domainset, errno, kernel::*, module::*, syslog::*, systm::*};
+pub use crate::common::{conf::*, ioccom::*, r#priv::*, uio::*};
 pub use crate::common::{callout::*, condvar::*, kthread::*, lock::*, mutex::*, param::*, sx::*, time::*};
 pub use priority::*;
 pub use crate::common::malloc::*;

@@ -1,6 +1,6 @@
 //! The header side: C probes generated from a release's tables, compiled with gcc against
 //! the real FreeBSD headers (`gcc -S`, nothing is executed), and read back from the
-//! assembler output (Linux asm-offsets style: `asm(".ascii \"@abi ID %c0\"" :: "i"(expr))`).
+//! assembler output (Linux asm-offsets style: `asm(".ascii \"@abi ID %P0\"" :: "i"(expr))`).
 
 use crate::tables::*;
 use freebsd_kpi::kpi::SymbolKind;
@@ -210,7 +210,9 @@ fn source(includes: &[String], lines: &[Line]) -> (String, usize) {
     for inc in includes {
         writeln!(src, "#include <{inc}>").unwrap();
     }
-    src.push_str("#define V(id, e) __asm__ volatile(\"\\n.ascii \\\"@abi \" #id \" %c0\\\"\" :: \"i\" ((long long)(e)))\n");
+    // `%P0` (not `%c0`): x86-64 gcc rejects `%c` for immediates outside a sign-extended
+    // 32-bit field (`IOC_IN` is 0x80000000); `%P` prints any integer constant bare.
+    src.push_str("#define V(id, e) __asm__ volatile(\"\\n.ascii \\\"@abi \" #id \" %P0\\\"\" :: \"i\" ((long long)(e)))\n");
     src.push_str("void __abi_probe(void);\nvoid __abi_probe(void)\n{\n");
     let first = src.lines().count() + 1;
     for (id, l) in lines.iter().enumerate() {

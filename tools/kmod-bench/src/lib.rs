@@ -6,6 +6,7 @@
 //!   allocator (`Box`, `Vec`) and the fallible API (`KBox::try_new`, `KVec::try_push`)
 //!   versus `malloc`/`free` in C, and per module load + unload, counted with
 //!   `valgrind --tool=callgrind` in the userspace kernel simulator;
+//! * [`devio`]: instructions per 4 KiB read(2)/write(2) on `/dev/echo`, Rust vs C;
 //! * [`buildtime`]: cold and warm build time of the example x release matrix;
 //! * [`switches`]: simulator throughput, context switches per second between kernel threads.
 //!
@@ -16,6 +17,7 @@ pub mod buildtime;
 pub mod coverage;
 pub mod callgrind;
 pub mod ctwin;
+pub mod devio;
 pub mod elfsize;
 pub mod measure;
 pub mod switches;

@@ -10,6 +10,8 @@
 //!     only the simulator's context switches per second (workers.c, seeded scheduler).
 //! kmod-bench measure --release R --n N --cycles C <ko> <function>...
 //!     the measured child (see kmod_bench::measure::run_regions); runs natively too.
+//! kmod-bench measure-dev --n N <echo.ko>
+//!     the measured child for device I/O (see kmod_bench::devio::run_regions).
 //! ```
 
 use std::fmt::Write as _;
@@ -44,6 +46,8 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let r = if args.first().map(String::as_str) == Some("measure") {
         child(&args[1..])
+    } else if args.first().map(String::as_str) == Some("measure-dev") {
+        child_dev(&args[1..])
     } else if args.first().map(String::as_str) == Some("switches") {
         switches(&args[1..])
     } else {
@@ -95,6 +99,23 @@ fn child(args: &[String]) -> anyhow::Result<()> {
         println!("{f}({n}) = {r}, {allocs} allocations");
     }
     println!("{cycles} load + unload cycles, no memory left allocated");
+    Ok(())
+}
+
+/// `kmod-bench measure-dev --n N <echo.ko>`
+fn child_dev(args: &[String]) -> anyhow::Result<()> {
+    let mut n = 1000;
+    let mut ko = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--n" => n = value(&mut it, "--n")?,
+            _ => ko = Some(a.clone()),
+        }
+    }
+    let ko = ko.context("usage: kmod-bench measure-dev [--n N] <echo.ko>")?;
+    kmod_bench::devio::run_regions(Path::new(&ko), n)?;
+    println!("{n} x 4 KiB pwrite + pread on /dev/echo");
     Ok(())
 }
 
@@ -224,15 +245,38 @@ fn parent(args: &[String]) -> anyhow::Result<()> {
         measure::per_op(&cd, &lz, &lc, o.cycles)?,
     ));
 
+    // 3b. Device I/O: examples/echo vs c-twins/echo.c, 4 KiB per system call (n / 10 calls:
+    // each one crosses the simulator's system-call gate and devfs).
+    let dev_n = (o.n / 10).max(1);
+    let rust_echo = find("echo", "14.0").context("echo.ko for 14.0 was not built (examples/echo)")?;
+    let c_echo = twins.iter().find(|t| t.0 == "echo").map(|t| t.1.clone()).context("no C twin echo.c")?;
+    eprintln!("kmod-bench: callgrind: /dev/echo, Rust and C");
+    let rdev = measure::callgrind_dev_run(&exe, &rust_echo, dev_n, &cg_dir.join("rust-echo"))?;
+    let cdev = measure::callgrind_dev_run(&exe, &c_echo, dev_n, &cg_dir.join("c-echo"))?;
+    for (label, op) in kmod_bench::devio::DEV_OPS {
+        let (z, m) = (kmod_bench::devio::region_name(op, 0), kmod_bench::devio::region_name(op, dev_n));
+        rows.push((label.to_owned(), measure::per_op(&rdev, &z, &m, dev_n)?, measure::per_op(&cdev, &z, &m, dev_n)?));
+    }
+
     // 4. Simulator throughput (natively).
     eprintln!("kmod-bench: context switches (workers.c)");
     let workers = ctwin::build("workers.c", "workers-switches", &out_dir.join("c-twins"))?;
     let sw = kmod_bench::switches::measure(&workers, o.cycles.max(200))?;
 
+    // 4b. Fuzzing throughput on /dev/echo (natively).
+    eprintln!("kmod-bench: fuzzing /dev/echo (Rust and C)");
+    let fuzz_ops = 5000;
+    let fuzz = (
+        kmod_bench::devio::fuzz_rate(&rust_echo, fuzz_ops)?,
+        kmod_bench::devio::fuzz_rate(&c_echo, fuzz_ops)?,
+    );
+
     // 5. Report.
     let mut report = render(&o, &built, &twins, &rows, &cold, &warm, c_build, &valgrind)?;
     report.push('\n');
     report.push_str(&kmod_bench::switches::render(&sw));
+    report.push('\n');
+    report.push_str(&kmod_bench::devio::render_fuzz(fuzz_ops, fuzz.0, fuzz.1));
     println!("{report}");
     std::fs::write(out_dir.join("latest.md"), &report)?;
     if o.readme {

@@ -211,6 +211,73 @@ pub fn valgrind_version() -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
+/// `valgrind --tool=callgrind` running `exe`, collecting only inside [`region`]s, dumps to
+/// `prefix.<n>-01`, log to `log`.
+pub fn valgrind_command(exe: &Path, prefix: &Path, log: &Path) -> Command {
+    let mut cmd = Command::new("valgrind");
+    cmd.arg("--tool=callgrind")
+        // Only the main thread (the one calling module code) counts; the simulator's
+        // watchdog thread gets dumps of its own, which are ignored.
+        .arg("--separate-threads=yes")
+        .arg("--collect-atstart=no")
+        .arg("--dump-instr=no")
+        .arg("--compress-strings=no")
+        .arg("--compress-pos=no")
+        .arg(format!("--callgrind-out-file={}", prefix.display()))
+        .arg(format!("--log-file={}", log.display()))
+        .arg(exe);
+    cmd
+}
+
+/// Removes the dumps of an earlier run tagged `tag` in `dir`.
+pub fn clean_dumps(dir: &Path, tag: &str) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for e in std::fs::read_dir(dir)? {
+        let p = e?.path();
+        if p.file_name()
+            .is_some_and(|f| f.to_string_lossy().starts_with(&format!("{tag}.cg")))
+        {
+            std::fs::remove_file(&p)?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs `kmod-bench measure-dev --n N <ko>` under callgrind ([`crate::devio`]); returns the
+/// dumps of its regions.
+pub fn callgrind_dev_run(exe: &Path, ko: &Path, n: u64, out: &Path) -> anyhow::Result<Vec<Dump>> {
+    let dir = out.parent().context("output prefix has no directory")?;
+    let tag = out
+        .file_name()
+        .context("output prefix has no file name")?
+        .to_string_lossy()
+        .into_owned();
+    clean_dumps(dir, &tag)?;
+    let prefix: PathBuf = dir.join(format!("{tag}.cg"));
+    let log = dir.join(format!("{tag}.valgrind.log"));
+    let mut cmd = valgrind_command(exe, &prefix, &log);
+    cmd.arg("measure-dev").arg("--n").arg(n.to_string()).arg(ko);
+    let output = cmd.output().context("run valgrind")?;
+    if !output.status.success() {
+        let log = std::fs::read_to_string(&log).unwrap_or_default();
+        bail!(
+            "{cmd:?} failed ({}):\n{}{}\n{log}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let dumps = callgrind::read_dumps(&prefix)?;
+    ensure!(
+        dumps.len() == 2 * crate::devio::DEV_OPS.len(),
+        "expected {} callgrind dumps from {}, found {}",
+        2 * crate::devio::DEV_OPS.len(),
+        prefix.display(),
+        dumps.len()
+    );
+    Ok(dumps)
+}
+
 /// Runs `kmod-bench measure` on `ko` under callgrind, writing `<out>.cg.<n>-01` dumps and
 /// `<out>.valgrind.log`; returns the dumps of its regions.
 pub fn callgrind_run(
@@ -239,19 +306,8 @@ pub fn callgrind_run(
     }
     let prefix: PathBuf = dir.join(format!("{tag}.cg"));
     let log = dir.join(format!("{tag}.valgrind.log"));
-    let mut cmd = Command::new("valgrind");
-    cmd.arg("--tool=callgrind")
-        // Only the main thread (the one calling module code) counts; the simulator's
-        // watchdog thread gets dumps of its own, which are ignored.
-        .arg("--separate-threads=yes")
-        .arg("--collect-atstart=no")
-        .arg("--dump-instr=no")
-        .arg("--compress-strings=no")
-        .arg("--compress-pos=no")
-        .arg(format!("--callgrind-out-file={}", prefix.display()))
-        .arg(format!("--log-file={}", log.display()))
-        .arg(exe)
-        .arg("measure")
+    let mut cmd = valgrind_command(exe, &prefix, &log);
+    cmd.arg("measure")
         .arg("--release")
         .arg(release)
         .arg("--n")

@@ -73,3 +73,20 @@ fn bench_loops_run_allocate_once_per_iteration_and_free_everything() {
     check(&rust.ko, &OPS.map(|o| (o.rust, o.allocs_per_iteration)));
     check(&c, &OPS.map(|o| (o.c, o.allocs_per_iteration)));
 }
+
+/// The device I/O loops (4 KiB pwrite/pread on /dev/echo) run for examples/echo and its C
+/// twin, each call moving exactly 4 KiB.
+#[test]
+fn echo_device_io_loops_run_for_rust_and_c() {
+    let repo = repo();
+    let release = cargo_kmod::release::resolve(Some("14.0")).expect("14.0 bindings");
+    let opts = BuildOptions { module: "echo".into(), release, jobs: Some(2), verbose: false };
+    let rust = build(&Workspace::at(&repo), &opts).unwrap_or_else(|e| panic!("cargo kmod build echo: {e:#}"));
+    let c = ctwin::build("echo.c", "echo", &Path::new(env!("CARGO_TARGET_TMPDIR")).join("kmod-bench"))
+        .unwrap_or_else(|e| panic!("C twin: {e:#}"));
+    for ko in [&rust.ko, &c] {
+        kmod_bench::devio::run_regions(ko, 50).unwrap_or_else(|e| panic!("{}: {e:#}", ko.display()));
+        let rate = kmod_bench::devio::fuzz_rate(ko, 300).unwrap_or_else(|e| panic!("{}: {e:#}", ko.display()));
+        assert!(rate > 0.0);
+    }
+}

@@ -95,11 +95,15 @@ pub fn vaccess(cred: &Ucred, mode: u32, uid: u32, gid: u32, accmode: u32) -> i32
     if accmode & granted == accmode {
         return 0;
     }
-    // privcheck: PRIV_VFS_READ / PRIV_VFS_WRITE (root, jailed or not).
-    if super::kern_priv::priv_check_ucred(cred, super::kern_priv::PRIV_VFS_READ) == 0 {
-        return 0;
+    // privcheck: PRIV_VFS_READ / PRIV_VFS_WRITE for what the mode did not grant.
+    use super::kern_priv::{PRIV_VFS_READ, PRIV_VFS_WRITE, priv_check_ucred};
+    if accmode & VREAD != 0 && granted & VREAD == 0 && priv_check_ucred(cred, PRIV_VFS_READ) == 0 {
+        granted |= VREAD;
     }
-    EACCES
+    if accmode & VWRITE != 0 && granted & VWRITE == 0 && priv_check_ucred(cred, PRIV_VFS_WRITE) == 0 {
+        granted |= VWRITE;
+    }
+    if accmode & granted == accmode { 0 } else { EACCES }
 }
 
 /// Enter a method of `dev` for `file` (`dev_refthread` + `td_fpop`); `Err(ENXIO)` once
@@ -351,4 +355,29 @@ pub fn symbols(v: &mut Vec<KsymDef>) {
     v.push(KsymDef::function("devfs_set_cdevpriv", sim_devfs_set_cdevpriv as *const () as usize));
     v.push(KsymDef::function("devfs_get_cdevpriv", k_devfs_get_cdevpriv as *const () as usize));
     v.push(KsymDef::function("devfs_clear_cdevpriv", k_devfs_clear_cdevpriv as *const () as usize));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vaccess_owner_group_other_and_privilege() {
+        let user = Ucred::user(1001, 1001);
+        let mut operator = Ucred::user(1002, 1002);
+        operator.groups.push(5);
+        let jailed_root = Ucred { jailed: true, ..Ucred::root() };
+        // root:wheel 0600
+        assert_eq!(vaccess(&user, 0o600, 0, 0, VREAD), EACCES);
+        assert_eq!(vaccess(&Ucred::root(), 0o600, 0, 0, VREAD | VWRITE), 0);
+        assert_eq!(vaccess(&Ucred::root(), 0o000, 0, 0, VREAD | VWRITE), 0);
+        assert_eq!(vaccess(&jailed_root, 0o000, 0, 0, VREAD | VWRITE), 0);
+        // root:operator 0640: a member of group 5 reads, does not write; others nothing.
+        assert_eq!(vaccess(&operator, 0o640, 0, 5, VREAD), 0);
+        assert_eq!(vaccess(&operator, 0o640, 0, 5, VWRITE), EACCES);
+        assert_eq!(vaccess(&user, 0o640, 0, 5, VREAD), EACCES);
+        // The owner's bits apply to the owner even when the others' would allow more.
+        assert_eq!(vaccess(&user, 0o066, 1001, 0, VREAD), EACCES);
+        assert_eq!(vaccess(&user, 0o606, 0, 0, VREAD | VWRITE), 0);
+    }
 }
