@@ -230,7 +230,7 @@ fn echo_in_c_and_rust_answer_every_system_call_alike() {
 fn run_echo(module: &str, config: RunConfig) -> RunReport {
     let ws = Workspace::locate().expect("workspace");
     let release = resolve(Some("14.0")).expect("release");
-    run::run(&ws, &RunOptions { modules: vec![module.into()], release, config, jobs: Some(2), verbose: false })
+    run::run(&ws, &RunOptions { modules: vec![module.into()], release, config, kernel: None, module_path: Vec::new(), jobs: Some(2), verbose: false })
         .unwrap_or_else(|e| panic!("cargo kmod run {module}: {e:#}"))
 }
 
