@@ -158,5 +158,8 @@ pub fn default_symbols() -> Vec<KsymDef> {
     crate::kern::kern_condvar::symbols(&mut v);
     crate::kern::kern_synch::symbols(&mut v);
     crate::kern::kern_kthread::symbols(&mut v);
+    crate::kern::kern_timeout::symbols(&mut v);
+    crate::kern::subr_taskqueue::symbols(&mut v);
+    crate::kern::subr_eventhandler::symbols(&mut v);
     v
 }
