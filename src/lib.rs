@@ -12,6 +12,7 @@
 //!   allocation.
 //! - [`sync`]: [`sync::Mutex`], [`sync::SpinMutex`], [`sync::SxLock`], [`sync::CondVar`],
 //!   sleep/wakeup and pause; [`thread`]: kernel threads joined before unload.
+//! - [`callout`]: timers whose handler runs with a mutex held, drained on drop.
 //! - [`errno`]: FreeBSD errors as [`errno::Errno`].
 //! - [`panic`](mod@panic): the default panic and alloc-error handlers, and the pieces to write yours.
 //! - [`release`]: the FreeBSD release the build targets (features `freebsd-13` /
@@ -23,6 +24,7 @@
 
 mod config;
 
+pub mod callout;
 pub mod errno;
 pub mod fmt_buf;
 pub mod heap;

@@ -140,7 +140,7 @@ unsafe impl<M: Module> Sync for ModuleState<M> {}
 ///
 /// [`KThread`]: crate::thread::KThread
 fn threads_gone() -> c_int {
-    if crate::thread::live_threads() == 0 { 0 } else { EBUSY.get() }
+    if crate::thread::live_threads() == 0 && crate::callout::live_callouts() == 0 { 0 } else { EBUSY.get() }
 }
 
 impl<M: Module> ModuleState<M> {

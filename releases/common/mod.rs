@@ -10,6 +10,7 @@ pub mod callout;
 pub mod condvar;
 pub mod domainset;
 pub mod errno;
+pub mod eventhandler;
 pub mod kernel;
 pub mod kthread;
 pub mod lock;
@@ -18,6 +19,7 @@ pub mod module;
 pub mod mutex;
 pub mod param;
 pub mod sx;
+pub mod taskqueue;
 pub mod syslog;
 pub mod systm;
 pub mod time;
@@ -43,6 +45,10 @@ macro_rules! common_tables {
             crate::common::time::TIME_DATA,
             crate::common::kernel::CLOCK_DATA,
             crate::common::vm_kern::VM_KERN_DATA,
+            crate::common::callout::CALLOUT_FUNCTIONS,
+            crate::common::taskqueue::TASKQUEUE_DATA,
+            crate::common::taskqueue::TASKQUEUE_FUNCTIONS,
+            crate::common::eventhandler::EVENTHANDLER_FUNCTIONS,
             $($own,)*
         ]
     };
@@ -55,6 +61,8 @@ macro_rules! common_tables {
             crate::common::mutex::MUTEX_STRUCTS,
             crate::common::sx::SX_STRUCTS,
             crate::common::condvar::CONDVAR_STRUCTS,
+            crate::common::callout::CALLOUT_STRUCTS,
+            crate::common::taskqueue::TASKQUEUE_STRUCTS,
             $($own,)*
         ]
     };
@@ -71,6 +79,8 @@ macro_rules! common_tables {
             crate::common::sx::SX_CONSTS,
             crate::common::time::TIME_CONSTS,
             crate::common::callout::CALLOUT_FLAG_CONSTS,
+            crate::common::callout::CALLOUT_CONSTS,
+            crate::common::eventhandler::EVENTHANDLER_CONSTS,
             crate::common::param::PARAM_SLEEP_CONSTS,
             $($own,)*
         ]

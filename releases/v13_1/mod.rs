@@ -18,14 +18,18 @@
 //! against the 14.x headers).
 
 pub use crate::common::{domainset, errno, kernel::*, module::*, syslog::*, systm::*};
-pub use crate::common::{callout::*, condvar::*, kthread::*, lock::*, mutex::*, param::*, sx::*, time::*};
+pub use crate::common::{callout::*, condvar::*, eventhandler::*, taskqueue::*, kthread::*, lock::*, mutex::*, param::*, sx::*, time::*};
 pub use priority::*;
 pub use crate::common::malloc::*;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "../v14_0/callout_stop3.rs"]
+mod callout_stop3;
 mod malloc_version;
 mod priority;
 mod sysinit_layout;
 
+pub use callout_stop3::{_callout_stop_safe, callout_stop_safe};
 pub use malloc_version::M_VERSION;
 pub use sysinit_layout::sysinit;
 
@@ -33,7 +37,7 @@ include!(concat!(env!("OUT_DIR"), "/release_v13_1.rs"));
 
 release_folder! {
     name: "13.1",
-    symbols: [],
+    symbols: [callout_stop3::CALLOUT_STOP_FUNCTIONS],
     structs: [sysinit_layout::SYSINIT_STRUCTS],
     consts: [priority::PRIORITY_CONSTS, malloc_version::MALLOC13_CONSTS],
 }
