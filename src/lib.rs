@@ -12,7 +12,9 @@
 //!   allocation.
 //! - [`sync`]: [`sync::Mutex`], [`sync::SpinMutex`], [`sync::SxLock`], [`sync::CondVar`],
 //!   sleep/wakeup and pause; [`thread`]: kernel threads joined before unload.
-//! - [`callout`]: timers whose handler runs with a mutex held, drained on drop.
+//! - [`callout`]: timers whose handler runs with a mutex held, drained on drop;
+//!   [`taskqueue`]: deferred (sleepable) work with FreeBSD's coalescing, drained on drop;
+//!   [`eventhandler`]: shutdown and low-memory handlers, deregistered on drop.
 //! - [`errno`]: FreeBSD errors as [`errno::Errno`].
 //! - [`panic`](mod@panic): the default panic and alloc-error handlers, and the pieces to write yours.
 //! - [`release`]: the FreeBSD release the build targets (features `freebsd-13` /
@@ -26,6 +28,7 @@ mod config;
 
 pub mod callout;
 pub mod errno;
+pub mod eventhandler;
 pub mod fmt_buf;
 pub mod heap;
 pub mod kernel;
@@ -36,6 +39,7 @@ pub mod panic;
 pub mod print;
 pub mod release;
 pub mod sync;
+pub mod taskqueue;
 pub mod thread;
 
 #[cfg(test)]
