@@ -83,6 +83,15 @@ enum Command {
         /// Replay one seeded schedule (the seed a failing `--schedules` run printed).
         #[arg(long, value_name = "S")]
         seed: Option<u64>,
+        /// Run a command as a user process after the loads and before the unloads
+        /// (`echo TEXT > PATH`, `cat PATH`, `dd if=.. of=.. bs=N count=N skip=N`,
+        /// `sleep SECONDS`); repeat for more, run in order. A failing command fails the run.
+        #[arg(long = "exec", value_name = "CMD")]
+        exec: Vec<String>,
+        /// Credential of the `--exec` commands that follow: `UID[:GID]` (the group defaults
+        /// to the uid), `jail:UID[:GID]` for a jailed process; root:wheel by default.
+        #[arg(long = "exec-as", value_name = "UID[:GID]")]
+        exec_as: Vec<String>,
         /// Parallel jobs for module builds.
         #[arg(short, long)]
         jobs: Option<u32>,
@@ -110,10 +119,18 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             kmem,
             schedules,
             seed,
+            exec,
+            exec_as,
             jobs,
             verbose,
             modules,
         } => {
+            let raw: Vec<String> = std::env::args().collect();
+            let execs = kmod_run::user::steps_from_args(&raw).map_err(|e| anyhow::anyhow!(e))?;
+            anyhow::ensure!(
+                execs.len() == exec.len() && (exec_as.is_empty() || !execs.is_empty() || exec.is_empty()),
+                "--exec/--exec-as: could not pair the commands with their credentials; write them as `--exec-as UID --exec 'CMD'`"
+            );
             let release = release::resolve(freebsd.as_deref())?;
             let ws = Workspace::locate()?;
             let report = kmod_run::run(
@@ -129,6 +146,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                         kmem,
                         schedules: schedules.unwrap_or(0),
                         seed,
+                        execs,
                     },
                     jobs,
                     verbose,

@@ -41,6 +41,7 @@ pub mod loader;
 pub mod reloc;
 pub mod twins;
 pub mod report;
+pub mod user;
 
 use std::path::Path;
 use std::time::Duration;
@@ -251,6 +252,8 @@ impl Kernel {
             timeout: Default::default(),
             taskq: Default::default(),
             evh: Default::default(),
+            devfs: Default::default(),
+            user: Default::default(),
         }));
         if !kern::install(st) {
             // SAFETY: st was never shared.
@@ -975,6 +978,7 @@ impl Kernel {
         }
         self.check_threads_gone(id);
         self.check_deferred_gone(id);
+        self.check_devices_gone(id);
         self.settle_malloc_callers();
         let pos = self.files.iter().position(|f| f.id == id).expect("file");
         let f = self.files.remove(pos);
@@ -1047,6 +1051,24 @@ impl Kernel {
         self.st_mut().panics.push(msg);
     }
 
+    /// A module's devices must be destroyed when its code goes: devfs would call the
+    /// methods of its cdevsw in freed memory (`destroy_dev` in `MOD_UNLOAD`).
+    fn check_devices_gone(&mut self, id: u32) {
+        let Some(f) = self.file(id) else { return };
+        let name = f.image.filename.clone();
+        let gone = kern::kern_conf::forget_devices_in(|a| f.image.contains(a, 1));
+        if gone.is_empty() {
+            return;
+        }
+        let list: Vec<String> = gone.iter().map(|n| format!("/dev/{n}")).collect();
+        let msg = format!(
+            "kldunload: {name}: device(s) {} still exist after the module was unloaded: their cdevsw is freed code (destroy_dev them in MOD_UNLOAD)",
+            list.join(", ")
+        );
+        self.kprintf(&format!("panic: {msg}\n"));
+        self.st_mut().panics.push(msg);
+    }
+
     /// Run the kernel's event handler list `which` (0 `shutdown_pre_sync`, 1
     /// `shutdown_final`, 2 `vm_lowmem`) with `arg`, as thread 0.
     fn invoke_eventhandler(&mut self, which: u64, arg: i32) -> Result<(), Fault> {
@@ -1060,6 +1082,11 @@ impl Kernel {
     pub fn lowmem(&mut self) -> Result<(), Fault> {
         kern::kern_switch::sched().set_main_name("pagedaemon");
         self.invoke_eventhandler(2, kern::subr_eventhandler::VM_LOW_PAGES)
+    }
+
+    /// Names of the live device nodes (`/dev/<name>`), in creation order.
+    pub fn devices(&self) -> Vec<String> {
+        self.st().devfs.names()
     }
 
     fn crashed(&mut self, id: u32, fault: Fault) -> UnloadError {
@@ -1078,6 +1105,9 @@ impl Kernel {
         }
         self.modlist.retain(|m| m.file != Some(id));
         self.settle_malloc_callers();
+        if let Some(f) = self.file(id) {
+            kern::kern_conf::forget_devices_in(|a| f.image.contains(a, 1));
+        }
         if let Some(pos) = self.files.iter().position(|f| f.id == id) {
             let f = self.files.remove(pos);
             kern::kern_switch::sched().locks.retain(|&lo, _| !f.image.contains(lo, 1));

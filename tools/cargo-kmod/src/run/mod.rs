@@ -32,6 +32,7 @@ pub mod inputs;
 pub mod lifecycle;
 pub mod report;
 pub mod sweep;
+pub mod user;
 
 use anyhow::anyhow;
 use freebsd_kpi::release::Release;
@@ -60,6 +61,8 @@ pub struct RunConfig {
     pub schedules: u32,
     /// Scheduler seed of a single run (replays a schedule that failed).
     pub seed: Option<u64>,
+    /// `--exec` commands (with their `--exec-as` credentials), run after the loads.
+    pub execs: Vec<user::ExecStep>,
 }
 
 impl Default for RunConfig {
@@ -72,6 +75,7 @@ impl Default for RunConfig {
             kmem: kernel_sim::kern::malloc::DEFAULT_KMEM_SIZE,
             schedules: 0,
             seed: None,
+            execs: Vec::new(),
         }
     }
 }
@@ -228,7 +232,7 @@ fn run_schedule(
     let started = std::time::Instant::now();
     let mut k = boot(release, config.kmem, seed)?;
     for c in 1..=cycles {
-        let cy = lifecycle::run_cycle(&mut k, inputs, c, config.shutdown, config.force_unload);
+        let cy = lifecycle::run_cycle_with(&mut k, inputs, c, config.shutdown, config.force_unload, &config.execs);
         for t in &cy.types {
             let file = t
                 .module
@@ -259,6 +263,7 @@ fn run_schedule(
             report.console = cy.console;
             report.terminal = cy.terminal;
             report.shutdown = cy.shutdown;
+            report.commands = user::transcript(&cy.commands);
         } else if !cy.failures.is_empty() {
             report
                 .console

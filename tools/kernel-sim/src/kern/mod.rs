@@ -6,10 +6,13 @@
 //! module memory: a fault aborts the call and abandons their frames without running
 //! destructors (see `exec`).
 
+pub mod devfs_vnops;
 pub mod kern_clock;
+pub mod kern_conf;
 pub mod kern_condvar;
 pub mod kern_kthread;
 pub mod kern_mutex;
+pub mod kern_priv;
 pub mod kern_switch;
 pub mod kern_sx;
 pub mod kern_synch;
@@ -22,6 +25,8 @@ pub mod printf;
 pub mod subr_eventhandler;
 pub mod subr_lock;
 pub mod subr_taskqueue;
+pub mod subr_uio;
+pub mod sys_generic;
 pub mod subr_witness;
 
 use std::sync::atomic::{AtomicPtr, Ordering};
@@ -54,6 +59,10 @@ pub struct KState {
     pub taskq: subr_taskqueue::State,
     /// Event handler lists (`subr_eventhandler.rs`).
     pub evh: subr_eventhandler::State,
+    /// devfs nodes (`kern_conf.rs`).
+    pub devfs: kern_conf::Devfs,
+    /// Simulated user processes (`crate::user`).
+    pub user: crate::user::UserState,
 }
 
 static KSTATE: AtomicPtr<KState> = AtomicPtr::new(std::ptr::null_mut());
