@@ -3,7 +3,7 @@
 //! ```text
 //! cargo kmod build [--freebsd 13.1|14.0|14.2|...] [-j N] [-v] <module>
 //! cargo kmod check [--freebsd <release>] <file.ko>
-//! cargo kmod run [--freebsd <release>] [--cycles N] [--nowait-sweep] [--shutdown] [--force-unload] [--kmem SIZE] [--schedules N | --seed S] <module | file.ko>...
+//! cargo kmod run [--freebsd <release>] [--cycles N] [--nowait-sweep] [--shutdown] [--force-unload] [--kmem SIZE] [--schedules N | --seed S] [--kenv NAME=VALUE]... [--securelevel N] <module | file.ko>...
 //! cargo kmod releases
 //! ```
 //!
@@ -92,6 +92,14 @@ enum Command {
         /// to the uid), `jail:UID[:GID]` for a jailed process; root:wheel by default.
         #[arg(long = "exec-as", value_name = "UID[:GID]")]
         exec_as: Vec<String>,
+        /// Set a kernel environment variable before the first load (loader.conf tunable:
+        /// getenv_*, TUNABLE_*_FETCH, CTLFLAG_TUN sysctls). Repeatable.
+        #[arg(long, value_name = "NAME=VALUE", value_parser = kmod_run::parse_kenv)]
+        kenv: Vec<(String, String)>,
+        /// kern.securelevel of the simulated kernel: CTLFLAG_SECURE sysctls refuse writes
+        /// above their level (default -1).
+        #[arg(long, value_name = "N", default_value_t = -1, allow_negative_numbers = true)]
+        securelevel: i32,
         /// Parallel jobs for module builds.
         #[arg(short, long)]
         jobs: Option<u32>,
@@ -121,6 +129,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             seed,
             exec,
             exec_as,
+            kenv,
+            securelevel,
             jobs,
             verbose,
             modules,
@@ -147,6 +157,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                         schedules: schedules.unwrap_or(0),
                         seed,
                         execs,
+                        kenv: kenv.into_iter().collect(),
+                        securelevel,
                     },
                     jobs,
                     verbose,
