@@ -18,6 +18,11 @@ pub mod module;
 pub mod mutex;
 pub mod param;
 pub mod sx;
+// sysctl.rs also holds two macros the release folders expand with their own `struct
+// sysctl_oid`: `sysctl_oid_functions!` (table SYSCTL_OID_FUNCTIONS) and `sysctl_roots!`
+// (table SYSCTL_ROOTS); each folder lists them in its `release_folder!`.
+#[macro_use]
+pub mod sysctl;
 pub mod syslog;
 pub mod systm;
 pub mod time;
@@ -43,6 +48,8 @@ macro_rules! common_tables {
             crate::common::time::TIME_DATA,
             crate::common::kernel::CLOCK_DATA,
             crate::common::vm_kern::VM_KERN_DATA,
+            crate::common::sysctl::SYSCTL_FUNCTIONS,
+            crate::common::sysctl::GETENV_FUNCTIONS,
             $($own,)*
         ]
     };
@@ -55,6 +62,7 @@ macro_rules! common_tables {
             crate::common::mutex::MUTEX_STRUCTS,
             crate::common::sx::SX_STRUCTS,
             crate::common::condvar::CONDVAR_STRUCTS,
+            crate::common::sysctl::SYSCTL_STRUCTS,
             $($own,)*
         ]
     };
@@ -72,6 +80,7 @@ macro_rules! common_tables {
             crate::common::time::TIME_CONSTS,
             crate::common::callout::CALLOUT_FLAG_CONSTS,
             crate::common::param::PARAM_SLEEP_CONSTS,
+            crate::common::sysctl::SYSCTL_CONSTS,
             $($own,)*
         ]
     };

@@ -7,27 +7,32 @@
 //!
 //! Differences from 13.1, each cited in its file:
 //! - `struct sysinit` gained `STAILQ_ENTRY(sysinit) next`: 32 bytes ([`sysinit`]).
+//! - `struct sysctl_oid` keeps its children in an `RB` tree (1400071): 112 bytes
+//!   ([`sysctl_oid`]).
 //! - `malloc_aligned()` and `M_NORECLAIM` exist ([`malloc_aligned`], [`M_NORECLAIM`]).
 
 pub use crate::common::{domainset, errno, kernel::*, module::*, syslog::*, systm::*};
 pub use crate::common::{callout::*, condvar::*, kthread::*, lock::*, mutex::*, param::*, sx::*, time::*};
 pub use priority::*;
 pub use crate::common::malloc::*;
+pub use crate::common::sysctl::*;
 
 mod malloc14;
 mod malloc_version;
 mod priority;
 mod sysinit_layout;
+mod sysctl_oid_layout;
 
 pub use malloc_version::M_VERSION;
 pub use malloc14::{M_NORECLAIM, MALLOC14_CONSTS, MALLOC14_FUNCTIONS, malloc_aligned};
 pub use sysinit_layout::sysinit;
+pub use sysctl_oid_layout::*;
 
 include!(concat!(env!("OUT_DIR"), "/release_v14_0.rs"));
 
 release_folder! {
     name: "14.0",
-    symbols: [MALLOC14_FUNCTIONS],
-    structs: [sysinit_layout::SYSINIT_STRUCTS],
+    symbols: [MALLOC14_FUNCTIONS, sysctl_oid_layout::SYSCTL_OID_FUNCTIONS, sysctl_oid_layout::SYSCTL_ROOTS],
+    structs: [sysinit_layout::SYSINIT_STRUCTS, sysctl_oid_layout::SYSCTL_OID_STRUCTS],
     consts: [priority::PRIORITY_CONSTS, malloc14::MALLOC14_CONSTS, malloc_version::MALLOC14_VERSION_CONSTS],
 }
