@@ -12,6 +12,8 @@
 //!   allocation.
 //! - [`sync`]: [`sync::Mutex`], [`sync::SpinMutex`], [`sync::SxLock`], [`sync::CondVar`],
 //!   sleep/wakeup and pause; [`thread`]: kernel threads joined before unload.
+//! - [`sysctl`]: dynamic sysctls owned by a [`sysctl::SysctlCtx`], static ones
+//!   ([`sysctl_static!`]) and tunables ([`sysctl::tunable`]).
 //! - [`errno`]: FreeBSD errors as [`errno::Errno`].
 //! - [`panic`](mod@panic): the default panic and alloc-error handlers, and the pieces to write yours.
 //! - [`release`]: the FreeBSD release the build targets (features `freebsd-13` /
@@ -34,6 +36,7 @@ pub mod panic;
 pub mod print;
 pub mod release;
 pub mod sync;
+pub mod sysctl;
 pub mod thread;
 
 #[cfg(test)]

@@ -137,10 +137,12 @@ unsafe impl<M: Module> Sync for ModuleState<M> {}
 /// 0 when no kernel thread of this module is left, else `EBUSY`: a [`KThread`] handle was
 /// leaked (`mem::forget`), so its thread may still run module code, and the module must
 /// stay loaded (its state is already dropped; later unloads are refused the same way).
+/// Likewise for a leaked (or unfreeable) [`SysctlCtx`]: its handlers are module code.
 ///
 /// [`KThread`]: crate::thread::KThread
+/// [`SysctlCtx`]: crate::sysctl::SysctlCtx
 fn threads_gone() -> c_int {
-    if crate::thread::live_threads() == 0 { 0 } else { EBUSY.get() }
+    if crate::thread::live_threads() == 0 && crate::sysctl::live_contexts() == 0 { 0 } else { EBUSY.get() }
 }
 
 impl<M: Module> ModuleState<M> {
