@@ -9,7 +9,7 @@
 //! never observes freed data, and no global is involved.
 //!
 //! - [`SysctlCtx::add_node`]: a node (`SYSCTL_ADD_NODE`) under one of the kernel's static
-//!   roots ([`Root::Debug`], [`Root::Kern`], [`Root::Hw`], ...) or under a node of the same
+//!   roots ([`Root::DEBUG`], [`Root::KERN`], [`Root::HW`], ...) or under a node of the same
 //!   context.
 //! - [`SysctlCtx::add_ro`] / [`SysctlCtx::add_rw`]: typed leaves (`i32`, `u32`, `i64`,
 //!   `u64`, `bool`, see [`Scalar`]) through the kernel's own `sysctl_handle_int` /
@@ -33,7 +33,7 @@
 //! struct Knobs { level: AtomicI32 }
 //!
 //! let mut ctx = SysctlCtx::new(Knobs { level: AtomicI32::new(0) })?;
-//! let node = ctx.add_node(Root::Debug, c"mydrv", c"my driver")?;
+//! let node = ctx.add_node(Root::DEBUG, c"mydrv", c"my driver")?;
 //! ctx.add_rw(node, c"level", Flags::empty(), c"verbosity, 0..=3",
 //!     |k: &Knobs, _req| k.level.load(Ordering::Relaxed),
 //!     |k: &Knobs, v: i32| {
@@ -174,49 +174,76 @@ impl BitOr for Flags {
     }
 }
 
-/// The kernel's static top-level nodes (`SYSCTL_DECL(_debug)` ...; kern_mib.c).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Root {
+/// One of the kernel's static top-level nodes (`SYSCTL_DECL(_debug)` ...; kern_mib.c's
+/// `SYSCTL_ROOT_NODE`s): [`Root::DEBUG`], [`Root::KERN`], [`Root::HW`], ... A module
+/// imports only the roots it uses.
+#[derive(Clone, Copy)]
+pub struct Root {
+    name: &'static str,
+    children: fn() -> *mut sysctl_oid_list,
+}
+
+macro_rules! roots {
+    ($($(#[$m:meta])* $konst:ident = $name:literal, $sym:ident;)*) => {
+        impl Root {
+            $(
+                $(#[$m])*
+                pub const $konst: Root = Root {
+                    name: $name,
+                    // SYSCTL_STATIC_CHILDREN(_<root>): `oid_children` is at offset 0 of
+                    // `struct sysctl_oid` on every release.
+                    children: || (&raw const freebsd_kpi::selected::$sym).cast_mut().cast::<sysctl_oid_list>(),
+                };
+            )*
+        }
+    };
+}
+
+roots! {
     /// `kern`.
-    Kern,
+    KERN = "kern", sysctl___kern;
     /// `vm`.
-    Vm,
+    VM = "vm", sysctl___vm;
     /// `vfs`.
-    Vfs,
+    VFS = "vfs", sysctl___vfs;
     /// `net`.
-    Net,
+    NET = "net", sysctl___net;
     /// `debug`.
-    Debug,
+    DEBUG = "debug", sysctl___debug;
     /// `dev`.
-    Dev,
+    DEV = "dev", sysctl___dev;
     /// `hw`.
-    Hw,
+    HW = "hw", sysctl___hw;
     /// `machdep`.
-    Machdep,
+    MACHDEP = "machdep", sysctl___machdep;
     /// `user`.
-    User,
+    USER = "user", sysctl___user;
     /// `security`.
-    Security,
+    SECURITY = "security", sysctl___security;
 }
 
 impl Root {
-    /// `SYSCTL_STATIC_CHILDREN(_<root>)`: `&sysctl___<root>.oid_children` (offset 0 of
-    /// `struct sysctl_oid` on every release).
+    /// The root's name (`"debug"`).
+    pub const fn name(self) -> &'static str {
+        self.name
+    }
+
+    /// `SYSCTL_STATIC_CHILDREN(_<root>)`: `&sysctl___<root>.oid_children`.
     pub fn children(self) -> *mut sysctl_oid_list {
-        use freebsd_kpi::selected as k;
-        let oid: *const sysctl_oid = match self {
-            Root::Kern => &raw const k::sysctl___kern,
-            Root::Vm => &raw const k::sysctl___vm,
-            Root::Vfs => &raw const k::sysctl___vfs,
-            Root::Net => &raw const k::sysctl___net,
-            Root::Debug => &raw const k::sysctl___debug,
-            Root::Dev => &raw const k::sysctl___dev,
-            Root::Hw => &raw const k::sysctl___hw,
-            Root::Machdep => &raw const k::sysctl___machdep,
-            Root::User => &raw const k::sysctl___user,
-            Root::Security => &raw const k::sysctl___security,
-        };
-        oid.cast_mut().cast::<sysctl_oid_list>()
+        (self.children)()
+    }
+}
+
+impl PartialEq for Root {
+    fn eq(&self, other: &Root) -> bool {
+        self.name == other.name
+    }
+}
+impl Eq for Root {}
+
+impl core::fmt::Debug for Root {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Root({})", self.name)
     }
 }
 
