@@ -3,7 +3,7 @@
 //! ```text
 //! cargo kmod build [--freebsd 13.1|14.0|14.2|...] [-j N] [-v] <module>
 //! cargo kmod check [--freebsd <release>] <file.ko>
-//! cargo kmod run [--freebsd <release>] [--cycles N] [--nowait-sweep] [--shutdown] [--force-unload] [--kmem SIZE] [--schedules N | --seed S] <module | file.ko>...
+//! cargo kmod run [--freebsd <release>] [--cycles N] [--nowait-sweep] [--shutdown] [--force-unload] [--kmem SIZE] [--schedules N | --seed S] [--kenv NAME=VALUE]... [--securelevel N] <module | file.ko>...
 //! cargo kmod releases
 //! ```
 //!
@@ -83,6 +83,14 @@ enum Command {
         /// Replay one seeded schedule (the seed a failing `--schedules` run printed).
         #[arg(long, value_name = "S")]
         seed: Option<u64>,
+        /// Set a kernel environment variable before the first load (loader.conf tunable:
+        /// getenv_*, TUNABLE_*_FETCH, CTLFLAG_TUN sysctls). Repeatable.
+        #[arg(long, value_name = "NAME=VALUE", value_parser = kmod_run::parse_kenv)]
+        kenv: Vec<(String, String)>,
+        /// kern.securelevel of the simulated kernel: CTLFLAG_SECURE sysctls refuse writes
+        /// above their level (default -1).
+        #[arg(long, value_name = "N", default_value_t = -1, allow_negative_numbers = true)]
+        securelevel: i32,
         /// Parallel jobs for module builds.
         #[arg(short, long)]
         jobs: Option<u32>,
@@ -110,6 +118,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             kmem,
             schedules,
             seed,
+            kenv,
+            securelevel,
             jobs,
             verbose,
             modules,
@@ -129,6 +139,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                         kmem,
                         schedules: schedules.unwrap_or(0),
                         seed,
+                        kenv: kenv.into_iter().collect(),
+                        securelevel,
                     },
                     jobs,
                     verbose,

@@ -158,5 +158,7 @@ pub fn default_symbols() -> Vec<KsymDef> {
     crate::kern::kern_condvar::symbols(&mut v);
     crate::kern::kern_synch::symbols(&mut v);
     crate::kern::kern_kthread::symbols(&mut v);
+    crate::kern::kern_sysctl::symbols(&mut v);
+    crate::kern::kern_environment::symbols(&mut v);
     v
 }

@@ -40,6 +40,13 @@ pub mod ksyms;
 pub mod loader;
 pub mod reloc;
 pub mod twins;
+/// Simulated user processes' commands (the `sysctl` command; cdev-sim's `user` module
+/// hosts the runner: merge `user/sysctl.rs` into it as `pub mod sysctl;`).
+#[path = "user/sysctl.rs"]
+pub mod user_sysctl;
+/// The sysctl target of `--fuzz` (to move into cdev-sim's `user` module as well).
+#[path = "user/sysctl_fuzz.rs"]
+pub mod user_sysctl_fuzz;
 pub mod report;
 
 use std::path::Path;
@@ -118,6 +125,14 @@ pub struct SimOptions {
     /// be live at once, and the largest single request that can ever be satisfied
     /// (`cargo kmod run --kmem`). Default [`kern::malloc::DEFAULT_KMEM_SIZE`] (1 GiB).
     pub kmem: usize,
+    /// The kernel environment before the first load (`cargo kmod run --kenv NAME=VALUE`,
+    /// loader.conf variables): read by `kern_getenv`/`getenv_*` and `CTLFLAG_TUN` oids
+    /// (`kern::kern_environment`, `kern::kern_sysctl`).
+    pub kenv: std::collections::BTreeMap<String, String>,
+    /// `kern.securelevel` (`cargo kmod run --securelevel N`): `CTLFLAG_SECURE` oids refuse
+    /// writes above their level (`securelevel_gt`). Default -1, like a kernel booted without
+    /// `kern_securelevel_enable`.
+    pub securelevel: i32,
 }
 
 impl Default for SimOptions {
@@ -128,6 +143,8 @@ impl Default for SimOptions {
             extra_symbols: Vec::new(),
             kmem: kern::malloc::DEFAULT_KMEM_SIZE,
             sched_seed: None,
+            kenv: Default::default(),
+            securelevel: -1,
         }
     }
 }
@@ -197,6 +214,8 @@ struct LinkerFile {
     userrefs: u32,
     deps: Vec<u32>,
     linked: bool,
+    /// `set_sysctl_set` bounds once `linker_file_register_sysctls` ran.
+    sysctl_set: Option<(usize, usize)>,
 }
 
 /// One `MODULE_VERSION` provided by a file (`struct modlist`); `file == None` is the kernel.
@@ -272,6 +291,7 @@ impl Kernel {
             // the arena; no module runs yet.
             unsafe { (at as *mut u64).write(opts.kmem as u64) };
         }
+        kern::kern_sysctl::boot(release.name, release.freebsd_version, &|n| ksyms.lookup(n), opts.kenv.clone(), opts.securelevel);
         let exec = Executor::new(opts.timeout, arena.bounds());
         Ok(Kernel {
             exec,
@@ -722,7 +742,7 @@ impl Kernel {
         }
         img.protect(&self.arena);
         self.next_id += 1;
-        self.files.push(LinkerFile { id, image: img, refs: 1, userrefs: 0, deps, linked: false });
+        self.files.push(LinkerFile { id, image: img, refs: 1, userrefs: 0, deps, linked: false, sysctl_set: None });
 
         // linker_file_register_modules
         let md = Self::metadata(&self.file(id).expect("file").image)?;
@@ -752,6 +772,13 @@ impl Kernel {
             return Err(LoadError::ModuleExists { module, file: filename, other });
         }
         let had_modules = !self.st().modules.of_file(id).is_empty();
+        // linker_file_register_sysctls(lf, false): the static oids, dormant until the
+        // SYSINITs ran (a CTLFLAG_TUN oid fetches its tunable now, through its handler).
+        if let Err(f) = self.register_sysctls(id) {
+            self.kprintf(&format!("{f}\n"));
+            self.crash_teardown(id);
+            return Err(LoadError::Crashed(Box::new(f)));
+        }
         // linker_file_sysinit
         let inits = self.sysinits(id, "sysinit_set", false);
         for (_, _, func, udata) in inits {
@@ -764,6 +791,10 @@ impl Kernel {
         }
         if let Some(f) = self.files.iter_mut().find(|f| f.id == id) {
             f.linked = true;
+        }
+        // linker_file_enable_sysctls
+        if let Some((a, b)) = self.file(id).and_then(|f| f.sysctl_set) {
+            kern::kern_sysctl::enable_set(a, b);
         }
         if had_modules && self.st().modules.of_file(id).is_empty() {
             let _ = self.file_unload(id, true);
@@ -955,6 +986,7 @@ impl Kernel {
             if let Some(f) = self.files.iter_mut().find(|f| f.id == id) {
                 f.linked = false;
             }
+            self.unregister_sysctls(id);
             for (_, _, func, udata) in self.sysinits(id, "sysuninit_set", true) {
                 if let Err(a) = self.exec_call(func, &[udata as u64], None) {
                     let fault = self.fault(a);
@@ -962,7 +994,9 @@ impl Kernel {
                 }
             }
         }
+        self.unregister_sysctls(id);
         self.check_threads_gone(id);
+        self.check_sysctls_gone(id);
         self.settle_malloc_callers();
         let pos = self.files.iter().position(|f| f.id == id).expect("file");
         let f = self.files.remove(pos);
@@ -1009,6 +1043,8 @@ impl Kernel {
     /// without running any more of its code so the process can go on (its leaked allocations
     /// stay visible in [`Kernel::malloc_stats`]).
     fn crash_teardown(&mut self, id: u32) {
+        self.unregister_sysctls(id);
+        self.check_sysctls_gone(id);
         let mods = self.st().modules.of_file(id);
         for (name, ..) in mods {
             self.st_mut().modules.release(&name);
@@ -1040,6 +1076,7 @@ impl Drop for Kernel {
             f.image.unmap(&mut self.arena);
         }
         self.st_mut().malloc.release_all();
+        kern::kern_sysctl::shutdown();
         kern::kern_switch::uninstall();
         kern::uninstall(self.st);
         // SAFETY: uninstalled; no module code can run any more.

@@ -60,6 +60,11 @@ pub struct RunConfig {
     pub schedules: u32,
     /// Scheduler seed of a single run (replays a schedule that failed).
     pub seed: Option<u64>,
+    /// The kernel environment before the first load (`--kenv NAME=VALUE`, repeatable):
+    /// loader.conf tunables read by `getenv_*`/`TUNABLE_*_FETCH` and `CTLFLAG_TUN` oids.
+    pub kenv: std::collections::BTreeMap<String, String>,
+    /// `kern.securelevel` (`--securelevel N`, default -1).
+    pub securelevel: i32,
 }
 
 impl Default for RunConfig {
@@ -72,6 +77,8 @@ impl Default for RunConfig {
             kmem: kernel_sim::kern::malloc::DEFAULT_KMEM_SIZE,
             schedules: 0,
             seed: None,
+            kenv: Default::default(),
+            securelevel: -1,
         }
     }
 }
@@ -107,13 +114,23 @@ pub fn run(ws: &Workspace, opts: &RunOptions) -> anyhow::Result<RunReport> {
     run_inputs(&inputs, sim_release(opts.release)?, &opts.config)
 }
 
-fn boot(release: SimRelease, kmem: usize, seed: Option<u64>) -> anyhow::Result<Kernel> {
+fn boot(release: SimRelease, config: &RunConfig, seed: Option<u64>) -> anyhow::Result<Kernel> {
     let opts = SimOptions {
-        kmem,
+        kmem: config.kmem,
         sched_seed: seed,
+        kenv: config.kenv.clone(),
+        securelevel: config.securelevel,
         ..SimOptions::default()
     };
     Kernel::boot(release, opts).map_err(|e| anyhow!("{e}"))
+}
+
+/// Parses `--kenv NAME=VALUE` (kenv(1)'s form; the name must not be empty).
+pub fn parse_kenv(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((n, v)) if !n.is_empty() && !n.contains(char::is_whitespace) => Ok((n.to_string(), v.to_string())),
+        _ => Err(format!("--kenv {s:?}: expected NAME=VALUE (e.g. --kenv debug.counters.limit=7)")),
+    }
 }
 
 /// Parses `--kmem`: bytes, or a number with a `K`, `M`, `G` or `T` suffix (powers of 1024),
@@ -226,7 +243,7 @@ fn run_schedule(
         }
     );
     let started = std::time::Instant::now();
-    let mut k = boot(release, config.kmem, seed)?;
+    let mut k = boot(release, config, seed)?;
     for c in 1..=cycles {
         let cy = lifecycle::run_cycle(&mut k, inputs, c, config.shutdown, config.force_unload);
         for t in &cy.types {
@@ -286,7 +303,7 @@ fn run_schedule(
     if sweep {
         if report.failures.is_empty() {
             let (sw, failures) = sweep::sweep(inputs, config.shutdown, config.force_unload, &|| {
-                boot(release, config.kmem, seed)
+                boot(release, config, seed)
             })?;
             report.sweep = Some(sw);
             report.failures.extend(failures);

@@ -8,10 +8,12 @@
 
 pub mod kern_clock;
 pub mod kern_condvar;
+pub mod kern_environment;
 pub mod kern_kthread;
 pub mod kern_mutex;
 pub mod kern_switch;
 pub mod kern_sx;
+pub mod kern_sysctl;
 pub mod kern_synch;
 pub mod libkern;
 pub mod malloc;

@@ -1,0 +1,295 @@
+//! The `sysctl` command of `--exec` (sbin/sysctl/sysctl.c, sysctl(8)), run by a simulated
+//! process with its credential:
+//!
+//! * `sysctl NAME` prints `NAME: VALUE`; a node lists every leaf below it (`sysctl.next`
+//!   order, `CTLFLAG_SKIP` hidden), one `NAME: VALUE` line each.
+//! * `sysctl NAME=VALUE` prints `NAME: OLD -> NEW`.
+//! * `-n` prints values only; `-q` suppresses the "unknown oid" warning.
+//! * Errors use sysctl(8)'s words and make the exit status 1: `unknown oid 'x'`,
+//!   `oid 'x' is read only`, `oid 'x' is a read only tunable` (+ `Tunable values are set in
+//!   /boot/loader.conf`), `oid 'x' isn't a leaf node`, `invalid integer 'abc'` (the type
+//!   name of `ctl_typename[]`: integer, unsigned integer, long integer, unsigned long,
+//!   uint8_t, ..., int64_t), and for a failed write `x=5: Operation not permitted` (`warn`
+//!   with the errno text) after the old value was printed.
+//!
+//! Values are shown by type like `show_var`: integers in decimal (several values of an
+//! array separated by spaces), strings as text, opaque values as `Format:FMT Length:N
+//! Dump:0x...` (sysctl -o style, first 16 bytes).
+
+use crate::Fault;
+use crate::Kernel;
+use crate::kern::kern_sysctl::*;
+
+/// What a command printed and its exit status.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CmdOutput {
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+    /// Exit status (0 success).
+    pub status: i32,
+}
+
+/// FreeBSD's `strerror` text for the errnos a sysctl can give (lib/libc/gen/errlst.c).
+pub fn strerror(e: i32) -> String {
+    match e {
+        1 => "Operation not permitted",
+        2 => "No such file or directory",
+        5 => "Input/output error",
+        12 => "Cannot allocate memory",
+        13 => "Permission denied",
+        14 => "Bad address",
+        16 => "Device busy",
+        17 => "File exists",
+        19 => "Operation not supported by device",
+        20 => "Not a directory",
+        21 => "Is a directory",
+        22 => "Invalid argument",
+        28 => "No space left on device",
+        34 => "Result too large",
+        35 => "Resource temporarily unavailable",
+        45 => "Operation not supported",
+        60 => "Operation timed out",
+        63 => "File name too long",
+        66 => "Directory not empty",
+        _ => return format!("Unknown error: {e}"),
+    }
+    .to_string()
+}
+
+/// `ctl_typename[]` of sysctl.c.
+fn typename(kind: u32) -> &'static str {
+    match kind & CTLTYPE {
+        CTLTYPE_INT => "integer",
+        CTLTYPE_UINT => "unsigned integer",
+        CTLTYPE_LONG => "long integer",
+        CTLTYPE_ULONG => "unsigned long",
+        CTLTYPE_U8 => "uint8_t",
+        CTLTYPE_U16 => "uint16_t",
+        CTLTYPE_U32 => "uint32_t",
+        CTLTYPE_U64 => "uint64_t",
+        CTLTYPE_S8 => "int8_t",
+        CTLTYPE_S16 => "int16_t",
+        CTLTYPE_S32 => "int32_t",
+        CTLTYPE_S64 => "int64_t",
+        CTLTYPE_NODE => "node",
+        CTLTYPE_STRING => "string",
+        _ => "opaque",
+    }
+}
+
+/// (size, signed) of an integer kind.
+fn int_shape(kind: u32) -> Option<(usize, bool)> {
+    Some(match kind & CTLTYPE {
+        CTLTYPE_INT | CTLTYPE_S32 => (4, true),
+        CTLTYPE_UINT | CTLTYPE_U32 => (4, false),
+        CTLTYPE_LONG | CTLTYPE_S64 => (8, true),
+        CTLTYPE_ULONG | CTLTYPE_U64 => (8, false),
+        CTLTYPE_U8 => (1, false),
+        CTLTYPE_S8 => (1, true),
+        CTLTYPE_U16 => (2, false),
+        CTLTYPE_S16 => (2, true),
+        _ => return None,
+    })
+}
+
+/// Format a value like `show_var`.
+pub fn format_value(info: &OidInfo, v: &[u8]) -> String {
+    if info.kind & CTLTYPE == CTLTYPE_STRING {
+        let end = v.iter().position(|&b| b == 0).unwrap_or(v.len());
+        return String::from_utf8_lossy(&v[..end]).into_owned();
+    }
+    if let Some((size, signed)) = int_shape(info.kind) {
+        let vals: Vec<String> = v
+            .chunks(size)
+            .filter(|c| c.len() == size)
+            .map(|c| {
+                let mut b = [0u8; 8];
+                b[..size].copy_from_slice(c);
+                let u = u64::from_le_bytes(b);
+                if signed {
+                    let sh = 64 - 8 * size as u32;
+                    (((u << sh) as i64) >> sh).to_string()
+                } else {
+                    u.to_string()
+                }
+            })
+            .collect();
+        return vals.join(" ");
+    }
+    let dump: String = v.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("Format:{} Length:{} Dump:0x{}{}", info.fmt, v.len(), dump, if v.len() > 16 { "..." } else { "" })
+}
+
+/// Parse a new value like sysctl(8) (`strtoimax`/`strtoumax`, base 0, the whole string).
+pub fn parse_value(kind: u32, s: &str) -> Option<Vec<u8>> {
+    if kind & CTLTYPE == CTLTYPE_STRING {
+        return Some(s.as_bytes().to_vec());
+    }
+    let (size, signed) = int_shape(kind)?;
+    let t = s.trim_start();
+    let (neg, body) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let (radix, digits) = if let Some(h) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+        (16, h)
+    } else if body.len() > 1 && body.starts_with('0') {
+        (8, &body[1..])
+    } else {
+        (10, body)
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let mag = u128::from_str_radix(digits, radix).ok()?;
+    let val: i128 = if neg { -(mag as i128) } else { mag as i128 };
+    let bits = 8 * size as u32;
+    let ok = if signed {
+        val >= -(1i128 << (bits - 1)) && val < (1i128 << (bits - 1))
+    } else {
+        // strtoumax accepts "-1" as the largest value; sysctl(8) rejects out-of-range.
+        val >= 0 && val < (1i128 << bits)
+    };
+    if !ok {
+        return None;
+    }
+    Some((val as i64 as u64).to_le_bytes()[..size].to_vec())
+}
+
+/// Run `sysctl ARGS...` as a process with credential `cred`.
+pub fn run(k: &mut Kernel, args: &[&str], cred: SysctlCred) -> Result<CmdOutput, Fault> {
+    let mut o = CmdOutput::default();
+    let mut nflag = false;
+    let mut qflag = false;
+    let mut names = Vec::new();
+    for a in args {
+        match *a {
+            "-n" => nflag = true,
+            "-q" => qflag = true,
+            "-nq" | "-qn" => {
+                nflag = true;
+                qflag = true;
+            }
+            s if s.starts_with('-') && s.len() > 1 => {
+                o.stderr.push_str(&format!("sysctl: illegal option -- {}\nusage: sysctl [-nq] name[=value] ...\n", &s[1..]));
+                o.status = 1;
+                return Ok(o);
+            }
+            s => names.push(s),
+        }
+    }
+    if names.is_empty() {
+        o.stderr.push_str("usage: sysctl [-nq] name[=value] ...\n");
+        o.status = 1;
+        return Ok(o);
+    }
+    for arg in names {
+        if !parse(k, arg, nflag, qflag, cred, &mut o)? {
+            o.status = 1;
+        }
+    }
+    Ok(o)
+}
+
+/// Print one leaf; false when it could not be read.
+fn show_var(k: &mut Kernel, name: &str, nflag: bool, cred: SysctlCred, o: &mut CmdOutput, newline: bool) -> Result<bool, Fault> {
+    let Ok(info) = k.sysctl_info(name) else { return Ok(false) };
+    let r = k.sysctl_read(name, cred)?;
+    if r.error != 0 {
+        return Ok(false);
+    }
+    if !nflag {
+        o.stdout.push_str(&format!("{name}: "));
+    }
+    o.stdout.push_str(&format_value(&info, &r.old));
+    if newline {
+        o.stdout.push('\n');
+    }
+    Ok(true)
+}
+
+fn parse(k: &mut Kernel, arg: &str, nflag: bool, qflag: bool, cred: SysctlCred, o: &mut CmdOutput) -> Result<bool, Fault> {
+    let (name, newval) = match arg.split_once('=') {
+        Some((n, v)) => (n, Some(v)),
+        None => (arg, None),
+    };
+    let info = match k.sysctl_info(name) {
+        Ok(i) => i,
+        Err(_) => {
+            if !qflag {
+                o.stderr.push_str(&format!("sysctl: unknown oid '{name}'\n"));
+            }
+            return Ok(false);
+        }
+    };
+    let is_node = info.kind & CTLTYPE == CTLTYPE_NODE;
+    let Some(newval) = newval else {
+        if is_node {
+            let leaves = k.sysctl_leaves(name).unwrap_or_default();
+            for l in leaves {
+                show_var(k, &l, nflag, cred, o, true)?;
+            }
+            return Ok(true);
+        }
+        let ok = show_var(k, name, nflag, cred, o, true)?;
+        return Ok(ok);
+    };
+    if is_node {
+        o.stderr.push_str(&format!("sysctl: oid '{name}' isn't a leaf node\n"));
+        return Ok(false);
+    }
+    if info.kind & CTLFLAG_WR == 0 {
+        if info.kind & CTLFLAG_TUN != 0 {
+            o.stderr.push_str(&format!("sysctl: oid '{name}' is a read only tunable\nsysctl: Tunable values are set in /boot/loader.conf\n"));
+        } else {
+            o.stderr.push_str(&format!("sysctl: oid '{name}' is read only\n"));
+        }
+        return Ok(false);
+    }
+    let Some(bytes) = parse_value(info.kind, newval) else {
+        if info.kind & CTLTYPE == CTLTYPE_OPAQUE {
+            o.stderr.push_str(&format!("sysctl: oid '{name}' is type {} and cannot be set\n", info.kind & CTLTYPE));
+        } else {
+            o.stderr.push_str(&format!("sysctl: invalid {} '{newval}'\n", typename(info.kind)));
+        }
+        return Ok(false);
+    };
+    let shown = show_var(k, name, nflag, cred, o, false)?;
+    let r = k.sysctl(name, None, Some(&bytes), cred)?;
+    if r.error != 0 {
+        if shown {
+            o.stdout.push('\n');
+        }
+        let msg = match r.error {
+            45 => format!("{arg}: value is not available"),
+            ENOTDIR => format!("{arg}: specification is incomplete"),
+            ENOMEM => format!("{arg}: type is unknown to this program"),
+            e => format!("{arg}: {}", strerror(e)),
+        };
+        o.stderr.push_str(&format!("sysctl: {msg}\n"));
+        return Ok(false);
+    }
+    o.stdout.push_str(" -> ");
+    show_var(k, name, true, cred, o, true)?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn values_parse_like_strtoimax_with_range_checks() {
+        assert_eq!(parse_value(CTLTYPE_INT, "5"), Some(5i32.to_le_bytes().to_vec()));
+        assert_eq!(parse_value(CTLTYPE_INT, "-5"), Some((-5i32).to_le_bytes().to_vec()));
+        assert_eq!(parse_value(CTLTYPE_INT, "0x10"), Some(16i32.to_le_bytes().to_vec()));
+        assert_eq!(parse_value(CTLTYPE_INT, "abc"), None);
+        assert_eq!(parse_value(CTLTYPE_INT, "5x"), None);
+        assert_eq!(parse_value(CTLTYPE_INT, "4294967296"), None);
+        assert_eq!(parse_value(CTLTYPE_UINT, "-1"), None);
+        assert_eq!(parse_value(CTLTYPE_U8, "255"), Some(vec![255]));
+        assert_eq!(typename(CTLTYPE_INT), "integer");
+    }
+}
