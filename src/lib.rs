@@ -15,6 +15,8 @@
 //! - [`callout`]: timers whose handler runs with a mutex held, drained on drop;
 //!   [`taskqueue`]: deferred (sleepable) work with FreeBSD's coalescing, drained on drop;
 //!   [`eventhandler`]: shutdown and low-memory handlers, deregistered on drop.
+//! - [`sysctl`]: dynamic sysctls owned by a [`sysctl::SysctlCtx`], static ones
+//!   ([`sysctl_static!`]) and tunables ([`sysctl::tunable`]).
 //! - [`errno`]: FreeBSD errors as [`errno::Errno`].
 //! - [`panic`](mod@panic): the default panic and alloc-error handlers, and the pieces to write yours.
 //! - [`release`]: the FreeBSD release the build targets (features `freebsd-13` /
@@ -40,6 +42,7 @@ pub mod print;
 pub mod release;
 pub mod sync;
 pub mod taskqueue;
+pub mod sysctl;
 pub mod thread;
 
 #[cfg(test)]

@@ -134,17 +134,20 @@ const READER: usize = 4;
 // thread than the one that built it.
 unsafe impl<M: Module> Sync for ModuleState<M> {}
 
-/// 0 when no kernel thread, callout, task or event handler of this module is left, else
-/// `EBUSY`: a [`KThread`] (or `Callout`, `Task`, `EventHandler`) handle was leaked
-/// (`mem::forget`), so module code may still run, and the module must stay loaded (its
-/// state is already dropped; later unloads are refused the same way).
+/// 0 when no kernel thread of this module is left, else `EBUSY`: a [`KThread`] handle was
+/// leaked (`mem::forget`), so its thread may still run module code, and the module must
+/// stay loaded (its state is already dropped; later unloads are refused the same way).
+/// Likewise for a leaked (or unfreeable) [`SysctlCtx`]: its handlers are module code, and
+/// for a leaked `Callout`, `Task`/`TimeoutTask` or `EventHandler`.
 ///
 /// [`KThread`]: crate::thread::KThread
+/// [`SysctlCtx`]: crate::sysctl::SysctlCtx
 fn threads_gone() -> c_int {
     let live = crate::thread::live_threads()
         + crate::callout::live_callouts()
         + crate::taskqueue::live_tasks()
-        + crate::eventhandler::live_handlers();
+        + crate::eventhandler::live_handlers()
+        + crate::sysctl::live_contexts();
     if live == 0 { 0 } else { EBUSY.get() }
 }
 

@@ -20,6 +20,11 @@ pub mod mutex;
 pub mod param;
 pub mod sx;
 pub mod taskqueue;
+// sysctl.rs also holds two macros the release folders expand with their own `struct
+// sysctl_oid`: `sysctl_oid_functions!` (table SYSCTL_OID_FUNCTIONS) and `sysctl_roots!`
+// (table SYSCTL_ROOTS); each folder lists them in its `release_folder!`.
+#[macro_use]
+pub mod sysctl;
 pub mod syslog;
 pub mod systm;
 pub mod time;
@@ -49,6 +54,8 @@ macro_rules! common_tables {
             crate::common::taskqueue::TASKQUEUE_DATA,
             crate::common::taskqueue::TASKQUEUE_FUNCTIONS,
             crate::common::eventhandler::EVENTHANDLER_FUNCTIONS,
+            crate::common::sysctl::SYSCTL_FUNCTIONS,
+            crate::common::sysctl::GETENV_FUNCTIONS,
             $($own,)*
         ]
     };
@@ -63,6 +70,7 @@ macro_rules! common_tables {
             crate::common::condvar::CONDVAR_STRUCTS,
             crate::common::callout::CALLOUT_STRUCTS,
             crate::common::taskqueue::TASKQUEUE_STRUCTS,
+            crate::common::sysctl::SYSCTL_STRUCTS,
             $($own,)*
         ]
     };
@@ -82,6 +90,7 @@ macro_rules! common_tables {
             crate::common::callout::CALLOUT_CONSTS,
             crate::common::eventhandler::EVENTHANDLER_CONSTS,
             crate::common::param::PARAM_SLEEP_CONSTS,
+            crate::common::sysctl::SYSCTL_CONSTS,
             $($own,)*
         ]
     };

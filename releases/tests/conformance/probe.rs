@@ -210,7 +210,7 @@ fn source(includes: &[String], lines: &[Line]) -> (String, usize) {
     for inc in includes {
         writeln!(src, "#include <{inc}>").unwrap();
     }
-    src.push_str("#define V(id, e) __asm__ volatile(\"\\n.ascii \\\"@abi \" #id \" %c0\\\"\" :: \"i\" ((long long)(e)))\n");
+    src.push_str("#define V(id, e) __asm__ volatile(\"\\n.ascii \\\"@abi \" #id \" %P0\\\"\" :: \"i\" ((long long)(e)))\n");
     src.push_str("void __abi_probe(void);\nvoid __abi_probe(void)\n{\n");
     let first = src.lines().count() + 1;
     for (id, l) in lines.iter().enumerate() {
