@@ -20,6 +20,7 @@ pub const COMMANDS: &[(&str, CommandFn)] = &[
     ("dd", dd),
     ("sleep", sleep),
     ("lowmem", super::lowmem::run),
+    ("sysctl", super::sysctl_exec::run),
     ("true", |_, _| 0),
     ("false", |_, _| 1),
 ];

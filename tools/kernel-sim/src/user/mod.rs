@@ -18,6 +18,7 @@ pub mod commands;
 pub mod errno;
 pub mod fuzz;
 pub mod lowmem;
+pub mod sysctl_exec;
 pub mod shell;
 
 use std::collections::HashMap;
