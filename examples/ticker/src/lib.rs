@@ -27,7 +27,7 @@ use freebsd_kmi::module::Module;
 use freebsd_kmi::sysctl::{Flags, Root, SysctlCtx};
 use freebsd_kmi::taskqueue::{Task, TaskQueue};
 
-freebsd_kmi::malloc_define!(M_TICKER, "ticker", "Work buffers of the ticker example module");
+freebsd_kmi::malloc_define!(M_TICKER, "ticker_work", "Work buffers of the ticker example module");
 
 /// The tick period.
 const PERIOD: Duration = Duration::from_millis(100);

@@ -279,3 +279,21 @@ fn unload_with_an_event_handler_registered_is_reported() {
     let p = m.k.panics().join("\n");
     assert!(p.contains("event handler") && p.contains("to_on_pre"), "{p}");
 }
+
+/// The C twin of examples/ticker: 10 ticks and 1 task in one simulated second, shown by
+/// `sysctl`, the same console lines as the Rust module, everything drained on unload.
+#[test]
+fn ticker_twin_ticks_ten_times_a_second() {
+    let _g = common::lock();
+    for (t, r) in both() {
+        let ko = common::build(&format!("ticker-{t:?}"), &["ticker.c"], t);
+        let mut k = Kernel::boot(r, SimOptions::default()).expect("boot");
+        let id = k.load(&ko).unwrap_or_else(|e| panic!("load: {e}\n{}", k.console()));
+        k.sleep(Duration::from_secs(1)).expect("sleep");
+        let o = kernel_sim::user_sysctl::run(&mut k, &["debug.ticker"], kernel_sim::kern::kern_sysctl::SysctlCred::ROOT).expect("sysctl");
+        assert_eq!(o.stdout, "debug.ticker.tasks: 1\ndebug.ticker.ticks: 10\n", "{r:?}");
+        k.unload(id).unwrap_or_else(|e| panic!("unload: {e}\n{}", k.console()));
+        assert!(k.panics().is_empty(), "{:?}", k.panics());
+        assert_eq!(k.console(), "ticker: ticking every 100 ms\nticker: stopped after 10 ticks, 1 tasks\n", "{r:?}");
+    }
+}
