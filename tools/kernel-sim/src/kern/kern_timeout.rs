@@ -123,6 +123,20 @@ fn softclock_index() -> Option<usize> {
     s.threads.iter().position(|t| t.tid == tid && !matches!(t.state, TState::Exited))
 }
 
+/// After a crash the kernel's threads are gone (`end_call` abandons them): forget the
+/// callout the softclock thread was running, so that the teardown does not wait for it.
+fn reap() {
+    if softclock_index().is_none() {
+        st(|s| {
+            s.curr = 0;
+            s.cancel = false;
+            s.waiting = false;
+            s.drain_fn = 0;
+            s.in_callback = false;
+        });
+    }
+}
+
 /// Start the softclock thread if it does not run (first callout, or after a crash).
 fn ensure_softclock() {
     if softclock_index().is_some() {
@@ -217,10 +231,11 @@ fn run_one(c: usize) {
     let mut skip = false;
     if lock != 0 {
         let shared = iflags & CALLOUT_SHAREDLOCK != 0;
-        subr_lock::class_lock(lock, !shared, "kern_timeout.c".into(), 0, func);
+        // WITNESS names the acquisition by a return address: one byte into the handler.
+        subr_lock::class_lock(lock, !shared, "kern_timeout.c".into(), 0, func + 1);
         // "The callout may have been cancelled while we switched locks."
         if st(|s| s.cancel) {
-            subr_lock::class_unlock(lock, func);
+            subr_lock::class_unlock(lock, func + 1);
             skip = true;
         } else {
             // "The callout cannot be stopped now."
@@ -235,7 +250,7 @@ fn run_one(c: usize) {
         f(arg);
         st(|s| s.in_callback = false);
         if lock != 0 && iflags & CALLOUT_RETURNUNLOCKED == 0 {
-            subr_lock::class_unlock(lock, func);
+            subr_lock::class_unlock(lock, func + 1);
         }
     }
     let (waiting, drain) = st(|s| {
@@ -274,6 +289,7 @@ fn fire_time(sbt: i64, flags: i32) -> i64 {
 /// `callout_reset_sbt_on()`.
 pub fn reset(c: usize, sbt: i64, precision: i64, func: usize, arg: usize, flags: i32) -> i32 {
     super::kern_switch::preempt();
+    reap();
     let to = fire_time(sbt, flags);
     let r = st(|s| {
         let mut cancelled = 0;
@@ -331,6 +347,7 @@ extern "C" fn k_callout_schedule_on(c: usize, ticks: i32, _cpu: i32) -> i32 {
 /// `_callout_stop_safe()`; `drain` is the 13/14 async-drain function (0 on 15.0).
 pub fn stop(c: usize, flags: i32, drain: usize, caller: usize) -> i32 {
     super::kern_switch::preempt();
+    reap();
     let lock: usize = rd(c, C_LOCK);
     if flags & CS_DRAIN != 0 {
         witness::warn_sleep(lock, "calling _callout_stop_safe", caller);

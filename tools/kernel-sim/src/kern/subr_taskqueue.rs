@@ -268,7 +268,19 @@ extern "C" fn k_taskqueue_thread_enqueue(context: usize) {
 }
 
 fn task_busy(tq: usize, task: usize, caller: usize) -> bool {
+    reap(tq, caller);
     pending(task) != 0 || with_q(tq, caller, |q| q.running.contains(&task))
+}
+
+/// After a crash the queue threads are gone (`end_call` abandons them): the task they were
+/// running never finishes; forget it so that the teardown does not wait for it, and let
+/// the system queue start a new thread for what is queued.
+fn reap(tq: usize, caller: usize) {
+    let threads = with_q(tq, caller, |q| q.threads.clone());
+    if !threads.iter().any(|&t| alive(t)) {
+        with_q(tq, caller, |q| q.running.clear());
+        ensure_system_thread(tq);
+    }
 }
 
 fn drain(tq: usize, task: usize, caller: usize) {
