@@ -17,6 +17,7 @@
 #include <sys/malloc.h>
 #include <sys/proc.h>
 #include <sys/priority.h>
+#include <sys/kthread.h>
 
 MALLOC_DEFINE(M_TOTEST, "totest", "timeouts test");
 
@@ -145,6 +146,96 @@ to_stop_while_due(void)
 	kern_yield(PRI_UNCHANGED);
 	r = r * 10 + callout_stop(&to_co);
 	mtx_unlock(&to_mtx);
+	return (r);
+}
+
+static int to_drained;
+
+static void
+to_drain_done(void *arg)
+{
+	to_drained++;
+}
+
+int to_drained_count(void) { return (to_drained); }
+
+#if __FreeBSD_version < 1500000
+/*
+ * callout_async_drain (13.x/14.x only) of a callout whose handler waits for the mutex we
+ * hold: not cancelled (a drain function was given), returns 0; the handler runs once we
+ * unlock, then the drain function is called with its argument.
+ */
+int
+to_async_drain_while_due(void)
+{
+	int r;
+
+	mtx_lock(&to_mtx);
+	callout_reset(&to_co, 1, to_callout, NULL);
+	DELAY(5000);
+	kern_yield(PRI_UNCHANGED);
+	r = callout_async_drain(&to_co, to_drain_done);
+	mtx_unlock(&to_mtx);
+	return (r);
+}
+#endif
+
+/*
+ * The 15.0 call `_callout_stop_safe(c, 0)` made on a release whose prototype has a third
+ * argument: %rdx holds whatever was there (here a garbage pointer). On 13.x/14.x the kernel
+ * takes it as the async-drain function of the running callout; on 15.0 it is never read.
+ */
+int
+to_stop_with_garbage_drain(void)
+{
+	int r;
+
+	mtx_lock(&to_mtx);
+	callout_reset(&to_co, 1, to_callout, NULL);
+	DELAY(5000);
+	kern_yield(PRI_UNCHANGED);
+	r = ((int (*)(struct callout *, int, void *))_callout_stop_safe)(&to_co, 0,
+	    (void *)(uintptr_t)0x1234);
+	mtx_unlock(&to_mtx);
+	return (r);
+}
+
+static int to_holder_ready;
+
+/*
+ * A thread that holds the callout's mutex while the callout comes due, so that the handler
+ * is "running" (softclock waits for the mutex) when to_drain_while_running drains it.
+ */
+static void
+to_holder(void *arg)
+{
+	mtx_lock(&to_mtx);
+	DELAY(5000);			/* the callout is due: softclock takes it ... */
+	kern_yield(PRI_UNCHANGED);	/* ... and blocks on the mutex */
+	to_holder_ready = 1;
+	wakeup(&to_holder_ready);
+	kern_yield(PRI_UNCHANGED);	/* the drainer runs and waits for the handler */
+	mtx_unlock(&to_mtx);		/* the handler runs and re-arms itself: not rescheduled */
+	kthread_exit();
+}
+
+/* Drain a callout whose handler runs (and re-arms itself) during the drain. */
+int
+to_drain_while_running(void)
+{
+	int r;
+
+	to_rearm = 1000000;
+	mtx_lock(&to_mtx);
+	callout_reset(&to_co, 1, to_callout, NULL);
+	mtx_unlock(&to_mtx);
+	to_holder_ready = 0;
+	if (kthread_add(to_holder, NULL, NULL, NULL, 0, 0, "toholder") != 0)
+		return (-100);
+	while (!to_holder_ready)
+		tsleep(&to_holder_ready, 0, "toready", 0);
+	r = callout_drain(&to_co);
+	to_rearm = 0;
 	return (r);
 }
 

@@ -297,3 +297,58 @@ fn ticker_twin_ticks_ten_times_a_second() {
         assert_eq!(k.console(), "ticker: ticking every 100 ms\nticker: stopped after 10 ticks, 1 tasks\n", "{r:?}");
     }
 }
+
+/// 14.x: `_callout_stop_safe` has the async-drain argument (callout_async_drain): the
+/// handler waiting for the held mutex still runs, then the drain function.
+#[test]
+fn callout_async_drain_on_14_calls_the_drain_function_after_the_handler() {
+    let _g = common::lock();
+    let mut m = T::new(common::Target::Fbsd14, SimRelease::V14_0);
+    assert_eq!(m.call("to_async_drain_while_due", &[]), 0, "running, not stopped");
+    m.ms(10);
+    assert_eq!(m.call("to_fired_count", &[]), 1);
+    assert_eq!(m.call("to_drained_count", &[]), 1);
+    m.k.unload(m.id).expect("unload");
+    assert!(m.k.panics().is_empty(), "{:?}", m.k.panics());
+}
+
+/// The arity per release: a 2-argument-style call with garbage in %rdx is caught on 14.x
+/// (the kernel would call it), and harmless on 15.0 (the register is never read: the
+/// running callout waiting for the mutex is cancelled, stop returns 1).
+#[test]
+fn a_garbage_third_argument_matters_on_14_only() {
+    let _g = common::lock();
+    let mut m = T::new(common::Target::Fbsd14, SimRelease::V14_0);
+    let a = m.k.lookup_symbol(m.id, "to_stop_with_garbage_drain").unwrap();
+    let e = m.k.call(a, &[]).expect_err("garbage drain function on 14");
+    assert!(e.to_string().contains("async-drain function 0x1234 is not kernel or module code"), "{e}");
+    let mut m15 = {
+        drop(m);
+        T::new(common::Target::Fbsd15, SimRelease::V15_0)
+    };
+    assert_eq!(m15.call("to_stop_with_garbage_drain", &[]), 1);
+    m15.ms(10);
+    assert_eq!(m15.call("to_fired_count", &[]), 0, "cancelled");
+    m15.k.unload(m15.id).expect("unload");
+    assert!(m15.k.panics().is_empty(), "{:?}", m15.k.panics());
+}
+
+/// The case: a callout that re-arms itself while it is being drained. The handler
+/// is running (waiting for its mutex, held by another thread) when `callout_drain` starts;
+/// drain waits ("codrain"), the handler's `callout_reset` does not reschedule it (and
+/// returns 0), and drain returns -1 (neither pending nor running any more).
+#[test]
+fn a_callout_rearming_itself_while_being_drained_is_not_rescheduled() {
+    let _g = common::lock();
+    for (t, r) in both() {
+        let mut m = T::new(t, r);
+        assert_eq!(m.call("to_drain_while_running", &[]), -1, "{r:?}");
+        assert_eq!(m.call("to_fired_count", &[]), 1);
+        assert_eq!(m.call("to_rearm_result", &[]), 0, "the re-arm inside the drain");
+        assert_eq!(m.call("to_pending", &[]), 0, "not rescheduled");
+        m.ms(100);
+        assert_eq!(m.call("to_fired_count", &[]), 1);
+        m.k.unload(m.id).expect("unload");
+        assert!(m.k.panics().is_empty(), "{:?}", m.k.panics());
+    }
+}
