@@ -22,6 +22,25 @@
 //! stays valid, and [`live_callouts`] stays non-zero so that `MOD_UNLOAD` answers `EBUSY`
 //! and the module's code stays loaded (like a leaked [`KThread`](crate::thread::KThread)).
 //!
+//! ```no_run
+//! # fn f() -> Result<(), freebsd_kmi::errno::Errno> {
+//! use core::time::Duration;
+//! use freebsd_kmi::callout::{After, Callout, Rearm};
+//!
+//! fn tick(count: &mut u64, rearm: &mut Rearm) {
+//!     *count += 1; // the callout's mutex is held: no sleeping here
+//!     rearm.reset(After::duration(Duration::from_millis(100)));
+//! }
+//!
+//! let c = Callout::new(0u64, tick)?; // may sleep
+//! c.reset(After::duration(Duration::from_millis(100)));
+//! // ... at unload:
+//! let ticks = *c.lock();
+//! drop(c); // drains: the handler has returned and will not run again
+//! # let _ = ticks;
+//! # Ok(()) }
+//! ```
+//!
 //! The `_callout_stop_safe` arity differs per release (3 arguments on 13.x/14.x, 2 on
 //! 15.0): the release folder's `callout_stop_safe` passes the right ones.
 
@@ -162,11 +181,20 @@ impl<T: Send + 'static> Callout<T> {
         self.reset_locked(&g, after)
     }
 
-    /// [`Callout::reset`] with the guard already held.
-    pub fn reset_locked(&self, _guard: &MutexGuard<'_, T>, after: After) -> bool {
+    /// [`Callout::reset`] with the guard of [`Callout::lock`] held. A guard of another
+    /// callout's mutex is not this callout's lock: this one is then taken for the call.
+    pub fn reset_locked(&self, guard: &MutexGuard<'_, T>, after: After) -> bool {
+        if !self.is_my_guard(guard) {
+            return self.reset(after);
+        }
         // SAFETY: `co` is initialised (invariant); the argument is `shared`, which outlives
         // the callout (drained in Drop).
         unsafe { callout_reset_sbt_on(self.shared.co.get(), after.0, 0, Some(trampoline::<T>), self.arg(), -1, C_HARDCLOCK as c_int) != 0 }
+    }
+
+    fn is_my_guard(&self, guard: &MutexGuard<'_, T>) -> bool {
+        use crate::sync::Interlock;
+        guard.lock_object() == self.shared.data.raw_lock_object()
     }
 
     /// Stop the callout; `true` when it was pending (that run will not happen). A handler
@@ -176,9 +204,13 @@ impl<T: Send + 'static> Callout<T> {
         self.stop_locked(&g)
     }
 
-    /// [`Callout::stop`] with the guard held (required by `callout_stop` of a callout with
-    /// a lock).
-    pub fn stop_locked(&self, _guard: &MutexGuard<'_, T>) -> bool {
+    /// [`Callout::stop`] with the guard of [`Callout::lock`] held (`callout_stop` of a
+    /// callout with a lock requires it). A guard of another callout's mutex is not this
+    /// callout's lock: this one is then taken for the call.
+    pub fn stop_locked(&self, guard: &MutexGuard<'_, T>) -> bool {
+        if !self.is_my_guard(guard) {
+            return self.stop();
+        }
         // SAFETY: initialised callout; its mutex is held by this thread (the guard).
         unsafe { callout_stop_safe(self.shared.co.get(), 0) > 0 }
     }

@@ -11,6 +11,21 @@
 //! for handlers of that list that are running** before the value is freed: no handler runs
 //! after its data is gone. Drop may sleep: not with a lock held, not from the handler.
 //!
+//! ```no_run
+//! # fn f() -> Result<(), freebsd_kmi::errno::Errno> {
+//! use freebsd_kmi::eventhandler::{Event, EventHandler, PRI_DEFAULT};
+//! use freebsd_kmi::kprintln;
+//!
+//! fn lowmem(name: &&'static str, flags: core::ffi::c_int) {
+//!     kprintln!("{}: memory is short ({:#x}): dropping caches", name, flags);
+//! }
+//!
+//! let h = EventHandler::register(Event::VmLowmem, "mydrv", lowmem, PRI_DEFAULT)?;
+//! // keep `h` in the module state; dropping it deregisters (waiting for a running handler)
+//! # drop(h);
+//! # Ok(()) }
+//! ```
+//!
 //! A leaked `EventHandler` stays registered with its value; [`live_handlers`] stays
 //! non-zero so `MOD_UNLOAD` answers `EBUSY` and the module's code stays loaded.
 

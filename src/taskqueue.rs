@@ -16,9 +16,28 @@
 //!   is neither pending nor running (may sleep).
 //! - Dropping a `Task` **drains** it (a pending run still happens, then the value is freed):
 //!   no handler runs after its data is gone. It may sleep: not with a lock held, not from
-//!   the task's own handler.
+//!   the task's own handler, nor from another task's handler on the same single-threaded
+//!   queue (the drain would wait for a run queued behind the running one).
 //! - [`TimeoutTask<T>`] is a task enqueued after a delay (`taskqueue_enqueue_timeout_sbt`);
 //!   dropping it cancels the timer, then drains.
+//!
+//! ```no_run
+//! # fn f() -> Result<(), freebsd_kmi::errno::Errno> {
+//! use core::sync::atomic::{AtomicU32, Ordering};
+//! use freebsd_kmi::taskqueue::{Task, TaskQueue};
+//!
+//! fn work(runs: &AtomicU32, pending: u32) {
+//!     // thread context: may sleep (M_WAITOK allocations, sleeping locks)
+//!     runs.fetch_add(1, Ordering::Relaxed);
+//!     let _ = pending; // how many enqueues this run covers
+//! }
+//!
+//! let task = Task::new(&TaskQueue::system()?, AtomicU32::new(0), work)?;
+//! task.enqueue();
+//! task.enqueue(); // still pending: coalesced, the handler runs once with pending 2
+//! drop(task);     // drains: the run happens, then the value is freed
+//! # Ok(()) }
+//! ```
 //!
 //! A leaked `Task` (`mem::forget`) keeps its value and queue alive forever; [`live_tasks`]
 //! stays non-zero so `MOD_UNLOAD` answers `EBUSY` and the module's code stays loaded.
