@@ -52,6 +52,8 @@ pub const CALLOUT_SHAREDLOCK: i16 = 0x0020;
 pub const CALLOUT_PROCESSED: i16 = 0x0080;
 /// `CS_DRAIN`.
 pub const CS_DRAIN: i32 = 0x0001;
+/// `CS_EXECUTING` (13.x sys/callout.h; absent from the 14.2 and 15.0 headers).
+pub const CS_EXECUTING: i32 = 0x0002;
 /// `C_HARDCLOCK`.
 pub const C_HARDCLOCK: i32 = 0x0100;
 /// `C_ABSOLUTE`.
@@ -392,7 +394,10 @@ pub fn stop(c: usize, flags: i32, drain: usize, caller: usize) -> i32 {
             if drain != 0 {
                 st(|s| s.drain_fn = drain);
             }
-            0
+            // 13.x: "cancelled = ((flags & CS_EXECUTING) != 0)" (CS_EXECUTING = 2, "positive
+            // return value indicates that the callout was executing", 13.0 sys/callout.h);
+            // the 14.2 and 15.0 headers have no CS_EXECUTING: 0.
+            i32::from(super::with(|k| k.release.freebsd_version) < 1_400_000 && flags & CS_EXECUTING != 0)
         } else {
             1
         };
