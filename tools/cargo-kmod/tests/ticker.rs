@@ -43,3 +43,27 @@ fn ticker_without_sleep_never_ticks_and_lowmem_is_a_command() {
     assert!(out.contains("debug.ticker.ticks: 0\n"), "{out}");
     assert!(out.contains("ticker: stopped after 0 ticks, 0 tasks\n"), "{out}");
 }
+
+/// The C twin (examples/c-twins/ticker.c, real 14.2 headers) under the same commands prints
+/// the same console lines and the same sysctl values as the Rust module.
+#[test]
+fn ticker_c_twin_behaves_like_the_rust_module() {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("c-twins");
+    let ko = kernel_sim::twins::build(&out, "ticker", &["ticker.c"], kernel_sim::twins::Target::Fbsd14, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let section = |all: &str| {
+        let start = all.find("--- console ---\n").expect("console");
+        let end = all.find("--- allocations").expect("allocations");
+        all[start..end].to_owned()
+    };
+    let args = ["--exec", "sleep 1", "--exec", "sysctl debug.ticker", "--exec", "lowmem"];
+    let mut c_args = vec!["run", "--freebsd", "14.0", ko.to_str().unwrap()];
+    c_args.extend_from_slice(&args);
+    let (ok, c_out) = kmod(&c_args);
+    assert!(ok, "{c_out}");
+    let mut r_args = vec!["run", "-j", "2", "--freebsd", "14.0", "ticker"];
+    r_args.extend_from_slice(&args);
+    let (ok, r_out) = kmod(&r_args);
+    assert!(ok, "{r_out}");
+    assert_eq!(section(&c_out), section(&r_out), "C:\n{c_out}\nRust:\n{r_out}");
+    assert!(c_out.contains("debug.ticker.ticks: 10\n"), "{c_out}");
+}
