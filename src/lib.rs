@@ -14,6 +14,11 @@
 //!   sleep/wakeup and pause; [`thread`]: kernel threads joined before unload.
 //! - [`cdev`]: character devices under `/dev` ([`cdev::CharDevice`], [`cdev::Registration`]),
 //!   direction-typed uio, typed ioctls, `priv_check`, copyin/copyout.
+//! - [`callout`]: timers whose handler runs with a mutex held, drained on drop;
+//!   [`taskqueue`]: deferred (sleepable) work with FreeBSD's coalescing, drained on drop;
+//!   [`eventhandler`]: shutdown and low-memory handlers, deregistered on drop.
+//! - [`sysctl`]: dynamic sysctls owned by a [`sysctl::SysctlCtx`], static ones
+//!   ([`sysctl_static!`]) and tunables ([`sysctl::tunable`]).
 //! - [`errno`]: FreeBSD errors as [`errno::Errno`].
 //! - [`panic`](mod@panic): the default panic and alloc-error handlers, and the pieces to write yours.
 //! - [`release`]: the FreeBSD release the build targets (features `freebsd-13` /
@@ -26,7 +31,9 @@
 mod config;
 
 pub mod cdev;
+pub mod callout;
 pub mod errno;
+pub mod eventhandler;
 pub mod fmt_buf;
 pub mod heap;
 pub mod kernel;
@@ -37,6 +44,8 @@ pub mod panic;
 pub mod print;
 pub mod release;
 pub mod sync;
+pub mod taskqueue;
+pub mod sysctl;
 pub mod thread;
 
 #[cfg(test)]

@@ -137,10 +137,19 @@ unsafe impl<M: Module> Sync for ModuleState<M> {}
 /// 0 when no kernel thread of this module is left, else `EBUSY`: a [`KThread`] handle was
 /// leaked (`mem::forget`), so its thread may still run module code, and the module must
 /// stay loaded (its state is already dropped; later unloads are refused the same way).
+/// Likewise for a leaked (or unfreeable) [`SysctlCtx`]: its handlers are module code, and
+/// for a leaked `Callout`, `Task`/`TimeoutTask` or `EventHandler`.
 ///
 /// [`KThread`]: crate::thread::KThread
+/// [`SysctlCtx`]: crate::sysctl::SysctlCtx
 fn threads_gone() -> c_int {
-    if crate::thread::live_threads() == 0 && crate::cdev::live_devices() == 0 { 0 } else { EBUSY.get() }
+    let live = crate::thread::live_threads()
+        + crate::cdev::live_devices()
+        + crate::callout::live_callouts()
+        + crate::taskqueue::live_tasks()
+        + crate::eventhandler::live_handlers()
+        + crate::sysctl::live_contexts();
+    if live == 0 { 0 } else { EBUSY.get() }
 }
 
 impl<M: Module> ModuleState<M> {

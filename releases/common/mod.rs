@@ -12,6 +12,7 @@ pub mod conf;
 pub mod domainset;
 pub mod errno;
 pub mod ioccom;
+pub mod eventhandler;
 pub mod kernel;
 pub mod kthread;
 pub mod lock;
@@ -21,6 +22,12 @@ pub mod mutex;
 pub mod param;
 pub mod r#priv;
 pub mod sx;
+pub mod taskqueue;
+// sysctl.rs also holds two macros the release folders expand with their own `struct
+// sysctl_oid`: `sysctl_oid_functions!` (table SYSCTL_OID_FUNCTIONS) and `sysctl_roots!`
+// (table SYSCTL_ROOTS); each folder lists them in its `release_folder!`.
+#[macro_use]
+pub mod sysctl;
 pub mod syslog;
 pub mod systm;
 pub mod time;
@@ -51,6 +58,12 @@ macro_rules! common_tables {
             crate::common::uio::UIO_FUNCTIONS,
             crate::common::uio::COPY_FUNCTIONS,
             crate::common::r#priv::PRIV_FUNCTIONS,
+            crate::common::callout::CALLOUT_FUNCTIONS,
+            crate::common::taskqueue::TASKQUEUE_DATA,
+            crate::common::taskqueue::TASKQUEUE_FUNCTIONS,
+            crate::common::eventhandler::EVENTHANDLER_FUNCTIONS,
+            crate::common::sysctl::SYSCTL_FUNCTIONS,
+            crate::common::sysctl::GETENV_FUNCTIONS,
             $($own,)*
         ]
     };
@@ -66,6 +79,9 @@ macro_rules! common_tables {
             crate::common::conf::CONF_STRUCTS,
             crate::common::uio::UIO_STRUCTS,
             crate::common::uio::IOVEC_STRUCTS,
+            crate::common::callout::CALLOUT_STRUCTS,
+            crate::common::taskqueue::TASKQUEUE_STRUCTS,
+            crate::common::sysctl::SYSCTL_STRUCTS,
             $($own,)*
         ]
     };
@@ -82,11 +98,14 @@ macro_rules! common_tables {
             crate::common::sx::SX_CONSTS,
             crate::common::time::TIME_CONSTS,
             crate::common::callout::CALLOUT_FLAG_CONSTS,
+            crate::common::callout::CALLOUT_CONSTS,
+            crate::common::eventhandler::EVENTHANDLER_CONSTS,
             crate::common::param::PARAM_SLEEP_CONSTS,
             crate::common::conf::CONF_CONSTS,
             crate::common::uio::UIO_CONSTS,
             crate::common::ioccom::IOCCOM_CONSTS,
             crate::common::r#priv::PRIV_CONSTS,
+            crate::common::sysctl::SYSCTL_CONSTS,
             $($own,)*
         ]
     };

@@ -6,6 +6,7 @@
 //!
 //! Differences from 14.0, each cited in its file:
 //! - `struct sysinit` has no `next` link: 24 bytes ([`sysinit`]).
+//! - `struct sysctl_oid` keeps its children in an `SLIST`: 96 bytes ([`sysctl_oid`]).
 //! - `malloc_aligned()` and `M_NORECLAIM` are not bound. Both are absent from 13.0's
 //!   `sys/sys/malloc.h` (read in sobomax/freebsd14_vendor@0f7ff3427c99, a 13.0-RELEASE tree,
 //!   `__FreeBSD_version` 1300139); no 13.1 (1301000) tree was found in the source index, so
@@ -19,23 +20,30 @@
 
 pub use crate::common::{domainset, errno, kernel::*, module::*, syslog::*, systm::*};
 pub use crate::common::{conf::*, ioccom::*, r#priv::*, uio::*};
-pub use crate::common::{callout::*, condvar::*, kthread::*, lock::*, mutex::*, param::*, sx::*, time::*};
+pub use crate::common::{callout::*, condvar::*, eventhandler::*, taskqueue::*, kthread::*, lock::*, mutex::*, param::*, sx::*, time::*};
 pub use priority::*;
 pub use crate::common::malloc::*;
+pub use crate::common::sysctl::*;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "../v14_0/callout_stop3.rs"]
+mod callout_stop3;
 mod malloc_version;
 mod priority;
 mod sysinit_layout;
+mod sysctl_oid_layout;
 
+pub use callout_stop3::{_callout_stop_safe, callout_stop_safe};
 pub use malloc_version::M_VERSION;
 pub use sysinit_layout::sysinit;
+pub use sysctl_oid_layout::*;
 
 include!(concat!(env!("OUT_DIR"), "/release_v13_1.rs"));
 
 release_folder! {
     name: "13.1",
     folder: "v13_1",
-    symbols: [],
-    structs: [sysinit_layout::SYSINIT_STRUCTS],
+    symbols: [callout_stop3::CALLOUT_STOP_FUNCTIONS, sysctl_oid_layout::SYSCTL_OID_FUNCTIONS, sysctl_oid_layout::SYSCTL_ROOTS],
+    structs: [sysinit_layout::SYSINIT_STRUCTS, sysctl_oid_layout::SYSCTL_OID_STRUCTS],
     consts: [priority::PRIORITY_CONSTS, malloc_version::MALLOC13_CONSTS],
 }

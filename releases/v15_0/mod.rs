@@ -10,35 +10,46 @@
 //! - `M_NEVERFREED` exists ([`M_NEVERFREED`]).
 //!
 //! Unchanged from 14.0 and compiled from the 14.0 folder's files: `struct sysinit` with its
-//! `next` link (32 bytes), `malloc_aligned()` and `M_NORECLAIM`.
+//! `next` link (32 bytes), `struct sysctl_oid` with its RB children (112 bytes), `malloc_aligned()` and `M_NORECLAIM`.
 
 pub use crate::common::{domainset, errno, kernel::*, module::*, syslog::*, systm::*};
 pub use crate::common::{conf::*, ioccom::*, r#priv::*, uio::*};
-pub use crate::common::{callout::*, condvar::*, kthread::*, lock::*, mutex::*, param::*, sx::*, time::*};
+pub use crate::common::{callout::*, condvar::*, eventhandler::*, taskqueue::*, kthread::*, lock::*, mutex::*, param::*, sx::*, time::*};
 pub use priority::*;
 pub use crate::common::malloc::*;
+pub use crate::common::sysctl::*;
 
 // Unchanged since 14.0: the same files, compiled into this folder (the `catalog` feature
 // compiles every folder at once, so the files are then loaded twice, on purpose).
 #[allow(clippy::duplicate_mod)]
 #[path = "../v14_0/malloc14.rs"]
 mod malloc14;
+mod callout_stop2;
 mod malloc15;
+#[allow(clippy::duplicate_mod)]
+#[path = "../v14_0/taskqueue14.rs"]
+mod taskqueue14;
 mod priority;
 #[allow(clippy::duplicate_mod)]
 #[path = "../v14_0/sysinit_layout.rs"]
 mod sysinit_layout;
+#[allow(clippy::duplicate_mod)]
+#[path = "../v14_0/sysctl_oid_layout.rs"]
+mod sysctl_oid_layout;
 
 pub use malloc14::{M_NORECLAIM, MALLOC14_CONSTS, MALLOC14_FUNCTIONS, malloc_aligned};
+pub use callout_stop2::{_callout_stop_safe, callout_stop_safe};
+pub use taskqueue14::{TASKQUEUE_FAIL_IF_CANCELING, TASKQUEUE_FAIL_IF_PENDING, taskqueue_enqueue_flags};
 pub use malloc15::{M_NEVERFREED, M_VERSION};
 pub use sysinit_layout::sysinit;
+pub use sysctl_oid_layout::*;
 
 include!(concat!(env!("OUT_DIR"), "/release_v15_0.rs"));
 
 release_folder! {
     name: "15.0",
     folder: "v15_0",
-    symbols: [MALLOC14_FUNCTIONS],
-    structs: [sysinit_layout::SYSINIT_STRUCTS],
-    consts: [priority::PRIORITY_CONSTS, malloc14::MALLOC14_CONSTS, malloc15::MALLOC15_CONSTS],
+    symbols: [MALLOC14_FUNCTIONS, callout_stop2::CALLOUT_STOP_FUNCTIONS, taskqueue14::TASKQUEUE14_FUNCTIONS, sysctl_oid_layout::SYSCTL_OID_FUNCTIONS, sysctl_oid_layout::SYSCTL_ROOTS],
+    structs: [sysinit_layout::SYSINIT_STRUCTS, sysctl_oid_layout::SYSCTL_OID_STRUCTS],
+    consts: [taskqueue14::TASKQUEUE14_CONSTS, priority::PRIORITY_CONSTS, malloc14::MALLOC14_CONSTS, malloc15::MALLOC15_CONSTS],
 }

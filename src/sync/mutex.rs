@@ -86,6 +86,21 @@ impl<T, K: KpiSync> Mutex<T, K> {
         unsafe { new_pinned::<Self, K>(flags, ty, make, init) }
     }
 
+    /// The mutex's `struct lock_object` (for `callout_init_mtx`).
+    pub(crate) fn raw_lock_object(&self) -> *mut lock_object {
+        // SAFETY: `raw` is a live mtx; `lock_object` is its first field.
+        unsafe { &raw mut (*self.raw.get()).lock_object }
+    }
+
+    /// The protected value, for code the kernel runs with the mutex held (a callout
+    /// handler).
+    ///
+    /// # Safety
+    /// The calling thread must hold the mutex for as long as it uses the pointer.
+    pub(crate) unsafe fn data_locked(&self) -> *mut T {
+        self.data.get()
+    }
+
     /// Locks the mutex, blocking until it is free (never sleeps, see the type's docs).
     #[track_caller]
     pub fn lock(&self) -> MutexGuard<'_, T, K> {

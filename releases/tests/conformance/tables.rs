@@ -318,6 +318,8 @@ fn split_top_level(s: &str) -> Vec<&str> {
     for (i, ch) in s.char_indices() {
         match ch {
             '(' | '<' | '[' => depth += 1,
+            // The `>` of a function pointer's `->` closes nothing.
+            '>' if s[..i].ends_with('-') => {}
             ')' | '>' | ']' => depth -= 1,
             ',' if depth == 0 => {
                 out.push(s[start..i].trim());

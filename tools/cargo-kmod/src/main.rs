@@ -104,7 +104,9 @@ enum Command {
         securelevel: i32,
         /// Run a command as a user process after the loads and before the unloads
         /// (`echo TEXT > PATH`, `cat PATH`, `dd if=.. of=.. bs=N count=N skip=N`,
-        /// `sleep SECONDS`); repeat for more, run in order. A failing command fails the run.
+        /// `sleep SECONDS` (the simulated clock moves: callouts fire), `sysctl NAME[=VALUE]`,
+        /// `lowmem` (runs the vm_lowmem event handlers)); repeat for more, run in order. A
+        /// failing command fails the run.
         #[arg(long = "exec", value_name = "CMD")]
         exec: Vec<String>,
         /// Credential of the `--exec` commands that follow: `UID[:GID]` (the group defaults

@@ -184,6 +184,9 @@ pub fn default_symbols() -> Vec<KsymDef> {
     crate::kern::kern_kthread::symbols(&mut v);
     crate::kern::kern_switch::symbols(&mut v);
     crate::kern::subr_pcpu::symbols(&mut v);
+    crate::kern::kern_timeout::symbols(&mut v);
+    crate::kern::subr_taskqueue::symbols(&mut v);
+    crate::kern::subr_eventhandler::symbols(&mut v);
     crate::kern::kern_sysctl::symbols(&mut v);
     crate::kern::kern_environment::symbols(&mut v);
     v

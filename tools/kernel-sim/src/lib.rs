@@ -291,6 +291,9 @@ impl Kernel {
             panics: Vec::new(),
             mod_load_errors: Vec::new(),
             echo: opts.echo_console,
+            timeout: Default::default(),
+            taskq: Default::default(),
+            evh: Default::default(),
             devfs: Default::default(),
             user: Default::default(),
         }));
@@ -309,9 +312,17 @@ impl Kernel {
         };
         let mut arena = Arena::reserve().map_err(|e| fail(e.to_string()))?;
         let mut defs = ksyms::release_symbols(release);
+        defs.retain(|d| kern::subr_taskqueue::exported_on(&d.name, release.freebsd_version));
         defs.extend(opts.extra_symbols.iter().cloned());
         let ksyms = KernelSymbols::build(&mut arena, &defs).map_err(|e| fail(e.to_string()))?;
         kern::kern_clock::attach(["ticks", "ticksl"].iter().filter_map(|n| ksyms.lookup(n)).collect());
+        kern::subr_eventhandler::boot();
+        let system_tq = kern::subr_taskqueue::create_system_queue();
+        if let Some(at) = ksyms.lookup("taskqueue_thread") {
+            // SAFETY: the 8-byte `struct taskqueue *taskqueue_thread` data object of
+            // kern::subr_taskqueue::symbols, read-write in the arena; no module runs yet.
+            unsafe { (at as *mut usize).write(system_tq) };
+        }
         if let Some(at) = ksyms.lookup("vm_kmem_size") {
             // SAFETY: the 8-byte data object of kern::malloc::symbols, mapped read-write in
             // the arena; no module runs yet.
@@ -1134,8 +1145,9 @@ impl Kernel {
         }
         self.unregister_sysctls(id);
         self.check_threads_gone(id);
-        self.check_sysctls_gone(id);
+        self.check_deferred_gone(id);
         self.check_devices_gone(id);
+        self.check_sysctls_gone(id);
         self.settle_malloc_callers();
         let pos = self.files.iter().position(|f| f.id == id).expect("file");
         let f = self.files.remove(pos);
@@ -1174,6 +1186,42 @@ impl Kernel {
         kern::kern_switch::sched().kill(&stale.iter().map(|t| t.tid).collect::<Vec<_>>());
     }
 
+    /// Callouts, tasks and event handlers of an unloaded file must be gone: the kernel would
+    /// call their freed code or touch their freed `struct callout`/`struct task`.
+    fn check_deferred_gone(&mut self, id: u32) {
+        let Some(f) = self.file(id) else { return };
+        let name = f.image.filename.clone();
+        let (lo, hi) = (f.image.base, f.image.base + f.image.len);
+        let mut what: Vec<String> = kern::kern_timeout::pending_in(lo, hi)
+            .into_iter()
+            .map(|(c, func)| format!("callout {c:#x} (function {})", self.symbolize(func).0))
+            .collect();
+        what.extend(kern::subr_taskqueue::pending_in(lo, hi).into_iter().map(|(t, func, q)| {
+            if func == 0 {
+                format!("taskqueue \"{q}\" (never freed with taskqueue_free)")
+            } else {
+                format!("task {t:#x} (function {}) on taskqueue \"{q}\"", self.symbolize(func).0)
+            }
+        }));
+        what.extend(
+            kern::subr_eventhandler::registered_in(lo, hi)
+                .into_iter()
+                .map(|(l, func)| format!("event handler {} on \"{l}\"", self.symbolize(func).0)),
+        );
+        kern::kern_timeout::forget_in(lo, hi);
+        kern::subr_taskqueue::forget_in(lo, hi);
+        kern::subr_eventhandler::forget_in(lo, hi);
+        if what.is_empty() {
+            return;
+        }
+        let msg = format!(
+            "kldunload: {name}: still armed after the module was unloaded: {}: the kernel would run freed code (callout_drain, taskqueue_drain/taskqueue_free and EVENTHANDLER_DEREGISTER in MOD_UNLOAD)",
+            what.join(", ")
+        );
+        self.kprintf(&format!("panic: {msg}\n"));
+        self.st_mut().panics.push(msg);
+    }
+
     /// A module's devices must be destroyed when its code goes: devfs would call the
     /// methods of its cdevsw in freed memory (`destroy_dev` in `MOD_UNLOAD`).
     fn check_devices_gone(&mut self, id: u32) {
@@ -1190,6 +1238,21 @@ impl Kernel {
         );
         self.kprintf(&format!("panic: {msg}\n"));
         self.st_mut().panics.push(msg);
+    }
+
+    /// Run the kernel's event handler list `which` (0 `shutdown_pre_sync`, 1
+    /// `shutdown_final`, 2 `vm_lowmem`) with `arg`, as thread 0.
+    fn invoke_eventhandler(&mut self, which: u64, arg: i32) -> Result<(), Fault> {
+        self.exec_call(kern::subr_eventhandler::invoke_entry as *const () as usize, &[which, arg as u64], None)
+            .map(|_| ())
+            .map_err(|a| self.fault(a))
+    }
+
+    /// The page daemon is short of memory (`vm_pageout_lowmem()`, sys/vm/vm_pageout.c):
+    /// `EVENTHANDLER_INVOKE(vm_lowmem, VM_LOW_PAGES)` (the `lowmem` command).
+    pub fn lowmem(&mut self) -> Result<(), Fault> {
+        kern::kern_switch::sched().set_main_name("pagedaemon");
+        self.invoke_eventhandler(2, kern::subr_eventhandler::VM_LOW_PAGES)
     }
 
     /// Names of the live device nodes (`/dev/<name>`), in creation order.
@@ -1226,8 +1289,19 @@ impl Kernel {
         }
     }
 
-    /// Send `MOD_SHUTDOWN` to every module (`module_shutdown`); returns the handlers' results.
+    /// Shut down like `kern_reboot(RB_AUTOBOOT)` (sys/kern/kern_shutdown.c): the
+    /// `shutdown_pre_sync` event handlers, then `MOD_SHUTDOWN` to every module
+    /// (`module_shutdown`, a `shutdown_post_sync` handler), then the `shutdown_final`
+    /// handlers. Returns the modules' `MOD_SHUTDOWN` results.
     pub fn shutdown(&mut self) -> Result<Vec<(String, i32)>, Fault> {
+        kern::kern_switch::sched().set_main_name("reboot");
+        self.invoke_eventhandler(0, kern::subr_eventhandler::RB_AUTOBOOT)?;
+        let out = self.module_shutdown()?;
+        self.invoke_eventhandler(1, kern::subr_eventhandler::RB_AUTOBOOT)?;
+        Ok(out)
+    }
+
+    fn module_shutdown(&mut self) -> Result<Vec<(String, i32)>, Fault> {
         let mods: Vec<_> = self.st().modules.mods.iter().map(|m| (m.name.clone(), m.handler, m.handle.as_ptr() as usize, m.arg)).collect();
         let mut out = Vec::new();
         for (name, handler, handle, arg) in mods {

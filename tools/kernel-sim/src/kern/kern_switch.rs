@@ -654,6 +654,10 @@ pub fn block(w: Wait) -> Wake {
 /// before the interlock is released, so a wakeup between the release and the switch is not
 /// lost): preemption stays off until [`commit_block`].
 pub fn prepare_block(mut w: Wait) {
+    if !w.on_lock {
+        // sleepq_add(): KASSERT(td->td_no_sleeping == 0, ...) (callout handlers).
+        super::kern_timeout::check_can_sleep(w.chan, w.caller);
+    }
     let s = sched();
     s.seq += 1;
     w.seq = s.seq;

@@ -19,12 +19,15 @@ pub mod kern_switch;
 pub mod kern_sx;
 pub mod kern_sysctl;
 pub mod kern_synch;
+pub mod kern_timeout;
 pub mod libkern;
 pub mod malloc;
 pub mod module;
 pub mod panic;
 pub mod printf;
+pub mod subr_eventhandler;
 pub mod subr_lock;
+pub mod subr_taskqueue;
 pub mod subr_uio;
 pub mod sys_generic;
 pub mod subr_witness;
@@ -54,6 +57,12 @@ pub struct KState {
     pub mod_load_errors: Vec<(String, i32)>,
     /// Also copy console output to the host's stderr.
     pub echo: bool,
+    /// The callout wheel (`kern_timeout.rs`).
+    pub timeout: kern_timeout::State,
+    /// Taskqueues (`subr_taskqueue.rs`).
+    pub taskq: subr_taskqueue::State,
+    /// Event handler lists (`subr_eventhandler.rs`).
+    pub evh: subr_eventhandler::State,
     /// devfs nodes (`kern_conf.rs`).
     pub devfs: kern_conf::Devfs,
     /// Simulated user processes (`crate::user`).

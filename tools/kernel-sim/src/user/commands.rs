@@ -19,6 +19,7 @@ pub const COMMANDS: &[(&str, CommandFn)] = &[
     ("cat", cat),
     ("dd", dd),
     ("sleep", sleep),
+    ("lowmem", super::lowmem::run),
     ("sysctl", super::sysctl::command),
     ("true", |_, _| 0),
     ("false", |_, _| 1),

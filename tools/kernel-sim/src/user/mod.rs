@@ -17,6 +17,7 @@
 pub mod commands;
 pub mod errno;
 pub mod fuzz;
+pub mod lowmem;
 pub mod shell;
 pub mod sysctl;
 pub mod sysctl_fuzz;
