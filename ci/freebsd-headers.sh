@@ -51,7 +51,7 @@ if ! python3 -m pip download --quiet --no-deps --only-binary=:all: -d "$TMP/whee
   echo "freebsd-headers.sh: FAILED to download $PKG with pip (network or PyPI unreachable?)" >&2
   exit 1
 fi
-WHEEL=$(ls "$TMP"/wheel/*.whl 2>/dev/null | head -n 1)
+WHEEL=$(find "$TMP/wheel" -maxdepth 1 -name "*.whl" 2>/dev/null | head -n 1)
 if [ -z "$WHEEL" ]; then
   echo "freebsd-headers.sh: FAILED: pip produced no wheel for $PKG" >&2
   exit 1

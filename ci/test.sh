@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # The whole test suite (README's test command; .ci/run calls it): installs the kernel
-# toolchain if missing, runs the example x release matrix, then every workspace test, and
-# ends with one summary line over every test binary.
+# toolchain if missing, lints the shell scripts and the GitHub workflow (ci/lint.sh runs
+# ShellCheck and actionlint), checks that the crates package (ci/package.sh), runs the example x
+# release matrix, then every workspace test, and ends with one summary line over every test
+# binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash ci/setup-toolchain.sh
+bash ci/lint.sh
+bash ci/package.sh
 bash ci/matrix.sh
 
 log=$(mktemp)

@@ -157,3 +157,30 @@ pub unsafe trait Kpi {
 pub const fn precision(len: usize) -> c_int {
     if len > c_int::MAX as usize { c_int::MAX } else { len as c_int }
 }
+
+/// One symbol the release's kernel exports to modules (a row of the folder's
+/// `kernel-exports.txt`, generated from the real headers by `ci/kernel-exports.py`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KernelExport {
+    /// Symbol name.
+    pub name: &'static str,
+    /// Function, variadic function or data.
+    pub kind: SymbolKind,
+    /// The header that declares it (`sys/sys/devctl.h` is written `sys/devctl.h`).
+    pub header: &'static str,
+}
+
+/// Parses a `kernel-exports.txt` (`name<TAB>kind<TAB>header` lines, `#` comments).
+pub fn parse_exports(text: &'static str) -> impl Iterator<Item = KernelExport> {
+    text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).filter_map(|l| {
+        let mut f = l.split('\t');
+        let name = f.next()?;
+        let kind = match f.next()? {
+            "function" => SymbolKind::Function,
+            "variadic" => SymbolKind::VariadicFunction,
+            "data" => SymbolKind::Data,
+            _ => return None,
+        };
+        Some(KernelExport { name, kind, header: f.next().unwrap_or("") })
+    })
+}

@@ -85,6 +85,52 @@ pub mod catalog {
     /// Every supported release, oldest first.
     pub static RELEASES: &[Release] = &[crate::v13_1::RELEASE, crate::v14_0::RELEASE, crate::v15_0::RELEASE];
 
+    /// A FreeBSD minor release a kernel can be: its name and `__FreeBSD_version`.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct MinorRelease {
+        /// `"14.2"`.
+        pub name: &'static str,
+        /// Major version.
+        pub major: u64,
+        /// Minor version.
+        pub minor: u64,
+        /// `__FreeBSD_version` of the X.Y-RELEASE kernel (sys/sys/param.h).
+        pub freebsd_version: u32,
+    }
+
+    const fn minor(name: &'static str, major: u64, minor: u64, freebsd_version: u32) -> MinorRelease {
+        MinorRelease { name, major, minor, freebsd_version }
+    }
+
+    /// Every known minor release of the supported majors, oldest first.
+    ///
+    /// Sources: the Porter's Handbook `__FreeBSD_version` table (freebsd/freebsd-doc,
+    /// documentation/content/en/books/porters-handbook/versions/_index.adoc): 13.1 = 1301000
+    /// ("releng/13.1 branched", @018ab791), 14.0 = 1400097 (stable/14 branched at 1400097 and
+    /// releng/14.0 kept it, the branch moving to 1400500, @35ec8c4a). A releng/X.Y branch
+    /// sets `__FreeBSD_version` to MMmm000 while the stable branch moves on to MMmm500: the
+    /// table (@35ec8c4a) shows stable/14 at 1401500 "14.1-STABLE after it was renamed from
+    /// 14.1-PRERELEASE", 1402500 for 14.2 and 1403503 for 14.3, so 14.1/14.2/14.3-RELEASE are
+    /// 1401000/1402000/1403000; 13.2-13.5 follow the same pattern (1302000-1305000; medium
+    /// confidence, as FACTS.md says). 15.0 = 1500068 (`releases/v15_0/release.toml`).
+    pub static MINOR_RELEASES: &[MinorRelease] = &[
+        minor("13.1", 13, 1, 1_301_000),
+        minor("13.2", 13, 2, 1_302_000),
+        minor("13.3", 13, 3, 1_303_000),
+        minor("13.4", 13, 4, 1_304_000),
+        minor("13.5", 13, 5, 1_305_000),
+        minor("14.0", 14, 0, 1_400_097),
+        minor("14.1", 14, 1, 1_401_000),
+        minor("14.2", 14, 2, 1_402_000),
+        minor("14.3", 14, 3, 1_403_000),
+        minor("15.0", 15, 0, 1_500_068),
+    ];
+
+    /// A known minor release by name (`"14.2"`).
+    pub fn minor_release(name: &str) -> Option<&'static MinorRelease> {
+        MINOR_RELEASES.iter().find(|m| m.name == name)
+    }
+
     /// The release whose bindings load on a kernel of version `major.minor`
     /// (same major, not newer than the kernel), e.g. `14.2` -> 14.0.
     pub fn for_kernel(major: u64, minor: u64) -> Option<&'static Release> {

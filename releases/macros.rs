@@ -194,6 +194,7 @@ macro_rules! abi_consts {
 /// ```ignore
 /// release_folder! {
 ///     name: "14.0",
+///     folder: "v14_0",
 ///     symbols: [MALLOC14_FUNCTIONS],
 ///     structs: [sysinit_layout::SYSINIT_STRUCTS],
 ///     consts: [malloc14::MALLOC14_CONSTS, malloc_version::MALLOC14_VERSION_CONSTS],
@@ -202,6 +203,7 @@ macro_rules! abi_consts {
 macro_rules! release_folder {
     (
         name: $name:literal,
+        folder: $folder:literal,
         symbols: [$($sym:expr),* $(,)?],
         structs: [$($st:expr),* $(,)?],
         consts: [$($c:expr),* $(,)?] $(,)?
@@ -216,12 +218,20 @@ macro_rules! release_folder {
             consts: common_tables!(consts $(, $c)*),
         };
 
+        /// The folder's `kernel-exports.txt` (host tools only: empty without `catalog`).
+        #[cfg(feature = "catalog")]
+        pub const KERNEL_EXPORTS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/", $folder, "/kernel-exports.txt"));
+        /// The folder's `kernel-exports.txt` (host tools only: empty without `catalog`).
+        #[cfg(not(feature = "catalog"))]
+        pub const KERNEL_EXPORTS: &str = "";
+
         #[doc = concat!("FreeBSD ", $name, " as data (identity, layouts, symbols).")]
         pub const RELEASE: crate::release::Release = crate::release::Release {
             identity: IDENTITY,
             m_version: M_VERSION,
             sysinit_size: core::mem::size_of::<sysinit>(),
             symbol_tables: SYMBOL_TABLES,
+            kernel_exports: KERNEL_EXPORTS,
             abi: ABI,
         };
 

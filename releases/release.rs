@@ -1,7 +1,7 @@
 //! Release identity: which FreeBSD release a folder binds and which kernels it loads on.
 
 use crate::abi::{AbiConst, AbiStruct, AbiTables};
-use crate::kpi::KpiSymbol;
+use crate::kpi::{KernelExport, KpiSymbol};
 
 /// Support status of a release, following the seed's policy: only the latest major is
 /// actively supported; when a new major is released the previous one becomes legacy.
@@ -60,6 +60,10 @@ pub struct Release {
     /// Every kernel symbol the release folder binds, per header: the symbols a module may
     /// import.
     pub symbol_tables: &'static [&'static [KpiSymbol]],
+    /// The folder's `kernel-exports.txt`: every symbol the release's kernel exports to
+    /// modules, derived from the real headers by `ci/kernel-exports.py` (see the file's
+    /// provenance lines). Empty unless the `catalog` feature is on (host tools only).
+    pub kernel_exports: &'static str,
     /// Every struct layout and constant the release folder binds (common ones included):
     /// the rows the conformance test checks against the release's headers.
     pub abi: AbiTables,
@@ -79,6 +83,27 @@ impl Release {
     /// Every bound constant (common ones included).
     pub fn abi_consts(&self) -> impl Iterator<Item = &'static AbiConst> {
         self.abi.consts()
+    }
+
+    /// Every symbol the release's kernel exports to modules (`kernel-exports.txt`; empty
+    /// without the `catalog` feature). The kernel linker resolves a module's undefined
+    /// symbols against these (link_elf_obj.c `elf_obj_lookup` -> `linker_file_lookup_symbol`
+    /// on the kernel file); anything else is "symbol %s undefined".
+    pub fn kernel_exports(&self) -> impl Iterator<Item = KernelExport> {
+        crate::kpi::parse_exports(self.kernel_exports)
+    }
+
+    /// The provenance lines (`# provenance: ...`) of the release's export list.
+    pub fn kernel_exports_provenance(&self) -> &'static str {
+        let t = self.kernel_exports;
+        match t.find("# provenance:") {
+            Some(i) => {
+                let rest = &t[i + 2..];
+                let end = rest.find("\n# name").or_else(|| rest.find("\n# method")).unwrap_or(rest.len());
+                &rest[..end]
+            }
+            None => "",
+        }
     }
 
     /// Looks up a bound kernel symbol by name.

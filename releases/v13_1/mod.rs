@@ -33,6 +33,7 @@ include!(concat!(env!("OUT_DIR"), "/release_v13_1.rs"));
 
 release_folder! {
     name: "13.1",
+    folder: "v13_1",
     symbols: [],
     structs: [sysinit_layout::SYSINIT_STRUCTS],
     consts: [priority::PRIORITY_CONSTS, malloc_version::MALLOC13_CONSTS],

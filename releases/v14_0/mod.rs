@@ -27,6 +27,7 @@ include!(concat!(env!("OUT_DIR"), "/release_v14_0.rs"));
 
 release_folder! {
     name: "14.0",
+    folder: "v14_0",
     symbols: [MALLOC14_FUNCTIONS],
     structs: [sysinit_layout::SYSINIT_STRUCTS],
     consts: [priority::PRIORITY_CONSTS, malloc14::MALLOC14_CONSTS, malloc_version::MALLOC14_VERSION_CONSTS],

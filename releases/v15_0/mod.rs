@@ -36,6 +36,7 @@ include!(concat!(env!("OUT_DIR"), "/release_v15_0.rs"));
 
 release_folder! {
     name: "15.0",
+    folder: "v15_0",
     symbols: [MALLOC14_FUNCTIONS],
     structs: [sysinit_layout::SYSINIT_STRUCTS],
     consts: [priority::PRIORITY_CONSTS, malloc14::MALLOC14_CONSTS, malloc15::MALLOC15_CONSTS],

@@ -2,7 +2,7 @@
 //! flags.
 //!
 //! - [`KernelAllocator`] implements `GlobalAlloc` over malloc(9)/realloc(9)/free(9) with
-//!   a [`MallocType`](crate::malloc::MallocType) and [`Flags`]. Unless the feature `GLOBAL_ALLOC_DISABLED` is on,
+//!   a [`MallocType`] and [`Flags`]. Unless the feature `GLOBAL_ALLOC_DISABLED` is on,
 //!   the crate installs one over [`M_RUST`] with the flag the `GLOBAL_ALLOC_FLAG_*`
 //!   features choose, so `alloc::boxed::Box` and `alloc::vec::Vec` work. With
 //!   `GLOBAL_ALLOC_DISABLED`, declare your own with
@@ -45,7 +45,7 @@ use crate::malloc::{Flags, MallocType};
 
 /// The crate's own malloc type: the built-in global allocator and the default of
 /// [`KBox::try_new`] / [`KVec::new`] allocate from it. In a module it is named after the
-/// module (the `name` of [`module!`](crate::module)), so `vmstat -m` and the leak report of
+/// module (the `name` of [`module!`](crate::module!)), so `vmstat -m` and the leak report of
 /// `malloc_uninit` tell two loaded Rust modules apart; host builds (tests) call it `rust`.
 /// Registered by its SYSINIT (`SI_SUB_KMEM`, `SI_ORDER_THIRD`) like a `MALLOC_DEFINE` type.
 // SAFETY: registered right below with MallocType::INIT / MallocType::UNINIT, as

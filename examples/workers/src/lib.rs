@@ -4,7 +4,7 @@
 //! On load the module starts two threads ([`KThread`]) and hands out 10 work items; each
 //! thread takes items one at a time and counts them. On unload the module sets `stop`,
 //! wakes the threads, and drops their handles, which joins them (the unload waits until
-//! each thread has left the module's code); then it prints the total. No `unsafe`.
+//! each thread has left the module's code); then it prints the total. Safe Rust only.
 //!
 //! Its C twin is `examples/c-twins/workers.c`; both print the same lines.
 #![no_std]

@@ -10,18 +10,26 @@
 //! <cargo> build --manifest-path <pkg>/Cargo.toml --release \
 //!     --target <ws>/target/kmod/x86_64-unknown-freebsd-kmod.json -Z json-target-spec \
 //!     -Z build-std=core,alloc -Z build-std-features=compiler-builtins-mem,optimize_for_size \
-//!     --features freebsd-NN --target-dir <ws>/target/kmod-build/<release> --message-format=json-render-diagnostics
+//!     --features freebsd-NN --target-dir <ws>/target/kmod-build \
+//!     -Z unstable-options --artifact-dir <ws>/target/kmod-build/artifacts/<release> \
+//!     --message-format=json-render-diagnostics
 //! ```
 //!
 //! `compiler-builtins-mem`: the module carries its own memcpy/memset/memcmp/bcmp (14.x
 //! may not export bcmp). `optimize_for_size`: core/alloc pick their smaller algorithms
 //! (about 12% less code in hello.ko), as kernel code favours size.
 //!
-//! One target dir per release: a package's staticlib has the same path whatever its
-//! features, so two processes building one module for 13.1 and 14.0 at the same time
-//! would otherwise overwrite each other's `.a` between build and link.
+//! One target dir for every release and module: `core` and `alloc` do not depend on the
+//! release (nor on the module, as long as its release profile is the same), so build-std
+//! compiles them once per toolchain and target spec, and a second release's build finds
+//! them fresh. The module's own crates differ per release (their features, hence
+//! cargo's metadata hash, differ) and live side by side in `deps/`. Only the uplifted
+//! staticlib (`<target>/release/libX.a`) has one path for every release, so the `.a` is
+//! taken from a per-release `--artifact-dir`, which cargo fills from the hashed `deps/`
+//! file while it holds the build-directory lock: two processes building one module for
+//! 13.1 and 14.0 at the same time never swap their static libraries.
 //!
-//! with the outer cargo's/rustup's variables removed. The target spec (embedded from
+//! The inner cargo runs with the outer cargo's/rustup's variables removed. The target spec (embedded from
 //! `tools/cargo-kmod/x86_64-unknown-freebsd-kmod.json`) is rustc's `x86_64-unknown-none`
 //! with kmod.mk's choices: static relocation model, kernel code model, no red zone,
 //! soft-float, frame pointers, abort on panic, no TLS, no unwind tables.
@@ -52,7 +60,7 @@ pub const RUSTFLAGS: [&str; 3] = [
 /// What to build.
 #[derive(Clone, Debug)]
 pub struct BuildOptions {
-    /// A module under `examples/` or a package path.
+    /// A module under `examples/`, a package path, or `""` for the package you stand in.
     pub module: String,
     /// The release.
     pub release: &'static Release,
@@ -75,6 +83,9 @@ pub struct BuildOutput {
     pub commands: Vec<String>,
     /// The check's summary.
     pub report: CheckReport,
+    /// The crates the inner cargo compiled (not fresh), e.g. `core`, `freebsd-kmi-rs`: a
+    /// second release's build of a module lists no `core`.
+    pub compiled: Vec<String>,
 }
 
 /// Writes the target spec to `dir` (if it changed); returns its path.
@@ -122,7 +133,8 @@ fn inherited_build_var(name: &str) -> bool {
         || name == "DEBUG"
 }
 
-/// The inner `cargo build` command.
+/// The inner `cargo build` command, its staticlib copied to `<target_dir>/artifacts/<release>`
+/// ([`artifact_dir`]).
 pub fn cargo_command(
     tc: &Toolchain,
     manifest: &Path,
@@ -157,11 +169,32 @@ pub fn cargo_command(
         .args(["--features", release.identity.feature])
         .arg("--target-dir")
         .arg(target_dir)
+        .args(["-Z", "unstable-options", "--artifact-dir"])
+        .arg(artifact_dir(target_dir, release))
         .arg("--message-format=json-render-diagnostics");
     if let Some(j) = jobs {
         cmd.arg(format!("-j{j}"));
     }
     cmd
+}
+
+/// Where the inner build copies the module's staticlib for `release`: one directory per
+/// release, since the uplifted `<target>/release/libX.a` is shared by all releases.
+pub fn artifact_dir(target_dir: &Path, release: &Release) -> PathBuf {
+    target_dir.join("artifacts").join(release.identity.name)
+}
+
+/// The crate a `compiler-artifact` message of cargo reports as compiled (not fresh).
+fn compiled_crate(line: &str) -> Option<String> {
+    let msg: serde_json::Value = serde_json::from_str(line).ok()?;
+    if msg["reason"] != "compiler-artifact" || msg["fresh"] != false {
+        return None;
+    }
+    let kinds = msg["target"]["kind"].as_array()?;
+    if kinds.iter().any(|k| k == "custom-build") {
+        return None;
+    }
+    Some(msg["target"]["name"].as_str()?.to_owned())
 }
 
 /// The staticlib artifact of the package in cargo's JSON messages: `(lib name, .a path)`.
@@ -190,8 +223,11 @@ fn staticlib_artifact(line: &str, manifest: &Path) -> Option<(String, PathBuf)> 
 /// Builds, links and checks a module.
 pub fn build(ws: &Workspace, opts: &BuildOptions) -> anyhow::Result<BuildOutput> {
     let release = opts.release;
-    let package = ws.module_package(&opts.module)?;
-    let manifest = package.join("Cargo.toml");
+    let module = ws.module_package(&opts.module)?;
+    module.require_feature(release.identity.feature)?;
+    let ws = &ws.for_package(&module);
+    let package = module.dir.clone();
+    let manifest = module.manifest.clone();
     let tc = Toolchain::discover()?;
     if opts.verbose {
         eprintln!("Toolchain: {}", tc.describe());
@@ -206,7 +242,7 @@ pub fn build(ws: &Workspace, opts: &BuildOptions) -> anyhow::Result<BuildOutput>
         release.identity.name,
         release.identity.feature
     );
-    let target_dir = ws.build_dir().join(release.identity.name);
+    let target_dir = ws.build_dir();
     let mut cmd = cargo_command(&tc, &manifest, &spec, &target_dir, release, opts.jobs);
     let line = command_line(&cmd);
     if opts.verbose {
@@ -219,27 +255,37 @@ pub fn build(ws: &Workspace, opts: &BuildOptions) -> anyhow::Result<BuildOutput>
         .spawn()
         .with_context(|| format!("cannot run {}", tc.cargo.display()))?;
     let mut artifact = None;
+    let mut compiled = Vec::new();
     for l in BufReader::new(child.stdout.take().expect("piped stdout")).lines() {
         let l = l?;
         if let Some(a) = staticlib_artifact(&l, &manifest) {
             artifact = Some(a);
         }
+        compiled.extend(compiled_crate(&l));
     }
     let status = child.wait()?;
     if !status.success() {
         bail!(
             "building {} for FreeBSD {} failed ({status}); a module package needs `[lib] crate-type = [\"staticlib\"]` \
-             and the features freebsd-13 / freebsd-14. Command: {line}",
+             and the features freebsd-13 / freebsd-14 / freebsd-15. Command: {line}",
             package.display(),
             release.identity.name
         );
     }
-    let Some((module_name, staticlib)) = artifact else {
+    let Some((module_name, uplifted)) = artifact else {
         bail!(
             "{} produced no staticlib: a module package needs `[lib] crate-type = [\"staticlib\"]`",
             manifest.display()
         );
     };
+    let staticlib = artifact_dir(&target_dir, release).join(
+        uplifted
+            .file_name()
+            .context("staticlib path has no file name")?,
+    );
+    if opts.verbose && !compiled.is_empty() {
+        eprintln!("  compiled: {}", compiled.join(" "));
+    }
 
     let ko = kmod_dir
         .join(release.identity.name)
@@ -272,6 +318,7 @@ pub fn build(ws: &Workspace, opts: &BuildOptions) -> anyhow::Result<BuildOutput>
         module_name,
         commands,
         report,
+        compiled,
     })
 }
 
@@ -303,6 +350,39 @@ mod tests {
             assert!(features.split(',').any(|x| x == f), "{f} in {features}");
         }
         assert!(spec.get("has-thread-local").is_none_or(|v| v == false));
+    }
+
+    /// `BuildOutput::compiled`: crates cargo reported as compiled, not fresh, without
+    /// build-script runs.
+    #[test]
+    fn compiled_crates_are_the_non_fresh_artifacts() {
+        let msg = |name: &str, kind: &str, fresh: bool| {
+            format!(
+                r#"{{"reason":"compiler-artifact","target":{{"kind":["{kind}"],"crate_types":["lib"],"name":"{name}"}},"fresh":{fresh},"filenames":[]}}"#
+            )
+        };
+        assert_eq!(
+            compiled_crate(&msg("core", "lib", false)).as_deref(),
+            Some("core")
+        );
+        assert_eq!(compiled_crate(&msg("core", "lib", true)), None);
+        assert_eq!(
+            compiled_crate(&msg("build-script-build", "custom-build", false)),
+            None
+        );
+        assert_eq!(
+            compiled_crate(r#"{"reason":"build-finished","success":true}"#),
+            None
+        );
+    }
+
+    #[test]
+    fn releases_get_their_own_artifact_dir() {
+        let dir = Path::new("/ws/target/kmod-build");
+        let a = artifact_dir(dir, crate::release::resolve(Some("13.1")).unwrap());
+        let b = artifact_dir(dir, crate::release::resolve(Some("14.0")).unwrap());
+        assert_eq!(a, Path::new("/ws/target/kmod-build/artifacts/13.1"));
+        assert_ne!(a, b);
     }
 
     #[test]

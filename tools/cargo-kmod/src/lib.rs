@@ -12,14 +12,20 @@
 //!   ([`build::build`]).
 //! * [`link`]: the kmod.mk link step (`ld.lld -r` with the kmod linker script, symbol
 //!   localisation, strip).
-//! * [`workspace`]: where the module packages and outputs live.
+//! * [`workspace`]: where the module packages and outputs live (the workspace you stand
+//!   in).
+//! * [`expected_console`]: `examples/<name>/expected-console.txt`, the console lines the
+//!   simulator tests and the FreeBSD VM job expect.
+//! * [`new_package`]: `cargo kmod new`, a module package to start from.
 //!
 //! * [`run`]: `cargo kmod run`, modules in the userspace kernel simulator (lib
 //!   [`kernel_sim`]): lifecycle, `--cycles`, `--nowait-sweep`, allocation report.
 
 pub mod build;
 pub mod check;
+pub mod expected_console;
 pub mod link;
+pub mod new_package;
 pub mod release;
 pub mod run;
 pub mod toolchain;

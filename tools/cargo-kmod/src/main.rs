@@ -1,11 +1,14 @@
 //! `cargo kmod`: builds FreeBSD amd64 kernel modules written in Rust and checks them.
 //!
 //! ```text
-//! cargo kmod build [--freebsd 13.1|14.0|14.2|...] [-j N] [-v] <module>
-//! cargo kmod check [--freebsd <release>] <file.ko>
-//! cargo kmod run [--freebsd <release>] [--cycles N] [--nowait-sweep] [--shutdown] [--force-unload] [--kmem SIZE] [--schedules N | --seed S] [--exec-as UID[:GID]] [--exec CMD]... [--fuzz N] <module | file.ko>...
+//! cargo kmod build [--freebsd 13.1|14.0|14.2|...] [-j N] [-v] [module]
+//! cargo kmod check [--freebsd <release>] [file.ko]
+//! cargo kmod run [--freebsd <release>] [--cycles N] [--nowait-sweep] [--shutdown] [--force-unload] [--kmem SIZE] [--schedules N | --seed S] [--module-path DIR]... [--exec-as UID[:GID]] [--exec CMD]... [--fuzz N] [module | file.ko]...
+//! cargo kmod new NAME [--kmi-path DIR]
 //! cargo kmod releases
 //! ```
+//!
+//! With no module, `build`, `check` and `run` act on the package you stand in.
 //!
 //! Run through the workspace alias (`.cargo/config.toml`: `kmod = "run --quiet -p
 //! cargo-kmod --"`) or as an installed cargo subcommand (`cargo-kmod kmod ...`).
@@ -14,7 +17,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use cargo_kmod::{build, check, release, run as kmod_run, workspace::Workspace};
+use cargo_kmod::{build, check, new_package, release, run as kmod_run, workspace::Workspace};
 use clap::{Parser, Subcommand};
 
 /// Build, check and run (in a kernel simulator) FreeBSD amd64 kernel modules written in Rust.
@@ -41,21 +44,25 @@ enum Command {
         #[arg(short, long)]
         verbose: bool,
         /// A module under examples/ (e.g. `hello`) or the path of a module package.
-        module: String,
+        /// Default: the package you stand in.
+        module: Option<String>,
     },
     /// Check a .ko against what the FreeBSD kernel linker accepts for a release.
     Check {
         /// FreeBSD release the module is meant for (default: the current release).
         #[arg(long, value_name = "RELEASE")]
         freebsd: Option<String>,
-        /// The module file.
-        file: PathBuf,
+        /// The module file. Default: the `.ko` `cargo kmod build` made of the package you
+        /// stand in (target/kmod/<release>/<module>.ko).
+        file: Option<PathBuf>,
     },
     /// Build (or take) modules, run them in a simulated FreeBSD kernel of the release
     /// (load in order, unload in reverse) and report the console, allocations per malloc
     /// type and a verdict. Fails on a refused load, panic, fault, refused unload or leak.
     Run {
-        /// FreeBSD release to build for and simulate (default: the current release).
+        /// FreeBSD release to build for and simulate (default: the current release); a
+        /// minor release (14.2) boots that kernel's __FreeBSD_version with its major's
+        /// bindings (`cargo kmod releases` lists them).
         #[arg(long, value_name = "RELEASE")]
         freebsd: Option<String>,
         /// Load/unload cycles in the same kernel; each must leave no live allocation.
@@ -97,6 +104,10 @@ enum Command {
         /// concurrent processes (2 unprivileged); seeded by --seed (default 1), replayable.
         #[arg(long, value_name = "N")]
         fuzz: Option<u64>,
+        /// A directory the simulated kernel searches for a module a MODULE_DEPEND names
+        /// that is not loaded (kern.module_path / linker.hints); repeatable.
+        #[arg(long, value_name = "DIR")]
+        module_path: Vec<PathBuf>,
         /// Parallel jobs for module builds.
         #[arg(short, long)]
         jobs: Option<u32>,
@@ -104,16 +115,26 @@ enum Command {
         #[arg(short, long)]
         verbose: bool,
         /// Modules under examples/ (e.g. `hello`), module package paths, or `.ko` files
-        /// (run as they are, checked first); loaded in this order.
-        #[arg(required = true, value_name = "MODULE")]
+        /// (run as they are, checked first); loaded in this order. Default: the package
+        /// you stand in.
+        #[arg(value_name = "MODULE")]
         modules: Vec<String>,
     },
-    /// List the supported releases.
+    /// Create a module package NAME/ (Cargo.toml, src/lib.rs, README.md, .gitignore)
+    /// depending on freebsd-kmi-rs.
+    New {
+        /// The package and module name (a directory of that name is created).
+        name: String,
+        /// Depend on a freebsd-kmi-rs checkout at DIR instead of the crates.io release.
+        #[arg(long, value_name = "DIR")]
+        kmi_path: Option<PathBuf>,
+    },
+    /// List the release folders and the known minor releases.
     Releases,
 }
 
-/// Whether the command succeeded (a failed run has already printed its verdict).
-fn run(cli: Cli) -> anyhow::Result<bool> {
+/// The exit status (a failed run has already printed its verdict).
+fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Run {
             freebsd,
@@ -127,6 +148,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             exec,
             exec_as,
             fuzz,
+            module_path,
             jobs,
             verbose,
             modules,
@@ -138,12 +160,21 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 "--exec/--exec-as: could not pair the commands with their credentials; write them as `--exec-as UID --exec 'CMD'`"
             );
             let release = release::resolve(freebsd.as_deref())?;
+            let kernel = release::kernel(freebsd.as_deref())?;
             let ws = Workspace::locate()?;
+            // No module: the package you stand in (`""`, see `Workspace::module_package`).
+            let modules = if modules.is_empty() {
+                vec![String::new()]
+            } else {
+                modules
+            };
             let report = kmod_run::run(
                 &ws,
                 &kmod_run::RunOptions {
                     modules,
                     release,
+                    kernel: Some(kernel),
+                    module_path,
                     config: kmod_run::RunConfig {
                         cycles,
                         nowait_sweep,
@@ -160,7 +191,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 },
             )?;
             print!("{}", report.render());
-            return Ok(report.passed());
+            return Ok(report.exit_status());
         }
         Command::Build {
             freebsd,
@@ -173,7 +204,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             let out = build::build(
                 &ws,
                 &build::BuildOptions {
-                    module,
+                    module: module.unwrap_or_default(),
                     release,
                     jobs,
                     verbose,
@@ -184,15 +215,28 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         }
         Command::Check { freebsd, file } => {
             let release = release::resolve(freebsd.as_deref())?;
+            let file = match file {
+                Some(f) => f,
+                None => Workspace::locate()?.built_module("", release)?,
+            };
+            let kernel = release::kernel(freebsd.as_deref())?;
             eprintln!(
-                "Checking {} for FreeBSD {}",
+                "Checking {} for FreeBSD {} (__FreeBSD_version {}, {} bindings)",
                 file.display(),
+                kernel.name,
+                kernel.freebsd_version,
                 release.identity.name
             );
-            let report = check::check_file(&file, release).context("check failed")?;
+            let report = check::check_file_for_kernel(&file, release, kernel.freebsd_version)
+                .context("check failed")?;
             println!("{report}");
         }
+        Command::New { name, kmi_path } => {
+            let created = new_package::create(&name, kmi_path.as_deref())?;
+            print!("{}", created.next_steps());
+        }
         Command::Releases => {
+            println!("Release folders (bindings):");
             for r in freebsd_kpi::catalog::RELEASES {
                 let id = &r.identity;
                 println!(
@@ -207,9 +251,22 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                     r.symbols().count()
                 );
             }
+            println!(
+                "Known minor releases (--freebsd NAME boots that kernel with its major's bindings):"
+            );
+            for (m, r) in release::minor_releases() {
+                println!(
+                    "{}  __FreeBSD_version {}  bindings {}  {} kernel exports ({})",
+                    m.name,
+                    m.freebsd_version,
+                    r.identity.name,
+                    r.kernel_exports().count(),
+                    r.identity.folder
+                );
+            }
         }
     }
-    Ok(true)
+    Ok(0)
 }
 
 fn main() -> ExitCode {
@@ -221,8 +278,7 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse_from(args);
     match run(cli) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
+        Ok(status) => ExitCode::from(status),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

@@ -6,7 +6,7 @@
 //! (kern_linker.c `modlist_lookup2` requires `min <= kernel <= max`). `--freebsd 14.2`
 //! therefore selects the newest bound 14.x release not above 14.2.
 
-use freebsd_kpi::catalog::{self, RELEASES};
+use freebsd_kpi::catalog::{self, MINOR_RELEASES, MinorRelease, RELEASES};
 use freebsd_kpi::release::{Release, Status};
 
 /// Why a `--freebsd` argument names no supported release.
@@ -130,6 +130,31 @@ pub fn resolve(arg: Option<&str>) -> Result<&'static Release, ReleaseError> {
     })
 }
 
+/// The kernel a `--freebsd` argument names: a known minor release (`14.2`: `__FreeBSD_version`
+/// 1402000, see `freebsd_kpi::catalog::MINOR_RELEASES`), or, for a bare major or a minor the
+/// table does not list, the release of the bindings it resolves to.
+pub fn kernel(arg: Option<&str>) -> Result<&'static MinorRelease, ReleaseError> {
+    let bindings = resolve(arg)?;
+    let name = arg
+        .map(|a| a.trim().split_once('-').map_or(a.trim(), |(v, _)| v))
+        .map(|v| v.splitn(3, '.').take(2).collect::<Vec<_>>().join("."));
+    let own = || {
+        catalog::minor_release(bindings.identity.name).expect("every release folder is a known minor release")
+    };
+    Ok(match name {
+        Some(n) if n.contains('.') => catalog::minor_release(&n).filter(|m| m.major == bindings.identity.major).unwrap_or_else(own),
+        _ => own(),
+    })
+}
+
+/// "13.1 13.2 ... 15.0": every known minor release, with its bindings, for `cargo kmod
+/// releases`.
+pub fn minor_releases() -> impl Iterator<Item = (&'static MinorRelease, &'static Release)> {
+    MINOR_RELEASES
+        .iter()
+        .filter_map(|m| catalog::for_kernel(m.major, m.minor).map(|r| (m, r)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,6 +175,17 @@ mod tests {
         assert_eq!(name("15.1"), "15.0");
         // The default is the release whose status is current.
         assert_eq!(resolve(None).unwrap().identity.name, "15.0");
+    }
+
+    #[test]
+    fn names_minor_kernels() {
+        assert_eq!(kernel(Some("14.2")).unwrap().freebsd_version, 1_402_000);
+        assert_eq!(kernel(Some("14.2-RELEASE")).unwrap().freebsd_version, 1_402_000);
+        assert_eq!(kernel(Some("14.0")).unwrap().freebsd_version, 1_400_097);
+        assert_eq!(kernel(Some("14")).unwrap().freebsd_version, 1_400_097);
+        assert_eq!(kernel(Some("13.5")).unwrap().freebsd_version, 1_305_000);
+        assert_eq!(kernel(None).unwrap().name, "15.0");
+        assert!(minor_releases().any(|(m, r)| m.name == "14.3" && r.identity.name == "14.0"));
     }
 
     #[test]

@@ -83,13 +83,26 @@ fn find_rust() -> Result<(PathBuf, PathBuf, PathBuf, String), MissingTool> {
             .map(PathBuf::from)
             .unwrap_or_else(|| rustc.with_file_name("cargo"));
         let sysroot = output(clean(&rustc).args(["--print", "sysroot"])).map(PathBuf::from);
-        match sysroot {
-            Some(s) if has_library_source(&s) => return Ok((rustc, cargo, s, "KMOD_RUSTC".into())),
-            _ => tried.push(format!(
-                "KMOD_RUSTC={} has no library source",
-                rustc.display()
-            )),
-        }
+        // An explicit choice that does not work is an error, not a reason to use another
+        // toolchain behind the user's back.
+        return match sysroot {
+            Some(s) if has_library_source(&s) => Ok((rustc, cargo, s, "KMOD_RUSTC".into())),
+            Some(s) => Err(MissingTool {
+                what: "a Rust toolchain with the library source (rust-src)".into(),
+                detail: format!(
+                    "KMOD_RUSTC={} has no library source under {}/lib/rustlib/src/rust; unset KMOD_RUSTC or point it at one that has",
+                    rustc.display(),
+                    s.display()
+                ),
+            }),
+            None => Err(MissingTool {
+                what: "a Rust toolchain with the library source (rust-src)".into(),
+                detail: format!(
+                    "KMOD_RUSTC={} does not run; unset KMOD_RUSTC or point it at a rustc",
+                    rustc.display()
+                ),
+            }),
+        };
     }
     // rustup nightly with rust-src.
     if let Some(rustup) = on_path("rustup") {

@@ -145,6 +145,8 @@ fn run_ok(module: &str, config: RunConfig) -> RunReport {
         &RunOptions {
             modules: vec![module.into()],
             release,
+            kernel: None,
+            module_path: Vec::new(),
             config,
             jobs: Some(2),
             verbose: false,
@@ -304,6 +306,8 @@ fn witness_failures_fail_the_run_and_name_the_seed() {
             modules: vec![ko.to_str().unwrap().into()],
             release,
             config: RunConfig { schedules: 3, ..RunConfig::default() },
+            kernel: None,
+            module_path: Vec::new(),
             jobs: Some(2),
             verbose: false,
         },

@@ -24,7 +24,7 @@ fn run_with(ko: &Path, config: RunConfig) -> RunReport {
     let ws = Workspace::locate().expect("workspace");
     run::run(
         &ws,
-        &RunOptions { modules: vec![ko.to_str().unwrap().into()], release: resolve(Some("14.0")).unwrap(), config, jobs: Some(2), verbose: false },
+        &RunOptions { modules: vec![ko.to_str().unwrap().into()], release: resolve(Some("14.0")).unwrap(), kernel: None, module_path: Vec::new(), config, jobs: Some(2), verbose: false },
     )
     .unwrap_or_else(|e| panic!("{e:#}"))
 }

@@ -523,3 +523,27 @@ fn schedule_flags_are_checked() {
     let o = run_ok(&["--freebsd", "14.0", "--seed", "42", "hello"]);
     assert!(o.verdict().contains("; scheduler seed 42"), "{}", o.all());
 }
+
+/// Every example prints, on 13.1, 14.0 and 15.0, exactly the lines of its
+/// `examples/<name>/expected-console.txt`: the file the real-FreeBSD CI job checks `dmesg`
+/// against (ci/freebsd-vm/load-examples.sh), so the simulator and real kernels are held
+/// to the same lines.
+#[test]
+fn every_example_prints_its_expected_console() {
+    let examples = cargo_kmod::workspace::Workspace::at(repo()).examples();
+    assert!(
+        examples.iter().any(|e| e == "hello") && examples.iter().any(|e| e == "nowait-reserve"),
+        "{examples:?}"
+    );
+    for release in ["13.1", "14.0", "15.0"] {
+        let r = cargo_kmod::release::resolve(Some(release)).unwrap();
+        for example in &examples {
+            let expected = cargo_kmod::expected_console::read(&repo(), example, r)
+                .unwrap_or_else(|e| panic!("{e:#}"));
+            let o = run_ok(&["--freebsd", release, example]);
+            if let Err(e) = cargo_kmod::expected_console::check(&o.console(), &expected) {
+                panic!("{example} on {release}: {e:#}\n{}", o.all());
+            }
+        }
+    }
+}

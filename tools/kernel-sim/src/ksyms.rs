@@ -9,7 +9,14 @@
 //! because gcc reaches them RIP-relative (`R_X86_64_PC32`).
 //!
 //! Future KPI (locks, sysctl, cdev) is added by appending [`KsymDef`]s to
-//! [`default_symbols`] or by passing extra ones in `SimOptions::extra_symbols`.
+//! [`default_symbols`] (a `kern/*.rs` file's `symbols(v)`) or by passing extra ones in
+//! `SimOptions::extra_symbols`.
+//!
+//! **One table per release.** A simulated kernel exports only what the real kernel of its
+//! release exports: [`release_symbols`] keeps the implemented symbols that the release
+//! folder's `kernel-exports.txt` (generated from the real headers, see
+//! `ci/kernel-exports.py`) lists, so `malloc_aligned` does not exist on 13.1. `cargo kmod
+//! check` reads the same list ([`kernel_exports`]); a stub only needs its name in that list.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -144,7 +151,20 @@ impl KernelSymbols {
     }
 }
 
-/// Every symbol of the simulated KPI.
+/// The symbols the real kernel of `release` exports to modules, by name (the release
+/// folder's `kernel-exports.txt`): the one table `cargo kmod check` and the simulator share.
+pub fn kernel_exports(release: crate::SimRelease) -> BTreeMap<&'static str, freebsd_kpi::kpi::KernelExport> {
+    release.bindings().kernel_exports().map(|e| (e.name, e)).collect()
+}
+
+/// What the simulated kernel of `release` exports: every implemented symbol
+/// ([`default_symbols`]) that the real kernel of that release exports.
+pub fn release_symbols(release: crate::SimRelease) -> Vec<KsymDef> {
+    let exports = kernel_exports(release);
+    default_symbols().into_iter().filter(|d| exports.contains_key(d.name.as_str())).collect()
+}
+
+/// Every symbol the simulator implements (all releases; see [`release_symbols`]).
 pub fn default_symbols() -> Vec<KsymDef> {
     let mut v = Vec::new();
     crate::kern::printf::symbols(&mut v);
@@ -162,5 +182,6 @@ pub fn default_symbols() -> Vec<KsymDef> {
     crate::kern::kern_condvar::symbols(&mut v);
     crate::kern::kern_synch::symbols(&mut v);
     crate::kern::kern_kthread::symbols(&mut v);
+    crate::kern::subr_pcpu::symbols(&mut v);
     v
 }

@@ -62,11 +62,15 @@ use loader::Image;
 ///
 /// Every simulated kernel is derived from a release folder of the bindings
 /// (`freebsd_kpi::<folder>::RELEASE`, generated from `releases/<folder>/release.toml` and
-/// the folder's layouts), so the simulator and the bindings cannot disagree.
+/// the folder's layouts), so the simulator and the bindings cannot disagree. A minor
+/// release (`14.2`) is its major's folder with that minor's `__FreeBSD_version`
+/// ([`SimRelease::by_name`], `freebsd_kpi::catalog::MINOR_RELEASES`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SimRelease {
-    /// Release name, e.g. "14.0".
+    /// Release name, e.g. "14.0" or "14.2".
     pub name: &'static str,
+    /// The release folder whose tables (export list, layouts) the kernel follows ("v14_0").
+    pub folder: &'static str,
     /// `__FreeBSD_version` of the running kernel (the version of module "kernel").
     pub freebsd_version: u32,
     /// `sizeof(struct sysinit)`: 24 on 13.x, 32 on 14.x/15.x (`next` pointer at offset 8).
@@ -89,15 +93,30 @@ impl SimRelease {
     pub const fn from_catalog(r: &'static freebsd_kpi::release::Release) -> SimRelease {
         SimRelease {
             name: r.identity.name,
+            folder: r.identity.folder,
             freebsd_version: r.identity.freebsd_version,
             sysinit_size: r.sysinit_size,
             m_version: r.m_version,
         }
     }
 
-    /// Look a release up by name ("13.1", "14.0", "15.0").
+    /// Look a release up by name: a release folder ("13.1", "14.0", "15.0") or a known
+    /// minor release ("14.2": the 14.0 folder's tables, `__FreeBSD_version` 1402000).
     pub fn by_name(name: &str) -> Option<SimRelease> {
-        SimRelease::ALL.into_iter().find(|r| r.name == name)
+        if let Some(r) = SimRelease::ALL.into_iter().find(|r| r.name == name) {
+            return Some(r);
+        }
+        let m = freebsd_kpi::catalog::minor_release(name)?;
+        let base = freebsd_kpi::catalog::for_kernel(m.major, m.minor)?;
+        Some(SimRelease { name: m.name, freebsd_version: m.freebsd_version, ..SimRelease::from_catalog(base) })
+    }
+
+    /// The release folder this kernel follows (its bindings, export list and layouts).
+    pub fn bindings(&self) -> &'static freebsd_kpi::release::Release {
+        freebsd_kpi::catalog::RELEASES
+            .iter()
+            .find(|r| r.identity.folder == self.folder)
+            .expect("SimRelease::folder names a catalog release")
     }
 }
 
@@ -119,6 +138,11 @@ pub struct SimOptions {
     /// be live at once, and the largest single request that can ever be satisfied
     /// (`cargo kmod run --kmem`). Default [`kern::malloc::DEFAULT_KMEM_SIZE`] (1 GiB).
     pub kmem: usize,
+    /// Directories searched for a module a `MODULE_DEPEND` names that is not loaded, like
+    /// `kern.module_path` (kern_linker.c `linker_search_module`, which reads each
+    /// directory's `linker.hints`; the simulator indexes the `.ko` files' `MODULE_VERSION`s
+    /// itself, as `kldxref` would).
+    pub module_path: Vec<std::path::PathBuf>,
 }
 
 impl Default for SimOptions {
@@ -129,6 +153,7 @@ impl Default for SimOptions {
             extra_symbols: Vec::new(),
             kmem: kern::malloc::DEFAULT_KMEM_SIZE,
             sched_seed: None,
+            module_path: Vec::new(),
         }
     }
 }
@@ -231,6 +256,10 @@ pub struct Kernel {
     files: Vec<LinkerFile>,
     modlist: Vec<ModList>,
     ksyms: KernelSymbols,
+    /// Names the real kernel of this release exports (its `kernel-exports.txt`).
+    exports: std::collections::HashSet<&'static str>,
+    /// `kern.module_path`.
+    module_path: Vec<std::path::PathBuf>,
     next_id: u32,
     st: *mut KState,
     release: SimRelease,
@@ -266,7 +295,7 @@ impl Kernel {
             SimError::Arena(e)
         };
         let mut arena = Arena::reserve().map_err(|e| fail(e.to_string()))?;
-        let mut defs = ksyms::default_symbols();
+        let mut defs = ksyms::release_symbols(release);
         defs.extend(opts.extra_symbols.iter().cloned());
         let ksyms = KernelSymbols::build(&mut arena, &defs).map_err(|e| fail(e.to_string()))?;
         kern::kern_clock::attach(["ticks", "ticksl"].iter().filter_map(|n| ksyms.lookup(n)).collect());
@@ -282,6 +311,8 @@ impl Kernel {
             // The running kernel provides module "kernel" at its __FreeBSD_version.
             modlist: vec![ModList { name: "kernel".into(), version: release.freebsd_version as i32, file: None }],
             ksyms,
+            exports: release.bindings().kernel_exports().map(|e| e.name).collect(),
+            module_path: opts.module_path.clone(),
             next_id: 1,
             st,
             release,
@@ -684,8 +715,10 @@ impl Kernel {
     pub fn load(&mut self, path: &Path) -> Result<ModuleId, LoadError> {
         kern::kern_switch::sched().set_main_name("kldload");
         let r = self.load_inner(path);
+        // A crash has printed itself; "cannot simulate" is the simulator's limit, not
+        // something the kernel would print.
         if let Err(e) = &r
-            && !matches!(e, LoadError::Crashed(_)) {
+            && !matches!(e, LoadError::Crashed(_) | LoadError::NotSimulated { .. }) {
                 let msg = format!("{e}\n");
                 self.kprintf(&msg);
             }
@@ -703,7 +736,10 @@ impl Kernel {
             img.unmap(&mut self.arena);
             return Err(e);
         }
+        // linker_make_file takes the next file id at once (a dependency loaded from the
+        // module path while this file is being linked gets the following one).
         let id = self.next_id;
+        self.next_id += 1;
         // linker_load_dependencies
         let deps = match self.load_dependencies(&img, id) {
             Ok(d) => d,
@@ -718,8 +754,22 @@ impl Kernel {
             let dep_imgs: Vec<&Image> =
                 deps.iter().filter_map(|d| self.files.iter().find(|f| f.id == *d)).map(|f| &f.image).collect();
             img.relocate(false, &|name| {
-                ksyms.lookup(name).or_else(|| dep_imgs.iter().find_map(|i| i.lookup(name, true)))
+                ksyms.lookup(name).or_else(|| dep_imgs.iter().find_map(|i| i.lookup_export(name)))
             })
+        };
+        // The real kernel resolves every export of its release; what it does not export is
+        // its refusal, what it exports but the simulator lacks is the simulator's limit.
+        let r = match r {
+            Err(LoadError::UndefinedSymbols(missing)) => {
+                let (exported, undefined): (Vec<String>, Vec<String>) =
+                    missing.into_iter().partition(|n| self.exports.contains(n.as_str()));
+                Err(if undefined.is_empty() {
+                    LoadError::NotSimulated { release: self.release.name.to_owned(), symbols: exported }
+                } else {
+                    LoadError::UndefinedSymbols(undefined)
+                })
+            }
+            r => r,
         };
         if let Err(e) = r {
             self.drop_deps(&deps);
@@ -728,7 +778,6 @@ impl Kernel {
             return Err(e);
         }
         img.protect(&self.arena);
-        self.next_id += 1;
         self.files.push(LinkerFile { id, image: img, refs: 1, userrefs: 0, deps, linked: false });
 
         // linker_file_register_modules
@@ -812,9 +861,38 @@ impl Kernel {
                         }
                 }
                 None => {
-                    // linker_load_module would search the module path; the simulator has none.
-                    self.drop_deps(&deps);
-                    return Err(LoadError::Dependency { file: img.filename.clone(), module: m.cval.clone() });
+                    // linker_load_module(NULL, modname, lf, verinfo): find a file providing
+                    // the module in the module path and load it; it belongs to the kernel
+                    // (no user reference) and goes away with its last dependent.
+                    let found = self.search_module(&m.cval, v);
+                    let loaded = match found.map(|path| self.load_inner(&path)) {
+                        Some(Ok(dep)) => Some(dep),
+                        // The dependency needs what the simulator lacks: say so, not
+                        // "not available".
+                        Some(Err(e @ LoadError::NotSimulated { .. })) => {
+                            self.drop_deps(&deps);
+                            return Err(e);
+                        }
+                        Some(Err(e)) => {
+                            if !matches!(e, LoadError::Crashed(_)) {
+                                self.kprintf(&format!("{e}\n"));
+                            }
+                            None
+                        }
+                        None => None,
+                    };
+                    match loaded {
+                        Some(dep) if self.modlist_lookup2(&m.cval, Some(v)).is_some() => {
+                            if let Some(lf) = self.files.iter_mut().find(|x| x.id == dep.0) {
+                                lf.userrefs = 0;
+                            }
+                            deps.push(dep.0);
+                        }
+                        _ => {
+                            self.drop_deps(&deps);
+                            return Err(LoadError::Dependency { file: img.filename.clone(), module: m.cval.clone() });
+                        }
+                    }
                 }
             }
         }
@@ -824,6 +902,44 @@ impl Kernel {
             self.modlist.push(ModList { name: m.cval.clone(), version: ver, file: Some(id) });
         }
         Ok(deps)
+    }
+
+    /// `linker_search_module` + `linker_hints_lookup`: the `.ko` in the module path whose
+    /// `MODULE_VERSION(name, v)` fits `(min, pref, max)`, the preferred version first, else
+    /// the newest in range (as `kldxref`'s `linker.hints` would name it).
+    fn search_module(&mut self, name: &str, (min, pref, max): (i32, i32, i32)) -> Option<std::path::PathBuf> {
+        let mut best: Option<(i32, std::path::PathBuf)> = None;
+        for dir in self.module_path.clone() {
+            let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+            let mut files: Vec<std::path::PathBuf> =
+                rd.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "ko")).collect();
+            files.sort();
+            for path in files {
+                let fname = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+                if self.files.iter().any(|f| f.image.filename == fname) {
+                    continue;
+                }
+                let Ok(mut img) = Image::map(&path, &mut self.arena) else { continue };
+                let versions: Vec<i32> = match img.relocate(true, &|_| None).ok().and(Self::metadata(&img).ok()) {
+                    Some(md) => md
+                        .iter()
+                        .filter(|m| m.mtype == MDT_VERSION && m.cval == name)
+                        .filter_map(|m| Self::read_i32(&img, m.data))
+                        .collect(),
+                    None => Vec::new(),
+                };
+                img.unmap(&mut self.arena);
+                for v in versions {
+                    if v == pref {
+                        return Some(path);
+                    }
+                    if v >= min && v <= max && best.as_ref().is_none_or(|(b, _)| v > *b) {
+                        best = Some((v, path.clone()));
+                    }
+                }
+            }
+        }
+        best.map(|(_, p)| p)
     }
 
     fn drop_deps(&mut self, deps: &[u32]) {

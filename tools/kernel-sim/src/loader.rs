@@ -1,6 +1,7 @@
 //! Linking an amd64 `ET_REL` kernel module the way `sys/kern/link_elf_obj.c` does.
 //!
-//! * Header checks (`link_elf_load_file`): ELF magic, ELFCLASS64/ELFDATA2LSB, `EV_CURRENT`,
+//! * Header checks (`link_elf_load_file`): ELF magic, ELFCLASS64/ELFDATA2LSB, `EV_CURRENT` in
+//!   both `EI_VERSION` and `e_version`,
 //!   `e_type == ET_REL` (otherwise the next linker class is tried and
 //!   `linker_load_file: %s - unsupported file type` is printed), `EM_X86_64`, exactly one
 //!   `SHT_SYMTAB` ("file must have exactly one symbol table").
@@ -56,9 +57,26 @@ pub enum LoadError {
     /// A 32-bit relocation whose value does not fit (the kernel would silently truncate).
     #[error("{0}")]
     RelocationOverflow(String),
-    /// Undefined symbols; each is printed as `link_elf_obj: symbol %s undefined`.
-    #[error("{}", .0.iter().map(|s| format!("link_elf_obj: symbol {s} undefined")).collect::<Vec<_>>().join("\n"))]
+    /// Symbols the kernel does not export (the real kernel refuses the load). The console
+    /// shows the first one, as link_elf_obj.c `relocate_file` prints `link_elf_obj: symbol %s
+    /// undefined` and returns `ENOENT` at the first relocation it cannot resolve; the list
+    /// holds every one, in relocation order.
+    #[error("link_elf_obj: symbol {} undefined", .0.first().map(String::as_str).unwrap_or(""))]
     UndefinedSymbols(Vec<String>),
+    /// Symbols the real kernel of this release exports (its `kernel-exports.txt`) but the
+    /// simulator does not implement: not a verdict on the module. The load stops before any
+    /// of its code (SYSINIT, `MOD_LOAD`) runs.
+    #[error(
+        "cannot simulate: {} (a FreeBSD {release} kernel export) {} not implemented by the simulator",
+        .symbols.join(", "),
+        if .symbols.len() == 1 { "is" } else { "are" }
+    )]
+    NotSimulated {
+        /// The simulated release ("14.0").
+        release: String,
+        /// The missing kernel exports, in relocation order.
+        symbols: Vec<String>,
+    },
     /// Something the simulator does not support (COMMON, TLS, ifunc).
     #[error("{0}")]
     Unsupported(String),
@@ -114,6 +132,8 @@ impl LoadError {
         match self {
             LoadError::Io { .. } => ENOENT,
             LoadError::UndefinedSymbols(_) | LoadError::Dependency { .. } => ENOENT,
+            // Not a kernel verdict; ENOSYS ("function not implemented") for API users.
+            LoadError::NotSimulated { .. } => ENOSYS,
             LoadError::InterfaceExists { .. } | LoadError::ModuleExists { .. } | LoadError::FileExists(_) => EEXIST,
             _ => ENOEXEC,
         }
@@ -186,15 +206,26 @@ impl Image {
         let filename = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let data = std::fs::read(path)
             .map_err(|e| LoadError::Io { path: path.display().to_string(), err: e.to_string() })?;
+        // The identification bytes in link_elf_load_file's order (IS_ELF, then class and
+        // data, then version), before a parser that refuses them less precisely.
+        if data.len() >= 16 && data[..4] == *b"\x7fELF" {
+            if data[4] != elf::ELFCLASS64 || data[5] != elf::ELFDATA2LSB {
+                return Err(fmt_err(&filename, "Unsupported file layout"));
+            }
+            if data[6] != elf::EV_CURRENT {
+                return Err(fmt_err(&filename, "Unsupported file version"));
+            }
+        }
         let hdr = Fh::parse(&*data).map_err(|_| fmt_err(&filename, "not an ELF file (bad magic or truncated header)"))?;
         let id = &hdr.e_ident;
         if id.class != elf::ELFCLASS64 || id.data != elf::ELFDATA2LSB {
             return Err(fmt_err(&filename, "Unsupported file layout"));
         }
-        if id.version != elf::EV_CURRENT {
+        let e = hdr.endian().map_err(|_| fmt_err(&filename, "Unsupported file layout"))?;
+        // link_elf_load_file: EI_VERSION and e_version must both be EV_CURRENT.
+        if id.version != elf::EV_CURRENT || hdr.e_version(e) != u32::from(elf::EV_CURRENT) {
             return Err(fmt_err(&filename, "Unsupported file version"));
         }
-        let e = hdr.endian().map_err(|_| fmt_err(&filename, "Unsupported file layout"))?;
         if hdr.e_type(e) != elf::ET_REL {
             // link_elf_obj returns ENOSYS; linker_load_file then prints this.
             return Err(LoadError::Format(format!(
@@ -448,6 +479,22 @@ impl Image {
             .filter(defined)
             .find(|s| s.bind != elf::STB_LOCAL)
             .or_else(|| if globals_only { None } else { self.syms.iter().find(defined) })
+            .and_then(|s| s.value)
+    }
+
+    /// What this file exports to a file that depends on it, as link_elf_obj.c
+    /// `link_elf_lookup_symbol1(lf, name, sym, see_local)` does when the kernel linker looks
+    /// `name` up in a dependency (`linker_file_lookup_symbol`): the **first** symbol of the
+    /// table with that name that is defined (`st_shndx != SHN_UNDEF`) answers, whatever its
+    /// binding, because `see_local` is `debug.link_elf_obj_leak_locals`, which defaults to
+    /// true (`static bool link_elf_obj_leak_locals = true;`). With the sysctl off only an
+    /// `STB_GLOBAL` first match would do (a weak or local first match is ENOENT); the
+    /// simulator models the default. A symbol whose section was not loaded (zero size) has
+    /// no address here; the kernel would return its unrelocated `st_value`.
+    pub fn lookup_export(&self, name: &str) -> Option<usize> {
+        self.syms
+            .iter()
+            .find(|s| s.defined() && !s.name.is_empty() && s.name == name)
             .and_then(|s| s.value)
     }
 

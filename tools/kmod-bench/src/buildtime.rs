@@ -3,7 +3,9 @@
 //! The matrix is built in a private copy of the workspace (sources only, no `target/`), so
 //! "cold" really starts from an empty `target/kmod-build` (build-std compiles `core` and
 //! `alloc` again) without disturbing anybody's builds in the real workspace, and the
-//! sources cannot change between the cold and the warm pass. Each build is
+//! sources cannot change between the cold and the warm pass. `target/kmod-build` is shared
+//! by every release and example, so a cold matrix compiles `core`/`alloc` exactly once (the
+//! first build); [`core_builds`] counts how often it did, from the inner cargo's messages. Each build is
 //! `cargo_kmod::build::build`, i.e. exactly `cargo kmod build --freebsd <release> <module>`
 //! (inner cargo, `ld.lld -r`, objcopy, check), one after the other as `ci/matrix.sh` does.
 
@@ -80,6 +82,15 @@ pub fn build_matrix(ws_root: &Path, jobs: u32) -> anyhow::Result<Vec<Timed>> {
         }
     }
     Ok(out)
+}
+
+/// How many builds of `timed` compiled `core` (cargo reported it not fresh): 1 for a cold
+/// matrix with one shared build-std, 0 for a warm one.
+pub fn core_builds(timed: &[Timed]) -> usize {
+    timed
+        .iter()
+        .filter(|t| t.output.compiled.iter().any(|c| c == "core"))
+        .count()
 }
 
 /// The releases of the bindings (the release catalog, one per `releases/v*_*` folder, which

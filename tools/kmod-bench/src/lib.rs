@@ -13,6 +13,7 @@
 //! `## Benchmarks` section for what each number includes.
 
 pub mod buildtime;
+pub mod coverage;
 pub mod callgrind;
 pub mod ctwin;
 pub mod elfsize;

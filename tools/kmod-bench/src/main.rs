@@ -401,8 +401,11 @@ fn render(
     writeln!(
         s,
         "`cargo kmod build --freebsd <release> <example>` for every example and release, one after the other with `-j2`, \
-         in a private copy of the workspace: cold = empty `target/kmod-build` (the first build of each release also \
-         compiles `core`/`alloc` with build-std into `target/kmod-build/<release>`), warm = the same again with nothing changed.\n"
+         in a private copy of the workspace: cold = empty `target/kmod-build` (the first build also compiles \
+         `core`/`alloc` with build-std; every release and example shares them), warm = the same again with nothing changed. \
+         Builds that compiled `core`: cold {}, warm {}.\n",
+        buildtime::core_builds(cold),
+        buildtime::core_builds(warm)
     )?;
     let mut head = String::from("| example |");
     let mut rule = String::from("|---|");
@@ -450,6 +453,7 @@ fn render(
     let tc = cargo_kmod::toolchain::Toolchain::discover()
         .map(|t| format!("rustc {} ({})", t.rustc_version, t.origin))
         .unwrap_or_else(|e| e.to_string());
+    s.push_str(&kmod_bench::coverage::render());
     writeln!(s, "\n### Machine\n")?;
     writeln!(
         s,

@@ -6,8 +6,8 @@
 //! COMMON symbols); FACTS.md section 8 for `.init_array` ("lost base for reltab" on 13.x).
 
 use object::elf::{
-    ELFCLASS64, ELFDATA2LSB, EM_X86_64, ET_CORE, ET_DYN, ET_EXEC, ET_NONE, ET_REL, SHF_TLS,
-    SHT_FINI_ARRAY, SHT_INIT_ARRAY, SHT_PREINIT_ARRAY, SHT_SYMTAB,
+    ELFCLASS64, ELFDATA2LSB, EM_X86_64, ET_CORE, ET_DYN, ET_EXEC, ET_NONE, ET_REL, EV_CURRENT,
+    SHF_TLS, SHT_FINI_ARRAY, SHT_INIT_ARRAY, SHT_PREINIT_ARRAY, SHT_SYMTAB,
 };
 use object::read::elf::SectionHeader;
 use object::{LittleEndian, Object, ObjectSection, ObjectSymbol, SymbolKind, SymbolSection};
@@ -31,6 +31,16 @@ pub(super) fn header(data: &[u8]) -> Result<(), Problem> {
         return Err(Problem::NotElf(format!(
             "EI_DATA is {}, not ELFDATA2LSB (little-endian)",
             data[5]
+        )));
+    }
+    // link_elf_obj.c link_elf_load_file: `hdr->e_ident[EI_VERSION] != EV_CURRENT ||
+    // hdr->e_version != EV_CURRENT` -> "Unsupported file version" (ENOEXEC).
+    let e_version = u32::from_le_bytes([data[20], data[21], data[22], data[23]]);
+    if data[6] != EV_CURRENT || e_version != u32::from(EV_CURRENT) {
+        return Err(Problem::NotElf(format!(
+            "EI_VERSION is {} and e_version is {e_version}, both must be EV_CURRENT ({EV_CURRENT}); the kernel \
+             linker (link_elf_obj.c) refuses the file: \"Unsupported file version\"",
+            data[6]
         )));
     }
     let e_type = u16::from_le_bytes([data[16], data[17]]);

@@ -104,8 +104,41 @@ fn entry(
     Ok(())
 }
 
-/// Checks the metadata set against `release`.
-pub(super) fn check(m: &Module<'_>, release: &Release, problems: &mut Vec<Problem>) -> ModuleInfo {
+/// Whether `found` is the `MODULE_DEPEND(kernel, V, V, MODULE_KERNEL_MAXVER)` of a module
+/// built for a minor release V of `release`'s major that the kernel `kernel` runs: V from
+/// the release folder's `__FreeBSD_version` up to `kernel` (a module built for 14.0, 14.1 or
+/// 14.2 on a 14.2 kernel; kern_linker.c `modlist_lookup2` takes `min <= kernel <= max`,
+/// and sys/sys/module.h makes min = pref = V, max = roundup(V, 100000) - 1).
+fn built_for(found: VersionRange, release: &Release, kernel: u32) -> bool {
+    let v = found.min;
+    found.pref == v
+        && v >= release.identity.freebsd_version as i32
+        && v <= kernel as i32
+        && found.max == release.identity.kernel_max as i32
+}
+
+/// "14.0", or "14.2 (a 14.0 release kernel at __FreeBSD_version 1402000)".
+fn kernel_name(release: &Release, kernel: u32) -> String {
+    if kernel == release.identity.freebsd_version {
+        return release.identity.name.to_owned();
+    }
+    match freebsd_kpi::catalog::MINOR_RELEASES
+        .iter()
+        .find(|m| m.freebsd_version == kernel)
+    {
+        Some(m) => m.name.to_owned(),
+        None => format!("{} (__FreeBSD_version {kernel})", release.identity.name),
+    }
+}
+
+/// Checks the metadata set against `release` running on a kernel of `__FreeBSD_version`
+/// `kernel` (a minor release of the same major, at least the release's own).
+pub(super) fn check(
+    m: &Module<'_>,
+    release: &Release,
+    kernel: u32,
+    problems: &mut Vec<Problem>,
+) -> ModuleInfo {
     let mut info = ModuleInfo::default();
     let sets = m.sections_named(SET);
     let Some(&set) = sets.first() else {
@@ -148,10 +181,14 @@ pub(super) fn check(m: &Module<'_>, release: &Release, problems: &mut Vec<Proble
             "no MDT_DEPEND on `kernel` in `{SET}`: FreeBSD {} needs MODULE_DEPEND(kernel, {}, {}, {})",
             id.name, expected.min, expected.pref, expected.max
         ))),
-        Some(found) if found != expected => problems.push(Problem::VersionRange {
-            release: id.name.to_owned(),
+        Some(found) if !built_for(found, release, kernel) => problems.push(Problem::VersionRange {
+            release: kernel_name(release, kernel),
             found,
-            expected,
+            expected: if kernel == id.freebsd_version {
+                expected
+            } else {
+                VersionRange { min: kernel as i32, pref: kernel as i32, max: id.kernel_max as i32 }
+            },
         }),
         Some(_) => {}
     }

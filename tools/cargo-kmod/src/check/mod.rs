@@ -11,7 +11,7 @@
 //! | only relocation types `elf_machdep.c` accepts | `relocations` |
 //! | `set_modmetadata_set`: an `MDT_MODULE` and `MDT_DEPEND(kernel)` with the release's range | `metadata` |
 //! | `set_sysinit_set` / `set_sysuninit_set` entries in the release's `struct sysinit` layout | `sysinit` |
-//! | undefined symbols are in the release's KPI (the bindings' symbol tables) | `symbols` |
+//! | undefined symbols are exported by the release's kernel (`kernel-exports.txt`, shared with the simulator) or are the bounds of the module's own linker sets | `symbols` |
 
 mod elf;
 mod instructions;
@@ -34,6 +34,7 @@ use object::{
 };
 
 pub use relocations::relocation_type_name;
+pub use symbols::kernel_exports;
 
 /// A `MODULE_DEPEND` version triple (`struct mod_depend`, sys/sys/module.h).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -163,10 +164,13 @@ pub enum Problem {
         /// What is wrong.
         message: String,
     },
-    /// Undefined symbols that the release's KPI does not bind.
+    /// Undefined symbols that the release's kernel does not export: the kernel linker
+    /// refuses the load ("link_elf_obj: symbol %s undefined").
     #[error(
-        "{} undefined symbol(s) not in the FreeBSD {release} KPI (the freebsd-kpi-rs bindings): {}",
+        "{} undefined symbol(s) not in the FreeBSD {release} KPI (no symbol the kernel exports; the kernel linker \
+         refuses the load with \"link_elf_obj: symbol {} undefined\"): {}",
         symbols.len(),
+        symbols.first().map(String::as_str).unwrap_or(""),
         symbols.join(", ")
     )]
     UnknownSymbols {
@@ -217,8 +221,14 @@ pub struct CheckReport {
     pub versions: Vec<(String, i32)>,
     /// Loaded sections.
     pub sections: Vec<SectionSummary>,
-    /// Imported kernel symbols (all in the release's KPI).
+    /// Imported kernel symbols (all exported by the release's kernel).
     pub imports: Vec<String>,
+    /// Imports the kernel exports but the freebsd-kpi-rs bindings do not bind (a note:
+    /// fine for a C module, the simulator may not implement them).
+    pub unbound: Vec<String>,
+    /// Undefined symbols the kernel does not export, left to the module's `MODULE_DEPEND`
+    /// dependencies (the kernel linker looks them up there; `cargo kmod run` decides).
+    pub from_dependencies: Vec<String>,
     /// Entries of `set_sysinit_set`.
     pub sysinits: usize,
     /// Entries of `set_sysuninit_set`.
@@ -268,7 +278,24 @@ impl fmt::Display for CheckReport {
             "  imported KPI symbols ({}): {}",
             self.imports.len(),
             self.imports.join(", ")
-        )
+        )?;
+        if !self.from_dependencies.is_empty() {
+            write!(
+                f,
+                "\n  note: {} symbol(s) the kernel does not export, to come from the dependencies: {}",
+                self.from_dependencies.len(),
+                self.from_dependencies.join(", ")
+            )?;
+        }
+        if !self.unbound.is_empty() {
+            write!(
+                f,
+                "\n  note: {} kernel export(s) the freebsd-kpi-rs bindings do not bind: {}",
+                self.unbound.len(),
+                self.unbound.join(", ")
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -282,8 +309,16 @@ pub struct CheckError {
     pub problems: Vec<Problem>,
 }
 
-/// Checks a module image against `release`.
+/// Checks a module image against `release` (a kernel at the release's own
+/// `__FreeBSD_version`).
 pub fn check(data: &[u8], release: &'static Release) -> Result<CheckReport, CheckError> {
+    check_for_kernel(data, release, release.identity.freebsd_version)
+}
+
+/// Checks a module image against `release` running as the minor release whose
+/// `__FreeBSD_version` is `kernel` (`check --freebsd 14.2`: the 14.0 bindings' rules, and
+/// modules built for 14.0 up to 14.2 pass).
+pub fn check_for_kernel(data: &[u8], release: &'static Release, kernel: u32) -> Result<CheckReport, CheckError> {
     let fail = |problems| CheckError {
         release: release.identity.name,
         problems,
@@ -294,9 +329,11 @@ pub fn check(data: &[u8], release: &'static Release) -> Result<CheckReport, Chec
     elf::check(&module, &mut problems);
     relocations::check(&module, &mut problems);
     let instructions = instructions::check(&module, &mut problems);
-    let meta = metadata::check(&module, release, &mut problems);
+    let meta = metadata::check(&module, release, kernel, &mut problems);
     let (sysinits, sysuninits) = sysinit::check(&module, release, &mut problems);
-    let imports = symbols::check(&module, release, &mut problems);
+    let deps: Vec<String> = meta.depends.iter().map(|(n, _)| n.clone()).collect();
+    let symbols::Imports { imports, unbound, from_dependencies } =
+        symbols::check(&module, release, &deps, &mut problems);
     if !problems.is_empty() {
         return Err(fail(problems));
     }
@@ -308,6 +345,8 @@ pub fn check(data: &[u8], release: &'static Release) -> Result<CheckReport, Chec
         versions: meta.versions,
         sections: module.loaded_sections(),
         imports,
+        unbound,
+        from_dependencies,
         sysinits,
         sysuninits,
         instructions,
@@ -316,9 +355,14 @@ pub fn check(data: &[u8], release: &'static Release) -> Result<CheckReport, Chec
 
 /// Reads and checks a `.ko` file; the error lists every problem.
 pub fn check_file(path: &Path, release: &'static Release) -> anyhow::Result<CheckReport> {
+    check_file_for_kernel(path, release, release.identity.freebsd_version)
+}
+
+/// [`check_file`] for a kernel of `__FreeBSD_version` `kernel` (see [`check_for_kernel`]).
+pub fn check_file_for_kernel(path: &Path, release: &'static Release, kernel: u32) -> anyhow::Result<CheckReport> {
     let data =
         std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-    check(&data, release).map_err(|e| {
+    check_for_kernel(&data, release, kernel).map_err(|e| {
         anyhow::anyhow!(
             "{} is not a valid FreeBSD {} module: {e}",
             path.display(),

@@ -48,27 +48,26 @@ pub fn is_ko_path(arg: &str) -> bool {
     arg.ends_with(".ko") || Path::new(arg).is_file()
 }
 
-/// Splits the checker's problems for a prebuilt `.ko`: undefined symbols outside the
-/// freebsd-kpi-rs bindings are only notes, because the bindings list what Rust modules
-/// bind, not the whole kernel (a C module calling `snprintf` is fine); the simulated kernel
-/// linker decides (`link_elf_obj: symbol X undefined`). Everything else is a problem.
+/// Splits the checker's problems for a prebuilt `.ko`. Every problem is what the kernel
+/// would refuse, undefined symbols included: the checker and the simulator share the
+/// release's kernel export list (`kernel-exports.txt`), so a symbol the kernel does not
+/// export fails both (a kernel export the bindings do not bind is only a note of the
+/// report, never a problem). The notes are kept for problems that may not hold.
 pub fn classify(problems: &[Problem]) -> (Vec<String>, Vec<String>) {
-    let mut hard = Vec::new();
-    let mut notes = Vec::new();
-    for p in problems {
-        match p {
-            Problem::UnknownSymbols { .. } => notes.push(p.to_string()),
-            _ => hard.push(p.to_string()),
-        }
-    }
-    (hard, notes)
+    (
+        problems.iter().map(ToString::to_string).collect(),
+        Vec::new(),
+    )
 }
 
-/// Resolves the command line's modules, building packages for `release`.
+/// Resolves the command line's modules, building packages for `release`; prebuilt `.ko`
+/// files are checked for a kernel of `__FreeBSD_version` `kernel` (a minor release of
+/// `release`'s major, at least `release` itself).
 pub fn resolve(
     ws: &Workspace,
     modules: &[String],
     release: &'static Release,
+    kernel: u32,
     jobs: Option<u32>,
     verbose: bool,
 ) -> anyhow::Result<Vec<Input>> {
@@ -87,8 +86,25 @@ pub fn resolve(
                 release.identity.name
             );
             let data = std::fs::read(ko).with_context(|| format!("reading {}", ko.display()))?;
-            let (check_problems, check_notes, wrong) = match check::check(&data, release) {
-                Ok(_) => (Vec::new(), Vec::new(), None),
+            let (check_problems, check_notes, wrong) = match check::check_for_kernel(
+                &data, release, kernel,
+            ) {
+                Ok(report) => {
+                    let mut notes = Vec::new();
+                    if !report.unbound.is_empty() {
+                        notes.push(format!(
+                            "imports kernel exports the freebsd-kpi-rs bindings do not bind: {}",
+                            report.unbound.join(", ")
+                        ));
+                    }
+                    if !report.from_dependencies.is_empty() {
+                        notes.push(format!(
+                            "imports symbols the kernel does not export, to come from its dependencies: {}",
+                            report.from_dependencies.join(", ")
+                        ));
+                    }
+                    (Vec::new(), notes, None)
+                }
                 Err(e) => {
                     let (hard, notes) = classify(&e.problems);
                     (hard, notes, wrong_release(&e.problems, release))
@@ -143,16 +159,17 @@ mod tests {
     }
 
     #[test]
-    fn unknown_kpi_symbols_are_notes_for_prebuilt_modules() {
+    fn symbols_the_kernel_does_not_export_are_problems_for_prebuilt_modules() {
+        // Issue 9 item 6: a note is not enough, the kernel refuses the load.
         let (hard, notes) = classify(&[
             Problem::UnknownSymbols {
                 release: "14.0".into(),
-                symbols: vec!["snprintf".into()],
+                symbols: vec!["frobnicate".into()],
             },
             Problem::Metadata("no MDT_MODULE".into()),
         ]);
-        assert_eq!(hard, vec!["module metadata: no MDT_MODULE".to_string()]);
-        assert_eq!(notes.len(), 1);
-        assert!(notes[0].contains("snprintf"));
+        assert_eq!(hard.len(), 2);
+        assert!(hard[0].contains("frobnicate"));
+        assert!(notes.is_empty());
     }
 }

@@ -115,13 +115,30 @@ pub fn run_cycle_with(
                 });
                 break;
             }
+            Err(LoadError::NotSimulated { release, symbols }) => {
+                failed_load = Some(i);
+                out.failures.push(Failure::CannotSimulate {
+                    file: input.file.clone(),
+                    release,
+                    symbols,
+                });
+                break;
+            }
             Err(e) => {
                 failed_load = Some(i);
+                // The console has the kernel's first "symbol %s undefined"; the summary
+                // names every symbol the kernel does not export.
+                let message = match &e {
+                    LoadError::UndefinedSymbols(names) if names.len() > 1 => {
+                        format!("{e} (every undefined symbol: {})", names.join(", "))
+                    }
+                    _ => e.to_string(),
+                };
                 out.failures.push(Failure::Load {
                     cycle,
                     file: input.file.clone(),
                     errno: e.errno(),
-                    message: e.to_string(),
+                    message,
                     mod_load: k.mod_load_errors()[mod_errs..].to_vec(),
                     hint: input.wrong_release.clone(),
                 });

@@ -2,7 +2,7 @@
 //! (`tools/kernel-sim`, lib [`kernel_sim`]).
 //!
 //! ```text
-//! cargo kmod run [--freebsd R] [--cycles N] [--nowait-sweep] [--shutdown] [--force-unload] [--kmem SIZE] <module | file.ko>...
+//! cargo kmod run [--freebsd R] [--cycles N] [--nowait-sweep] [--shutdown] [--force-unload] [--kmem SIZE] [--schedules N | --seed S] [--module-path DIR]... <module | file.ko>...
 //! ```
 //!
 //! 1. [`inputs`]: each argument is a prebuilt `.ko` (checked with `cargo kmod check`
@@ -40,7 +40,7 @@ use kernel_sim::{Kernel, SimOptions, SimRelease};
 
 use crate::workspace::Workspace;
 pub use inputs::Input;
-pub use report::{AllocRow, Failure, RunReport};
+pub use report::{AllocRow, EXIT_CANNOT_SIMULATE, Failure, RunReport};
 
 /// What `cargo kmod run` does besides one load/unload.
 #[derive(Clone, Debug)]
@@ -90,6 +90,12 @@ pub struct RunOptions {
     pub modules: Vec<String>,
     /// The release to build for and simulate.
     pub release: &'static Release,
+    /// The simulated kernel: a minor release of `release`'s major (`--freebsd 14.2`), at
+    /// least `release` itself; `None` is `release`'s own kernel.
+    pub kernel: Option<&'static freebsd_kpi::catalog::MinorRelease>,
+    /// `--module-path DIR` (repeatable): where the simulated kernel finds a module a
+    /// `MODULE_DEPEND` names that is not loaded (`kern.module_path`).
+    pub module_path: Vec<std::path::PathBuf>,
     /// Cycles, sweep, shutdown.
     pub config: RunConfig,
     /// `-j` for builds.
@@ -108,16 +114,40 @@ pub fn sim_release(release: &'static Release) -> anyhow::Result<SimRelease> {
     })
 }
 
-/// Builds (or takes) the modules and runs them.
-pub fn run(ws: &Workspace, opts: &RunOptions) -> anyhow::Result<RunReport> {
-    let inputs = inputs::resolve(ws, &opts.modules, opts.release, opts.jobs, opts.verbose)?;
-    run_inputs(&inputs, sim_release(opts.release)?, &opts.config)
+/// The simulated kernel of a minor release (`14.2`: the 14.0 folder's tables at
+/// `__FreeBSD_version` 1402000).
+pub fn sim_kernel(kernel: &freebsd_kpi::catalog::MinorRelease) -> anyhow::Result<SimRelease> {
+    SimRelease::by_name(kernel.name)
+        .ok_or_else(|| anyhow!("the kernel simulator has no FreeBSD {} kernel", kernel.name))
 }
 
-fn boot(release: SimRelease, kmem: usize, seed: Option<u64>) -> anyhow::Result<Kernel> {
+/// Builds (or takes) the modules and runs them.
+pub fn run(ws: &Workspace, opts: &RunOptions) -> anyhow::Result<RunReport> {
+    let sim = match opts.kernel {
+        Some(k) => sim_kernel(k)?,
+        None => sim_release(opts.release)?,
+    };
+    let inputs = inputs::resolve(
+        ws,
+        &opts.modules,
+        opts.release,
+        sim.freebsd_version,
+        opts.jobs,
+        opts.verbose,
+    )?;
+    run_inputs_with_module_path(&inputs, sim, &opts.config, &opts.module_path)
+}
+
+fn boot(
+    release: SimRelease,
+    kmem: usize,
+    seed: Option<u64>,
+    module_path: &[std::path::PathBuf],
+) -> anyhow::Result<Kernel> {
     let opts = SimOptions {
         kmem,
         sched_seed: seed,
+        module_path: module_path.to_vec(),
         ..SimOptions::default()
     };
     Kernel::boot(release, opts).map_err(|e| anyhow!("{e}"))
@@ -162,14 +192,31 @@ pub fn run_inputs(
     release: SimRelease,
     config: &RunConfig,
 ) -> anyhow::Result<RunReport> {
+    run_inputs_with_module_path(inputs, release, config, &[])
+}
+
+/// [`run_inputs`] with a `kern.module_path` for `MODULE_DEPEND`s on modules not loaded.
+pub fn run_inputs_with_module_path(
+    inputs: &[Input],
+    release: SimRelease,
+    config: &RunConfig,
+    module_path: &[std::path::PathBuf],
+) -> anyhow::Result<RunReport> {
     if config.schedules == 0 {
-        let mut r = run_schedule(inputs, release, config, config.seed, config.nowait_sweep)?;
+        let mut r = run_schedule(inputs, release, config, config.seed, config.nowait_sweep, module_path)?;
         r.seed = config.seed;
         return Ok(r);
     }
     let mut last = None;
     for seed in 1..=u64::from(config.schedules) {
-        let mut r = run_schedule(inputs, release, config, Some(seed), config.nowait_sweep && seed == 1)?;
+        let mut r = run_schedule(
+            inputs,
+            release,
+            config,
+            Some(seed),
+            config.nowait_sweep && seed == 1,
+            module_path,
+        )?;
         r.seed = Some(seed);
         r.schedules_run = seed as u32;
         let failed = !r.passed();
@@ -187,6 +234,7 @@ fn run_schedule(
     config: &RunConfig,
     seed: Option<u64>,
     nowait_sweep: bool,
+    module_path: &[std::path::PathBuf],
 ) -> anyhow::Result<RunReport> {
     let mut report = RunReport {
         release: release.name.to_owned(),
@@ -233,7 +281,7 @@ fn run_schedule(
         }
     );
     let started = std::time::Instant::now();
-    let mut k = boot(release, config.kmem, seed)?;
+    let mut k = boot(release, config.kmem, seed, module_path)?;
     for c in 1..=cycles {
         let user = user::UserRun { execs: config.execs.clone(), fuzz: config.fuzz, fuzz_seed: seed.or(config.seed).unwrap_or(1) };
         let cy = lifecycle::run_cycle_with(&mut k, inputs, c, config.shutdown, config.force_unload, &user);
@@ -296,7 +344,7 @@ fn run_schedule(
     if sweep {
         if report.failures.is_empty() {
             let (sw, failures) = sweep::sweep(inputs, config.shutdown, config.force_unload, &|| {
-                boot(release, config.kmem, seed)
+                boot(release, config.kmem, seed, module_path)
             })?;
             report.sweep = Some(sw);
             report.failures.extend(failures);

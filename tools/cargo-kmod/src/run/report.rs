@@ -92,6 +92,17 @@ pub enum Failure {
         /// Why, when known (e.g. built for another release).
         hint: Option<String>,
     },
+    /// The module needs kernel exports of the release that the simulator does not
+    /// implement: the run stopped before any of its code ran. Not a verdict on the module
+    /// (a real kernel links it); `cargo kmod run` exits with [`EXIT_CANNOT_SIMULATE`].
+    CannotSimulate {
+        /// File name.
+        file: String,
+        /// The simulated release ("14.0").
+        release: String,
+        /// Every missing export, in relocation order.
+        symbols: Vec<String>,
+    },
     /// Module code faulted or panicked (the real kernel would be dead).
     Fault {
         /// Cycle (1-based).
@@ -228,6 +239,17 @@ impl fmt::Display for Failure {
                 }
                 Ok(())
             }
+            Failure::CannotSimulate {
+                file,
+                release,
+                symbols,
+            } => write!(
+                f,
+                "cannot simulate {file}: {} (a FreeBSD {release} kernel export{}) {} not implemented by the simulator",
+                symbols.join(", "),
+                if symbols.len() == 1 { "" } else { "s" },
+                if symbols.len() == 1 { "is" } else { "are" }
+            ),
             Failure::Fault {
                 cycle,
                 file,
@@ -398,10 +420,37 @@ pub struct RunReport {
     pub fuzz: String,
 }
 
+/// Exit status of `cargo kmod run` when a module needs kernel exports the simulator does
+/// not implement (and nothing else failed): neither PASS (0) nor FAIL (1); clap's usage
+/// errors use 2.
+pub const EXIT_CANNOT_SIMULATE: u8 = 3;
+
 impl RunReport {
     /// Whether the run passes.
     pub fn passed(&self) -> bool {
         self.failures.is_empty()
+    }
+
+    /// Whether the run stopped only because the simulator lacks kernel exports the
+    /// modules need (no other failure: a check problem is something the kernel refuses,
+    /// which makes the run FAIL).
+    pub fn cannot_simulate(&self) -> bool {
+        !self.failures.is_empty()
+            && self
+                .failures
+                .iter()
+                .all(|f| matches!(f, Failure::CannotSimulate { .. }))
+    }
+
+    /// The process exit status: 0 PASS, 1 FAIL, [`EXIT_CANNOT_SIMULATE`].
+    pub fn exit_status(&self) -> u8 {
+        if self.passed() {
+            0
+        } else if self.cannot_simulate() {
+            EXIT_CANNOT_SIMULATE
+        } else {
+            1
+        }
     }
 
     /// The live allocations of `malloc_type` of `file` at the end, if the type was seen.
@@ -418,8 +467,31 @@ impl RunReport {
         let first = self
             .failures
             .iter()
-            .find(|f| !matches!(f, Failure::Check { .. }))
+            .find(|f| !matches!(f, Failure::Check { .. } | Failure::CannotSimulate { .. }))
+            .or_else(|| {
+                self.failures
+                    .iter()
+                    .find(|f| matches!(f, Failure::Check { .. }))
+            })
             .or(self.failures.first());
+        if self.cannot_simulate() {
+            let mut missing: Vec<String> = Vec::new();
+            for f in &self.failures {
+                if let Failure::CannotSimulate { symbols, .. } = f {
+                    missing.extend(symbols.iter().cloned());
+                }
+            }
+            return format!(
+                "CANNOT SIMULATE: {files} on FreeBSD {}: cannot simulate: {} (a FreeBSD {} kernel export{}) {} not \
+                 implemented by the simulator; the modules were not started (not a verdict on them: a real kernel \
+                 links them)",
+                self.release,
+                missing.join(", "),
+                self.release,
+                if missing.len() == 1 { "" } else { "s" },
+                if missing.len() == 1 { "is" } else { "are" }
+            );
+        }
         if let Some(first) = first {
             let more = if self.failures.len() > 1 {
                 format!(" (+{} more, see above)", self.failures.len() - 1)
@@ -644,6 +716,39 @@ mod tests {
         );
         let quiet = RunReport { terminal: String::new(), ..r }.render();
         assert!(!quiet.contains("--- terminal"), "{quiet}");
+    }
+
+    #[test]
+    fn cannot_simulate_is_its_own_verdict() {
+        let mut r = RunReport {
+            release: "14.0".into(),
+            files: vec!["devctl.ko".into()],
+            ..Default::default()
+        };
+        r.failures.push(Failure::CannotSimulate {
+            file: "devctl.ko".into(),
+            release: "14.0".into(),
+            symbols: vec!["devctl_notify".into()],
+        });
+        assert_eq!(r.exit_status(), EXIT_CANNOT_SIMULATE);
+        let v = r.verdict();
+        assert!(v.starts_with("CANNOT SIMULATE: devctl.ko on FreeBSD 14.0: cannot simulate: devctl_notify (a FreeBSD 14.0 kernel export) is not implemented by the simulator"), "{v}");
+        // With something the kernel refuses, the run fails.
+        r.failures.insert(
+            0,
+            Failure::Check {
+                file: "devctl.ko".into(),
+                release: "14.0".into(),
+                problems: vec!["relocation R_X86_64_32".into()],
+            },
+        );
+        assert_eq!(r.exit_status(), 1);
+        assert!(
+            r.verdict()
+                .starts_with("FAIL: devctl.ko on FreeBSD 14.0: devctl.ko fails `cargo kmod check"),
+            "{}",
+            r.verdict()
+        );
     }
 
     #[test]

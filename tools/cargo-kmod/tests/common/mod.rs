@@ -35,6 +35,8 @@ pub struct Spec {
     pub readonly_sysinit_set: bool,
     /// Extra functions the module defines (a `ret` each), called from the handler.
     pub defines: Vec<&'static str>,
+    /// Make the `defines` global (`STB_GLOBAL`) instead of local.
+    pub defines_global: bool,
 }
 
 impl Spec {
@@ -52,6 +54,7 @@ impl Spec {
             metadata: true,
             readonly_sysinit_set: false,
             defines: Vec::new(),
+            defines_global: false,
         }
     }
 
@@ -185,6 +188,9 @@ pub fn module(spec: &Spec) -> Vec<u8> {
     b.obj.append_section_data(text, &code, 16);
     for (at, name) in defined {
         let f = b.symbol(name, text, at, 1, SymbolKind::Text);
+        if spec.defines_global {
+            b.obj.symbol_mut(f).scope = SymbolScope::Linkage;
+        }
         if let Some(&(call, _)) = local_calls.iter().find(|(_, n)| *n == name) {
             b.reloc(text, call, f, -4, elf::R_X86_64_PLT32);
         }

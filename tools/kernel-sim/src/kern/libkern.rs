@@ -89,6 +89,9 @@ pub fn symbols(v: &mut Vec<KsymDef>) {
     v.push(KsymDef::function("memmove", k_memmove as *const () as usize));
     v.push(KsymDef::function("memset", k_memset as *const () as usize));
     v.push(KsymDef::function("memcmp", k_memcmp as *const () as usize));
+    // bcmp/bzero/bcopy: functions in 13.0's sys/sys/systm.h, only macros over
+    // memcmp/memset/memmove in 14.x and 15.0 (`#define bzero(buf, len)
+    // __builtin_memset((buf), 0, (len))`): exported by the simulated 13.1 kernel only.
     v.push(KsymDef::function("bcmp", k_memcmp as *const () as usize));
     v.push(KsymDef::function("bzero", k_bzero as *const () as usize));
     v.push(KsymDef::function("bcopy", k_bcopy as *const () as usize));

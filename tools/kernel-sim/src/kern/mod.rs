@@ -25,6 +25,7 @@ pub mod subr_lock;
 pub mod subr_uio;
 pub mod sys_generic;
 pub mod subr_witness;
+pub mod subr_pcpu;
 
 use std::sync::atomic::{AtomicPtr, Ordering};
 

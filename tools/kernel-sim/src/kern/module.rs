@@ -32,6 +32,8 @@ pub const ENOENT: i32 = 2;
 pub const ENOEXEC: i32 = 8;
 /// `EOPNOTSUPP`.
 pub const EOPNOTSUPP: i32 = 45;
+/// `ENOSYS`.
+pub const ENOSYS: i32 = 78;
 
 /// One registered module (`struct module`).
 #[derive(Debug)]
