@@ -46,6 +46,8 @@ struct fix_who {
 };
 #define FIX_WHOAMI	_IOR('F', 10, struct fix_who)
 #define FIX_PRIVCRED	_IO('F', 11)
+/* A command checked by number, its size by IOCPARM_LEN: EINVAL unless sizeof(int). */
+#define FIX_SIZED(len)	_IOC(IOC_IN, 'F', 12, (len))
 
 static MALLOC_DEFINE(M_FIX, "cdevfix", "cdev fixture");
 static struct mtx fix_mtx;
@@ -156,6 +158,11 @@ fix_ioctl(struct cdev *dev, u_long cmd, caddr_t data, int fflag, struct thread *
 	int error, *p;
 	uint64_t v;
 
+	if (IOCGROUP(cmd) == 'F' && (cmd & 0xff) == 12) {
+		if (IOCPARM_LEN(cmd) != sizeof(int))
+			return (EINVAL);
+		return (*(int *)data == 42 ? 0 : EINVAL);
+	}
 	switch (cmd) {
 	case FIX_GETLEN:
 		mtx_lock(&fix_mtx);

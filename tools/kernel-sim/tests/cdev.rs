@@ -88,6 +88,11 @@ fn errno_paths_efault_enotty_einval_ebusy_eperm() {
         assert_eq!(s.ioctl(fd, 0x0000_4601, buf), Err(ENOTTY));
         assert_eq!(s.ioctl(fd, 0x4000_4601, buf), Err(ENOTTY));
         assert_eq!(s.ioctl(fd, 0x2008_4601, buf), Err(ENOTTY));
+        // EINVAL from the driver for a command of the wrong size (IOCPARM_LEN check).
+        s.poke(buf, &42i32.to_le_bytes());
+        assert_eq!(s.ioctl(fd, 0x8004_460c, buf), Ok(()));
+        assert_eq!(s.ioctl(fd, 0x8008_460c, buf), Err(EINVAL));
+        assert_eq!(s.ioctl(fd, 0x8002_460c, buf), Err(EINVAL));
         // EINVAL from the driver for a bad size argument; IOC_IN from unmapped memory: EFAULT.
         s.poke(buf, &5000i32.to_le_bytes());
         assert_eq!(s.ioctl(fd, FIX_SETLEN, buf), Err(EINVAL));
