@@ -48,6 +48,7 @@ struct fix_who {
 #define FIX_PRIVCRED	_IO('F', 11)
 /* A command checked by number, its size by IOCPARM_LEN: EINVAL unless sizeof(int). */
 #define FIX_SIZED(len)	_IOC(IOC_IN, 'F', 12, (len))
+#define FIX_WAIT	_IO('F', 13)	/* -DFIX_WAIT_IOCTL: sleeps until woken; nothing wakes it */
 
 static MALLOC_DEFINE(M_FIX, "cdevfix", "cdev fixture");
 static struct mtx fix_mtx;
@@ -215,6 +216,11 @@ fix_ioctl(struct cdev *dev, u_long cmd, caddr_t data, int fflag, struct thread *
 	case FIX_GETUNIT:
 		*(int *)data = dev2unit(dev);
 		return (0);
+#ifdef FIX_WAIT_IOCTL
+	case FIX_WAIT:
+		tsleep(&fix_destroyed, 0, "fixwait", 0);
+		return (0);
+#endif
 	case FIX_SLEEP:
 		tsleep(&fix_closes, 0, "fixslp", hz);
 		if (fix_destroyed)

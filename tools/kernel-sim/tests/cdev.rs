@@ -334,3 +334,19 @@ fn a_device_without_eof_stops_the_command_at_the_output_limit() {
     assert!(err.starts_with("sh: output limit of 64 MiB reached") && err.contains("dd: stdout: File too large\n"), "{err}");
     k.unload(id).unwrap();
 }
+
+#[test]
+fn destroy_dev_waiting_for_a_thread_nothing_wakes_is_reported() {
+    let _g = common::lock();
+    let (mut k, id) = boot_variant("wait-ioctl", &["-DFIX_WAIT_IOCTL"]);
+    let pid = k.spawn("waiter", Ucred::root());
+    let fd = k.syscall(pid, || kernel_sim::kern::sys_generic::sys_open("/dev/cdevfix_pub", O_RDWR)).unwrap().unwrap();
+    k.syscall_in_background(pid, move || {
+        let _ = kernel_sim::kern::sys_generic::sys_ioctl(fd, 0x2000_460d, 0);
+    })
+    .unwrap();
+    let t = std::time::Instant::now();
+    let e = k.unload(id).expect_err("a panic");
+    assert!(t.elapsed() < std::time::Duration::from_secs(3));
+    assert!(e.to_string().contains("destroy_dev(/dev/cdevfix_pub) waits forever") && e.to_string().contains("fixwait"), "{e}");
+}
