@@ -316,7 +316,7 @@ fn plausible_ioctl(v: u32) -> bool {
 /// tables).
 pub fn find_ioctl_commands(bytes: &[u8], exec: bool) -> Vec<u32> {
     let mut out: Vec<u32> = Vec::new();
-    let mut push = |v: u32, out: &mut Vec<u32>| {
+    let push = |v: u32, out: &mut Vec<u32>| {
         if plausible_ioctl(v) && !out.contains(&v) && out.len() < 256 {
             out.push(v);
         }
