@@ -42,7 +42,7 @@
 #define FIX_SLEEP	_IO('F', 8)
 #define FIX_GETUNIT	_IOR('F', 9, int)
 struct fix_who {
-	int pid, uid, ruid, gid;
+	int pid, uid, ruid, gid, rgid, ngroups;
 };
 #define FIX_WHOAMI	_IOR('F', 10, struct fix_who)
 #define FIX_PRIVCRED	_IO('F', 11)
@@ -209,7 +209,9 @@ fix_ioctl(struct cdev *dev, u_long cmd, caddr_t data, int fflag, struct thread *
 		((struct fix_who *)data)->pid = td->td_proc->p_pid;
 		((struct fix_who *)data)->uid = td->td_ucred->cr_uid;
 		((struct fix_who *)data)->ruid = td->td_ucred->cr_ruid;
-		((struct fix_who *)data)->gid = td->td_ucred->cr_rgid;
+		((struct fix_who *)data)->gid = td->td_ucred->cr_gid;
+		((struct fix_who *)data)->rgid = td->td_ucred->cr_rgid;
+		((struct fix_who *)data)->ngroups = td->td_ucred->cr_ngroups;
 		return (0);
 	case FIX_PRIVCRED:
 		return (priv_check_cred(td->td_ucred, PRIV_DRIVER));

@@ -309,11 +309,13 @@ fn td_proc_and_td_ucred_seen_from_c_on_14_and_15() {
         for (cred, eperm) in [(Ucred::user(1001, 20), EPERM), (Ucred::root(), 0), (Ucred { jailed: true, ..Ucred::root() }, EPERM)] {
             let pid = k.spawn("who", cred.clone());
             let mut s = kernel_sim::user::shell::Shell::new(&mut k, pid);
-            let buf = s.alloc(16).unwrap();
+            let buf = s.alloc(24).unwrap();
             let fd = s.open("/dev/cdevfix_pub", O_RDONLY).unwrap();
-            s.ioctl(fd, 0x4010_460a, buf).unwrap();
-            let w: Vec<i32> = s.peek(buf, 16).chunks(4).map(|c| i32::from_le_bytes(c.try_into().unwrap())).collect();
-            assert_eq!(w, vec![pid, cred.uid as i32, cred.ruid as i32, cred.gid as i32], "{t:?} {cred:?}");
+            s.ioctl(fd, 0x4018_460a, buf).unwrap();
+            let w: Vec<i32> = s.peek(buf, 24).chunks(4).map(|c| i32::from_le_bytes(c.try_into().unwrap())).collect();
+            // cr_ngroups counts the effective gid before 15.0 (cr_groups[0]), not on 15.0.
+            let ngroups = if t == common::Target::Fbsd15 { 0 } else { 1 };
+            assert_eq!(w, vec![pid, cred.uid as i32, cred.ruid as i32, cred.gid as i32, cred.gid as i32, ngroups], "{t:?} {cred:?}");
             // priv_check_cred(td->td_ucred, PRIV_DRIVER)
             assert_eq!(s.ioctl(fd, 0x2000_460b, 0).err().unwrap_or(0), eperm, "{t:?} {cred:?}");
             s.close(fd).unwrap();
