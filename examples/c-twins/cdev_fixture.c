@@ -42,10 +42,13 @@
 #define FIX_SLEEP	_IO('F', 8)
 #define FIX_GETUNIT	_IOR('F', 9, int)
 struct fix_who {
-	int pid, uid, ruid, gid;
+	int pid, uid, ruid, gid, rgid, ngroups;
 };
 #define FIX_WHOAMI	_IOR('F', 10, struct fix_who)
 #define FIX_PRIVCRED	_IO('F', 11)
+/* A command checked by number, its size by IOCPARM_LEN: EINVAL unless sizeof(int). */
+#define FIX_SIZED(len)	_IOC(IOC_IN, 'F', 12, (len))
+#define FIX_WAIT	_IO('F', 13)	/* -DFIX_WAIT_IOCTL: sleeps until woken; nothing wakes it */
 
 static MALLOC_DEFINE(M_FIX, "cdevfix", "cdev fixture");
 static struct mtx fix_mtx;
@@ -156,6 +159,11 @@ fix_ioctl(struct cdev *dev, u_long cmd, caddr_t data, int fflag, struct thread *
 	int error, *p;
 	uint64_t v;
 
+	if (IOCGROUP(cmd) == 'F' && (cmd & 0xff) == 12) {
+		if (IOCPARM_LEN(cmd) != sizeof(int))
+			return (EINVAL);
+		return (*(int *)data == 42 ? 0 : EINVAL);
+	}
 	switch (cmd) {
 	case FIX_GETLEN:
 		mtx_lock(&fix_mtx);
@@ -201,13 +209,20 @@ fix_ioctl(struct cdev *dev, u_long cmd, caddr_t data, int fflag, struct thread *
 		((struct fix_who *)data)->pid = td->td_proc->p_pid;
 		((struct fix_who *)data)->uid = td->td_ucred->cr_uid;
 		((struct fix_who *)data)->ruid = td->td_ucred->cr_ruid;
-		((struct fix_who *)data)->gid = td->td_ucred->cr_rgid;
+		((struct fix_who *)data)->gid = td->td_ucred->cr_gid;
+		((struct fix_who *)data)->rgid = td->td_ucred->cr_rgid;
+		((struct fix_who *)data)->ngroups = td->td_ucred->cr_ngroups;
 		return (0);
 	case FIX_PRIVCRED:
 		return (priv_check_cred(td->td_ucred, PRIV_DRIVER));
 	case FIX_GETUNIT:
 		*(int *)data = dev2unit(dev);
 		return (0);
+#ifdef FIX_WAIT_IOCTL
+	case FIX_WAIT:
+		tsleep(&fix_destroyed, 0, "fixwait", 0);
+		return (0);
+#endif
 	case FIX_SLEEP:
 		tsleep(&fix_closes, 0, "fixslp", hz);
 		if (fix_destroyed)

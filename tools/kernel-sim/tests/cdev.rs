@@ -88,6 +88,11 @@ fn errno_paths_efault_enotty_einval_ebusy_eperm() {
         assert_eq!(s.ioctl(fd, 0x0000_4601, buf), Err(ENOTTY));
         assert_eq!(s.ioctl(fd, 0x4000_4601, buf), Err(ENOTTY));
         assert_eq!(s.ioctl(fd, 0x2008_4601, buf), Err(ENOTTY));
+        // EINVAL from the driver for a command of the wrong size (IOCPARM_LEN check).
+        s.poke(buf, &42i32.to_le_bytes());
+        assert_eq!(s.ioctl(fd, 0x8004_460c, buf), Ok(()));
+        assert_eq!(s.ioctl(fd, 0x8008_460c, buf), Err(EINVAL));
+        assert_eq!(s.ioctl(fd, 0x8002_460c, buf), Err(EINVAL));
         // EINVAL from the driver for a bad size argument; IOC_IN from unmapped memory: EFAULT.
         s.poke(buf, &5000i32.to_le_bytes());
         assert_eq!(s.ioctl(fd, FIX_SETLEN, buf), Err(EINVAL));
@@ -304,11 +309,13 @@ fn td_proc_and_td_ucred_seen_from_c_on_14_and_15() {
         for (cred, eperm) in [(Ucred::user(1001, 20), EPERM), (Ucred::root(), 0), (Ucred { jailed: true, ..Ucred::root() }, EPERM)] {
             let pid = k.spawn("who", cred.clone());
             let mut s = kernel_sim::user::shell::Shell::new(&mut k, pid);
-            let buf = s.alloc(16).unwrap();
+            let buf = s.alloc(24).unwrap();
             let fd = s.open("/dev/cdevfix_pub", O_RDONLY).unwrap();
-            s.ioctl(fd, 0x4010_460a, buf).unwrap();
-            let w: Vec<i32> = s.peek(buf, 16).chunks(4).map(|c| i32::from_le_bytes(c.try_into().unwrap())).collect();
-            assert_eq!(w, vec![pid, cred.uid as i32, cred.ruid as i32, cred.gid as i32], "{t:?} {cred:?}");
+            s.ioctl(fd, 0x4018_460a, buf).unwrap();
+            let w: Vec<i32> = s.peek(buf, 24).chunks(4).map(|c| i32::from_le_bytes(c.try_into().unwrap())).collect();
+            // cr_ngroups counts the effective gid before 15.0 (cr_groups[0]), not on 15.0.
+            let ngroups = if t == common::Target::Fbsd15 { 0 } else { 1 };
+            assert_eq!(w, vec![pid, cred.uid as i32, cred.ruid as i32, cred.gid as i32, cred.gid as i32, ngroups], "{t:?} {cred:?}");
             // priv_check_cred(td->td_ucred, PRIV_DRIVER)
             assert_eq!(s.ioctl(fd, 0x2000_460b, 0).err().unwrap_or(0), eperm, "{t:?} {cred:?}");
             s.close(fd).unwrap();
@@ -328,4 +335,20 @@ fn a_device_without_eof_stops_the_command_at_the_output_limit() {
     assert_eq!(out.len(), 64 << 20);
     assert!(err.starts_with("sh: output limit of 64 MiB reached") && err.contains("dd: stdout: File too large\n"), "{err}");
     k.unload(id).unwrap();
+}
+
+#[test]
+fn destroy_dev_waiting_for_a_thread_nothing_wakes_is_reported() {
+    let _g = common::lock();
+    let (mut k, id) = boot_variant("wait-ioctl", &["-DFIX_WAIT_IOCTL"]);
+    let pid = k.spawn("waiter", Ucred::root());
+    let fd = k.syscall(pid, || kernel_sim::kern::sys_generic::sys_open("/dev/cdevfix_pub", O_RDWR)).unwrap().unwrap();
+    k.syscall_in_background(pid, move || {
+        let _ = kernel_sim::kern::sys_generic::sys_ioctl(fd, 0x2000_460d, 0);
+    })
+    .unwrap();
+    let t = std::time::Instant::now();
+    let e = k.unload(id).expect_err("a panic");
+    assert!(t.elapsed() < std::time::Duration::from_secs(3));
+    assert!(e.to_string().contains("destroy_dev(/dev/cdevfix_pub) waits forever") && e.to_string().contains("fixwait"), "{e}");
 }

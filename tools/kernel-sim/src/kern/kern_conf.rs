@@ -20,7 +20,9 @@
 //!   thread runs a `d_*` method of the device (`si_threadcount`), runs the cdevpriv
 //!   destructors of every file still open on it (`devfs_destroy_cdevpriv`) and clears
 //!   `si_drv1`/`si_drv2`. Called from one of the device's own `d_*` methods it would wait
-//!   for itself forever: the simulator reports that as a panic instead of hanging.
+//!   for itself forever, and when the threads inside the methods sleep with nothing left to
+//!   wake them it would wait forever too: the simulator reports both as panics instead of
+//!   hanging.
 //! * At `kldunload`, a device whose `cdevsw` lies in the unloaded file and that was not
 //!   destroyed is reported (`crate::Kernel`): its methods would run freed code.
 
@@ -434,6 +436,29 @@ pub fn destroy_dev(dev: usize, caller: usize) {
     });
     // while (dev->si_threadcount != 0) msleep(&csw, &devmtx, PRIBIO, "devdrn", hz / 10);
     while with(|k| k.devfs.by_addr(dev).map(|d| d.threadcount).unwrap_or(0)) != 0 {
+        if !sched().could_progress() {
+            // Nothing can run or time out any more: the threads inside the methods never
+            // return, and the kernel would sleep on "devdrn" forever.
+            let inside = with(|k| k.devfs.by_addr(dev).map(|d| d.active.clone()).unwrap_or_default());
+            let s = sched();
+            let who: Vec<String> = s
+                .threads
+                .iter()
+                .filter(|t| inside.contains(&t.tid))
+                .map(|t| match &t.state {
+                    super::kern_switch::TState::Blocked(w) => format!("tid {} \"{}\" sleeping on \"{}\" at {}", t.tid, t.name, w.wmesg, sym(w.caller)),
+                    _ => format!("tid {} \"{}\"", t.tid, t.name),
+                })
+                .collect();
+            kernel_panic(
+                format!(
+                    "destroy_dev(/dev/{name}) waits forever: thread(s) inside the device's methods never return ({}); wake them before destroy_dev (or in d_purge)\n  offending call at {}\n",
+                    who.join(", "),
+                    sym(caller)
+                ),
+                caller,
+            );
+        }
         let dl = Some(sched().now + super::kern_clock::TICK_SBT * 100);
         super::kern_synch::sleep(drain_chan(dev), 0, 0, "devdrn".into(), dl, caller, "destroy_dev");
     }

@@ -309,25 +309,35 @@ fn plausible_ioctl(v: u32) -> bool {
 }
 
 /// ioctl command encodings among the 32-bit constants of `bytes`: in code (`exec`), the
-/// immediates of `cmp eax, imm32` (`3d`), `cmp r/m32, imm32` (`81 /7`) and `mov r32, imm32`
-/// (`b8+r`), as compilers emit for a `switch`/`match` on the command; in data, aligned words
-/// (command tables).
+/// immediates of `cmp eax, imm32` (`3d`), `cmp r/m32, imm32` (`81 /7`), `mov r32, imm32`
+/// (`b8+r`), `sub`/`add` (`2d`, `05`, `81 /5`, `81 /0`) and `lea r, [r + disp32]` (`8d` with
+/// a disp32 ModRM), as compilers emit for a `switch`/`match` on the command (for `add` and
+/// `lea` the negated value too: `cmd - C` is `cmd + (-C)`); in data, aligned words (command
+/// tables).
 pub fn find_ioctl_commands(bytes: &[u8], exec: bool) -> Vec<u32> {
     let mut out: Vec<u32> = Vec::new();
+    let push = |v: u32, out: &mut Vec<u32>| {
+        if plausible_ioctl(v) && !out.contains(&v) && out.len() < 256 {
+            out.push(v);
+        }
+    };
     let mut i = 1;
     while i + 4 <= bytes.len() {
         let v = u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
-        let imm = if exec {
+        if exec {
             let p = bytes[i - 1];
-            p == 0x3d || (0xb8..=0xbf).contains(&p) || (i >= 2 && bytes[i - 2] == 0x81 && (0xf8..=0xff).contains(&p))
-        } else {
-            i % 4 == 0
-        };
-        if imm && plausible_ioctl(v) && !out.contains(&v) {
-            out.push(v);
-            if out.len() >= 256 {
-                break;
+            let pp = if i >= 2 { bytes[i - 2] } else { 0 };
+            let cmp_mov_sub = p == 0x3d || p == 0x2d || (0xb8..=0xbf).contains(&p) || (pp == 0x81 && ((0xf8..=0xff).contains(&p) || (0xe8..=0xef).contains(&p)));
+            let add_lea = p == 0x05 || (pp == 0x81 && (0xc0..=0xc7).contains(&p)) || (pp == 0x8d && (0x80..=0xbf).contains(&p) && p & 7 != 4);
+            if cmp_mov_sub {
+                push(v, &mut out);
             }
+            if add_lea {
+                push(v, &mut out);
+                push(v.wrapping_neg(), &mut out);
+            }
+        } else if i % 4 == 0 {
+            push(v, &mut out);
         }
         i += 1;
     }

@@ -261,13 +261,16 @@ struct UcredLayout {
     cr_rgid: usize,
     cr_svgid: usize,
     cr_groups: usize,
+    /// `cr_gid` as its own field (15.0: `cr_groups` holds only the supplementary groups);
+    /// `None` before 15.0, where `cr_gid` is `cr_groups[0]` (sys/ucred.h).
+    cr_gid: Option<usize>,
 }
 
 impl UcredLayout {
     fn of(freebsd_version: u32) -> Option<UcredLayout> {
         match freebsd_version / 100_000 {
-            14 => Some(UcredLayout { td_ucred: 384, cr_uid: 96, cr_ruid: 100, cr_svuid: 104, cr_ngroups: 108, cr_rgid: 112, cr_svgid: 116, cr_groups: 176 }),
-            15 => Some(UcredLayout { td_ucred: 392, cr_uid: 100, cr_ruid: 104, cr_svuid: 108, cr_ngroups: 96, cr_rgid: 116, cr_svgid: 120, cr_groups: 184 }),
+            14 => Some(UcredLayout { td_ucred: 384, cr_uid: 96, cr_ruid: 100, cr_svuid: 104, cr_ngroups: 108, cr_rgid: 112, cr_svgid: 116, cr_groups: 176, cr_gid: None }),
+            15 => Some(UcredLayout { td_ucred: 392, cr_uid: 100, cr_ruid: 104, cr_svuid: 108, cr_ngroups: 96, cr_rgid: 116, cr_svgid: 120, cr_groups: 184, cr_gid: Some(112) }),
             _ => None,
         }
     }
@@ -300,7 +303,8 @@ pub fn set_td_ucred() {
     let addr = crate::kern::with(|k| {
         let cred = k.user.procs.get(&pid)?.cred.clone();
         let e = k.user.creds.map.entry(pid).or_insert_with(|| {
-            let mut groups = vec![cred.gid];
+            // Before 15.0 cr_groups[0] is the effective gid; on 15.0 only supplementary ones.
+            let mut groups = if l.cr_gid.is_some() { Vec::new() } else { vec![cred.gid] };
             groups.extend(cred.groups.iter().copied().filter(|g| *g != cred.gid));
             (vec![0u64; 64].into_boxed_slice(), groups.into_boxed_slice())
         });
@@ -315,6 +319,9 @@ pub fn set_td_ucred() {
             ((base + l.cr_rgid) as *mut u32).write(cred.gid);
             ((base + l.cr_svgid) as *mut u32).write(cred.gid);
             ((base + l.cr_groups) as *mut usize).write(groups);
+            if let Some(o) = l.cr_gid {
+                ((base + o) as *mut u32).write(cred.gid);
+            }
         }
         Some(base)
     });
