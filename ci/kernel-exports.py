@@ -263,7 +263,16 @@ NOT_IN_13_1 = {
     # malloc_aligned; no 13.1 tree was found, so the 13.1 folder does not rely on it
     # (releases/v13_1/mod.rs).
     "malloc_aligned": "absent from 13.0's sys/sys/malloc.h (releases/v13_1/mod.rs)",
+    # sys/sys/taskqueue.h of 13.0-RELEASE has no taskqueue_enqueue_flags; it came with
+    # TASKQUEUE_FAIL_IF_PENDING in commit b6f87b78b5bb (D35051, FACTS.md section 9), after
+    # stable/13 branched; 13.1 is not known to have it (releases/v14_0/taskqueue14.rs).
+    "taskqueue_enqueue_flags": "absent from 13.0's sys/sys/taskqueue.h (D35051, releases/v14_0/taskqueue14.rs)",
 }
+# The RB_GENERATE'd walkers of the oid tree: 13.x keeps a sysctl_oid_list as an SLIST; the RB
+# tree came at 1400071 (Porter's Handbook; FACTS.md section 6; releases/v13_1/sysctl_oid_layout.rs).
+for _fn in ("FIND", "INSERT", "INSERT_COLOR", "INSERT_FINISH", "INSERT_NEXT", "INSERT_PREV",
+            "MINMAX", "NEXT", "NFIND", "PREV", "REINSERT", "REMOVE", "REMOVE_COLOR"):
+    NOT_IN_13_1["sysctl_oid_list_RB_" + _fn] = "the oid list is an SLIST before 1400071"
 
 
 # Symbols 13.x headers declare that the 14.x ones do not. Each needs a source.
