@@ -3,7 +3,7 @@
 //! ```text
 //! cargo kmod build [--freebsd 13.1|14.0|14.2|...] [-j N] [-v] <module>
 //! cargo kmod check [--freebsd <release>] <file.ko>
-//! cargo kmod run [--freebsd <release>] [--cycles N] [--nowait-sweep] [--shutdown] [--force-unload] [--kmem SIZE] [--schedules N | --seed S] [--kenv NAME=VALUE]... [--securelevel N] <module | file.ko>...
+//! cargo kmod run [--freebsd <release>] [--cycles N] [--nowait-sweep] [--shutdown] [--force-unload] [--kmem SIZE] [--schedules N | --seed S] [--kenv NAME=VALUE]... [--securelevel N] [--exec-as UID[:GID]] [--exec CMD]... [--fuzz N] <module | file.ko>...
 //! cargo kmod releases
 //! ```
 //!
@@ -91,6 +91,20 @@ enum Command {
         /// above their level (default -1).
         #[arg(long, value_name = "N", default_value_t = -1, allow_negative_numbers = true)]
         securelevel: i32,
+        /// Run a command as a user process after the loads and before the unloads
+        /// (`echo TEXT > PATH`, `cat PATH`, `dd if=.. of=.. bs=N count=N skip=N`,
+        /// `sleep SECONDS`); repeat for more, run in order. A failing command fails the run.
+        #[arg(long = "exec", value_name = "CMD")]
+        exec: Vec<String>,
+        /// Credential of the `--exec` commands that follow: `UID[:GID]` (the group defaults
+        /// to the uid), `jail:UID[:GID]` for a jailed process; root:wheel by default.
+        #[arg(long = "exec-as", value_name = "UID[:GID]")]
+        exec_as: Vec<String>,
+        /// After the loads, make N random system calls (open/close, read/write, readv/writev,
+        /// ioctl with good and bad buffers) on every device node the modules created, from 4
+        /// concurrent processes (2 unprivileged); seeded by --seed (default 1), replayable.
+        #[arg(long, value_name = "N")]
+        fuzz: Option<u64>,
         /// Parallel jobs for module builds.
         #[arg(short, long)]
         jobs: Option<u32>,
@@ -120,10 +134,19 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             seed,
             kenv,
             securelevel,
+            exec,
+            exec_as,
+            fuzz,
             jobs,
             verbose,
             modules,
         } => {
+            let raw: Vec<String> = std::env::args().collect();
+            let execs = kmod_run::user::steps_from_args(&raw).map_err(|e| anyhow::anyhow!(e))?;
+            anyhow::ensure!(
+                execs.len() == exec.len() && (exec_as.is_empty() || !execs.is_empty() || exec.is_empty()),
+                "--exec/--exec-as: could not pair the commands with their credentials; write them as `--exec-as UID --exec 'CMD'`"
+            );
             let release = release::resolve(freebsd.as_deref())?;
             let ws = Workspace::locate()?;
             let report = kmod_run::run(
@@ -141,6 +164,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                         seed,
                         kenv: kenv.into_iter().collect(),
                         securelevel,
+                        execs,
+                        fuzz: fuzz.unwrap_or(0),
                     },
                     jobs,
                     verbose,

@@ -153,6 +153,10 @@ pub fn default_symbols() -> Vec<KsymDef> {
     crate::kern::module::symbols(&mut v);
     crate::kern::libkern::symbols(&mut v);
     crate::kern::kern_clock::symbols(&mut v);
+    crate::kern::kern_conf::symbols(&mut v);
+    crate::kern::devfs_vnops::symbols(&mut v);
+    crate::kern::subr_uio::symbols(&mut v);
+    crate::kern::kern_priv::symbols(&mut v);
     crate::kern::kern_mutex::symbols(&mut v);
     crate::kern::kern_sx::symbols(&mut v);
     crate::kern::kern_condvar::symbols(&mut v);

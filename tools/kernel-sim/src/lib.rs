@@ -40,14 +40,8 @@ pub mod ksyms;
 pub mod loader;
 pub mod reloc;
 pub mod twins;
-/// Simulated user processes' commands (the `sysctl` command; cdev-sim's `user` module
-/// hosts the runner: merge `user/sysctl.rs` into it as `pub mod sysctl;`).
-#[path = "user/sysctl.rs"]
-pub mod user_sysctl;
-/// The sysctl target of `--fuzz` (to move into cdev-sim's `user` module as well).
-#[path = "user/sysctl_fuzz.rs"]
-pub mod user_sysctl_fuzz;
 pub mod report;
+pub mod user;
 
 use std::path::Path;
 use std::time::Duration;
@@ -267,6 +261,8 @@ impl Kernel {
             panics: Vec::new(),
             mod_load_errors: Vec::new(),
             echo: opts.echo_console,
+            devfs: Default::default(),
+            user: Default::default(),
         }));
         if !kern::install(st) {
             // SAFETY: st was never shared.
@@ -997,6 +993,7 @@ impl Kernel {
         self.unregister_sysctls(id);
         self.check_threads_gone(id);
         self.check_sysctls_gone(id);
+        self.check_devices_gone(id);
         self.settle_malloc_callers();
         let pos = self.files.iter().position(|f| f.id == id).expect("file");
         let f = self.files.remove(pos);
@@ -1033,6 +1030,29 @@ impl Kernel {
         kern::kern_switch::sched().kill(&alive.iter().map(|a| a.0).collect::<Vec<_>>());
     }
 
+    /// A module's devices must be destroyed when its code goes: devfs would call the
+    /// methods of its cdevsw in freed memory (`destroy_dev` in `MOD_UNLOAD`).
+    fn check_devices_gone(&mut self, id: u32) {
+        let Some(f) = self.file(id) else { return };
+        let name = f.image.filename.clone();
+        let gone = kern::kern_conf::forget_devices_in(|a| f.image.contains(a, 1));
+        if gone.is_empty() {
+            return;
+        }
+        let list: Vec<String> = gone.iter().map(|n| format!("/dev/{n}")).collect();
+        let msg = format!(
+            "kldunload: {name}: device(s) {} still exist after the module was unloaded: their cdevsw is freed code (destroy_dev them in MOD_UNLOAD)",
+            list.join(", ")
+        );
+        self.kprintf(&format!("panic: {msg}\n"));
+        self.st_mut().panics.push(msg);
+    }
+
+    /// Names of the live device nodes (`/dev/<name>`), in creation order.
+    pub fn devices(&self) -> Vec<String> {
+        self.st().devfs.names()
+    }
+
     fn crashed(&mut self, id: u32, fault: Fault) -> UnloadError {
         self.kprintf(&format!("{fault}\n"));
         self.crash_teardown(id);
@@ -1051,6 +1071,9 @@ impl Kernel {
         }
         self.modlist.retain(|m| m.file != Some(id));
         self.settle_malloc_callers();
+        if let Some(f) = self.file(id) {
+            kern::kern_conf::forget_devices_in(|a| f.image.contains(a, 1));
+        }
         if let Some(pos) = self.files.iter().position(|f| f.id == id) {
             let f = self.files.remove(pos);
             kern::kern_switch::sched().locks.retain(|&lo, _| !f.image.contains(lo, 1));

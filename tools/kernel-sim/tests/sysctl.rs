@@ -2,7 +2,7 @@
 //! `sysctls.c` fixture built from the real 14.2 / 15.0 headers.
 mod common;
 use kernel_sim::kern::kern_sysctl::SysctlCred;
-use kernel_sim::user_sysctl::run;
+use kernel_sim::user::sysctl::run;
 use kernel_sim::{Kernel, SimOptions, SimRelease};
 
 const ROOT: SysctlCred = SysctlCred::ROOT;
@@ -204,7 +204,7 @@ fn fuzz_every_module_sysctl_concurrently() {
             let (mut k, id) = boot(t, r, SimOptions { securelevel: 1, sched_seed: seed, ..SimOptions::default() });
             let names = k.sysctl_leaves_of(id);
             assert_eq!(names.len(), 16, "{names:?}");
-            let st = kernel_sim::user_sysctl_fuzz::fuzz(&mut k, &names, 600, 42, 4).unwrap_or_else(|f| panic!("fault: {f}\n{}", k.console()));
+            let st = kernel_sim::user::sysctl_fuzz::fuzz(&mut k, &names, 600, 42, 4).unwrap_or_else(|f| panic!("fault: {f}\n{}", k.console()));
             assert!(st.failures.is_empty(), "{:#?}", st.failures);
             assert_eq!(st.requests >= 600, true);
             assert!(st.ok > 0 && st.errors > 0, "{st:?}");
@@ -234,4 +234,30 @@ fn kernel_leaves_and_kernel_sysctlbyname() {
         assert_eq!(sh(&mut k, &["debug.sysctls.st_secure=9"], ROOT).2, 1, "CTLFLAG_SECURE above level 0");
         k.unload(id).expect("unload");
     });
+}
+
+#[test]
+fn sysctl_command_in_the_exec_runner_runs_with_the_process_credential() {
+    use kernel_sim::user::Ucred;
+    let _g = common::lock();
+    let (mut k, id) = boot(common::Target::Fbsd15, SimRelease::V15_0, SimOptions::default());
+    let user = k.spawn("sh", Ucred::user(1001, 1001));
+    let o = k.run_command(user, "sysctl debug.sysctls.st_int=5");
+    assert_eq!((String::from_utf8_lossy(&o.stdout).as_ref(), o.stderr.as_str(), o.status), (
+        "debug.sysctls.st_int: 1\n", "sysctl: debug.sysctls.st_int=5: Operation not permitted\n", 1));
+    let root = k.spawn("sh", Ucred::root());
+    let o = k.run_command(root, "sysctl debug.sysctls.st_int=5");
+    assert_eq!((String::from_utf8_lossy(&o.stdout).as_ref(), o.status), ("debug.sysctls.st_int: 1 -> 5\n", 0));
+    let jail = k.spawn("sh", Ucred { jailed: true, ..Ucred::root() });
+    assert_eq!(k.run_command(jail, "sysctl debug.sysctls.st_prison=8").status, 0);
+    assert_eq!(k.run_command(jail, "sysctl debug.sysctls.st_int=8").status, 1);
+    let o = k.run_command(user, "sysctl -n debug.sysctls.st_int debug.sysctls.name");
+    assert_eq!(o.stdout, b"5\ninitial\n");
+    let o = k.run_command(root, "sysctl debug.nothing");
+    assert_eq!((o.stderr.as_str(), o.status), ("sysctl: unknown oid 'debug.nothing'\n", 1));
+    // The whole --fuzz sysctl target of the loaded modules.
+    let (names, r) = k.fuzz_sysctls(400, 9);
+    assert_eq!(names.len(), 16);
+    assert!(r.expect("no fault").failures.is_empty());
+    k.unload(id).expect("unload");
 }

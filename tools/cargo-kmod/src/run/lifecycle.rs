@@ -44,6 +44,10 @@ pub struct Cycle {
     pub types: Vec<TypeDelta>,
     /// `MOD_SHUTDOWN` results.
     pub shutdown: Vec<(String, i32)>,
+    /// The `--exec` commands run and their output.
+    pub commands: Vec<(super::user::ExecStep, kernel_sim::user::shell::CommandOutput)>,
+    /// `--fuzz` summary.
+    pub fuzz: String,
 }
 
 /// `symbol+0xoff (file.ko)` with a Rust symbol demangled (no hash).
@@ -69,6 +73,18 @@ fn by_mtp(k: &Kernel) -> BTreeMap<usize, MallocTypeStats> {
 /// Runs one cycle of `inputs` (`cycle` is its 1-based number, for messages). With
 /// `force_unload` the modules are unloaded like `kldunload -f` ([`Kernel::unload_force`]).
 pub fn run_cycle(k: &mut Kernel, inputs: &[Input], cycle: u32, shutdown: bool, force_unload: bool) -> Cycle {
+    run_cycle_with(k, inputs, cycle, shutdown, force_unload, &super::user::UserRun::default())
+}
+
+/// [`run_cycle`] with `--exec` commands run between the loads and the unloads.
+pub fn run_cycle_with(
+    k: &mut Kernel,
+    inputs: &[Input],
+    cycle: u32,
+    shutdown: bool,
+    force_unload: bool,
+    user: &super::user::UserRun,
+) -> Cycle {
     let before = by_mtp(k);
     let panics_before = k.panics().len();
     let bad_flags_before = k.bad_malloc_flags().len();
@@ -112,6 +128,13 @@ pub fn run_cycle(k: &mut Kernel, inputs: &[Input], cycle: u32, shutdown: bool, f
                 break;
             }
         }
+    }
+
+    if out.failures.is_empty() && !user.execs.is_empty() {
+        super::user::run_execs(k, &user.execs, cycle, &mut out);
+    }
+    if out.failures.is_empty() && user.fuzz > 0 {
+        super::user::run_fuzz(k, user.fuzz, user.fuzz_seed, cycle, &mut out);
     }
 
     if shutdown && out.failures.is_empty() {

@@ -32,6 +32,7 @@ pub mod inputs;
 pub mod lifecycle;
 pub mod report;
 pub mod sweep;
+pub mod user;
 
 use anyhow::anyhow;
 use freebsd_kpi::release::Release;
@@ -65,6 +66,10 @@ pub struct RunConfig {
     pub kenv: std::collections::BTreeMap<String, String>,
     /// `kern.securelevel` (`--securelevel N`, default -1).
     pub securelevel: i32,
+    /// `--exec` commands (with their `--exec-as` credentials), run after the loads.
+    pub execs: Vec<user::ExecStep>,
+    /// `--fuzz N`: random system calls on the modules' devices after the loads.
+    pub fuzz: u64,
 }
 
 impl Default for RunConfig {
@@ -79,6 +84,8 @@ impl Default for RunConfig {
             seed: None,
             kenv: Default::default(),
             securelevel: -1,
+            execs: Vec::new(),
+            fuzz: 0,
         }
     }
 }
@@ -245,7 +252,8 @@ fn run_schedule(
     let started = std::time::Instant::now();
     let mut k = boot(release, config, seed)?;
     for c in 1..=cycles {
-        let cy = lifecycle::run_cycle(&mut k, inputs, c, config.shutdown, config.force_unload);
+        let user = user::UserRun { execs: config.execs.clone(), fuzz: config.fuzz, fuzz_seed: seed.or(config.seed).unwrap_or(1) };
+        let cy = lifecycle::run_cycle_with(&mut k, inputs, c, config.shutdown, config.force_unload, &user);
         for t in &cy.types {
             let file = t
                 .module
@@ -276,6 +284,8 @@ fn run_schedule(
             report.console = cy.console;
             report.terminal = cy.terminal;
             report.shutdown = cy.shutdown;
+            report.commands = user::transcript(&cy.commands);
+            report.fuzz = cy.fuzz;
         } else if !cy.failures.is_empty() {
             report
                 .console

@@ -47,15 +47,21 @@ pub enum Phase {
     Shutdown,
     /// `kldunload`: `MOD_QUIESCE`, `MOD_UNLOAD`, SYSUNINITs.
     Unload,
+    /// A system call of an `--exec` command.
+    Command,
+    /// `--fuzz`.
+    Fuzz,
 }
 
 impl fmt::Display for Phase {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Phase::Load => "load",
-            Phase::Shutdown => "MOD_SHUTDOWN",
-            Phase::Unload => "unload",
-        })
+        match self {
+            Phase::Load => f.write_str("load"),
+            Phase::Shutdown => f.write_str("MOD_SHUTDOWN"),
+            Phase::Unload => f.write_str("unload"),
+            Phase::Command => f.write_str("an --exec command"),
+            Phase::Fuzz => f.write_str("--fuzz"),
+        }
     }
 }
 
@@ -129,6 +135,26 @@ pub enum Failure {
         cycle: u32,
         /// The message.
         message: String,
+    },
+    /// `--fuzz` found a bug that is not a crash (a privilege check ignored).
+    Fuzz {
+        /// Cycle (1-based).
+        cycle: u32,
+        /// What went wrong.
+        message: String,
+        /// The fuzz seed (`--seed`).
+        seed: u64,
+    },
+    /// An `--exec` command failed (non-zero exit status).
+    Command {
+        /// Cycle (1-based).
+        cycle: u32,
+        /// The command line.
+        line: String,
+        /// Its exit status.
+        status: i32,
+        /// What it printed on standard error.
+        stderr: String,
     },
     /// malloc(9) called with flags that are not exactly one of `M_WAITOK` and `M_NOWAIT`
     /// (an INVARIANTS kernel prints `Bad malloc flags: %x` with a backtrace).
@@ -258,6 +284,13 @@ impl fmt::Display for Failure {
                 }
             ),
             Failure::Panic { cycle, message } => write!(f, "panic{}: {message}", cyc(cycle)),
+            Failure::Fuzz { cycle, message, seed } => write!(f, "fuzz{}: {message} (replay with --seed {seed})", cyc(cycle)),
+            Failure::Command { cycle, line, status, stderr } => write!(
+                f,
+                "command `{line}`{} exited with status {status}{}",
+                cyc(cycle),
+                if stderr.is_empty() { String::new() } else { format!(": {}", stderr.trim_end()) }
+            ),
             Failure::BadMallocFlags {
                 cycle,
                 flags,
@@ -359,6 +392,10 @@ pub struct RunReport {
     pub seed: Option<u64>,
     /// Schedules run by `--schedules N` (0 without it).
     pub schedules_run: u32,
+    /// The `--exec` commands of the first cycle and what they printed.
+    pub commands: String,
+    /// `--fuzz` summary of the first cycle.
+    pub fuzz: String,
 }
 
 impl RunReport {
@@ -443,6 +480,14 @@ impl RunReport {
             if !self.terminal.ends_with('\n') {
                 s.push('\n');
             }
+        }
+        if !self.commands.is_empty() {
+            s.push_str("--- commands ---\n");
+            s.push_str(&self.commands);
+        }
+        if !self.fuzz.is_empty() {
+            s.push_str("--- fuzz ---\n");
+            s.push_str(&self.fuzz);
         }
         let _ = writeln!(
             s,

@@ -188,6 +188,16 @@ impl SysctlCred {
     pub const ROOT: SysctlCred = SysctlCred { uid: 0, jailed: false };
 }
 
+impl From<&crate::user::Ucred> for SysctlCred {
+    fn from(c: &crate::user::Ucred) -> SysctlCred {
+        SysctlCred { uid: c.uid, jailed: c.jailed }
+    }
+}
+
+/// `PRIV_SYSCTL_WRITE` / `PRIV_SYSCTL_WRITEJAIL` (sys/sys/priv.h).
+pub const PRIV_SYSCTL_WRITE: i32 = 241;
+pub const PRIV_SYSCTL_WRITEJAIL: i32 = 242;
+
 /// Shared sysctl state of the booted kernel.
 #[derive(Debug)]
 pub struct SysctlState {
@@ -705,16 +715,12 @@ fn securelevel_gt(level: i32) -> i32 {
 }
 
 /// `priv_check(td, PRIV_SYSCTL_WRITE / PRIV_SYSCTL_WRITEJAIL)` for the request credential
-/// (kern_priv.c: root passes unless jailed; kern_jail.c `prison_priv_check` grants
-/// `PRIV_SYSCTL_WRITEJAIL` to jailed root only).
+/// (`kern_priv::priv_check_ucred`: root passes; kern_jail.c `prison_priv_check` grants
+/// `PRIV_SYSCTL_WRITEJAIL`, not `PRIV_SYSCTL_WRITE`, to jailed root).
 fn priv_sysctl_write(cred: SysctlCred, jail_ok: bool) -> i32 {
-    if cred.uid != 0 {
-        return EPERM;
-    }
-    if cred.jailed && !jail_ok {
-        return EPERM;
-    }
-    0
+    let mut u = crate::user::Ucred::user(cred.uid, if cred.uid == 0 { 0 } else { cred.uid });
+    u.jailed = cred.jailed;
+    super::kern_priv::priv_check_ucred(&u, if jail_ok { PRIV_SYSCTL_WRITEJAIL } else { PRIV_SYSCTL_WRITE })
 }
 
 /// The request of a user process: the checks of `sysctl_root` then the handler. Runs on the

@@ -6,11 +6,14 @@
 //! module memory: a fault aborts the call and abandons their frames without running
 //! destructors (see `exec`).
 
+pub mod devfs_vnops;
 pub mod kern_clock;
+pub mod kern_conf;
 pub mod kern_condvar;
 pub mod kern_environment;
 pub mod kern_kthread;
 pub mod kern_mutex;
+pub mod kern_priv;
 pub mod kern_switch;
 pub mod kern_sx;
 pub mod kern_sysctl;
@@ -21,6 +24,8 @@ pub mod module;
 pub mod panic;
 pub mod printf;
 pub mod subr_lock;
+pub mod subr_uio;
+pub mod sys_generic;
 pub mod subr_witness;
 
 use std::sync::atomic::{AtomicPtr, Ordering};
@@ -47,6 +52,10 @@ pub struct KState {
     pub mod_load_errors: Vec<(String, i32)>,
     /// Also copy console output to the host's stderr.
     pub echo: bool,
+    /// devfs nodes (`kern_conf.rs`).
+    pub devfs: kern_conf::Devfs,
+    /// Simulated user processes (`crate::user`).
+    pub user: crate::user::UserState,
 }
 
 static KSTATE: AtomicPtr<KState> = AtomicPtr::new(std::ptr::null_mut());

@@ -19,6 +19,7 @@
 use crate::Fault;
 use crate::Kernel;
 use crate::kern::kern_sysctl::*;
+use crate::kern::kern_sysctl::userland_sysctl;
 
 /// What a command printed and its exit status.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -159,8 +160,88 @@ pub fn parse_value(kind: u32, s: &str) -> Option<Vec<u8>> {
     Some((val as i64 as u64).to_le_bytes()[..size].to_vec())
 }
 
-/// Run `sysctl ARGS...` as a process with credential `cred`.
+/// What the command needs from the kernel: name lookups (no module code) and `__sysctl(2)`
+/// requests as the calling process.
+pub trait Backend {
+    /// `sysctl.name2oid` + `sysctl.oidfmt`.
+    fn info(&self, name: &str) -> Result<OidInfo, i32>;
+    /// The leaves under a node, in `sysctl.next` order.
+    fn leaves(&self, name: &str) -> Result<Vec<String>, i32>;
+    /// One request; `Err(errno)` when the process could not make it (kernel crashed).
+    fn request(&mut self, name: &str, oldlen: Option<usize>, new: Option<&[u8]>) -> Result<SysctlReply, i32>;
+}
+
+/// A [`Kernel`] and the credential of the calling process (requests on thread 0).
+pub struct KernelAs<'k> {
+    /// The kernel.
+    pub k: &'k mut Kernel,
+    /// The process's credential.
+    pub cred: SysctlCred,
+    /// A crash of module code during a request.
+    pub fault: Option<Fault>,
+}
+
+impl Backend for KernelAs<'_> {
+    fn info(&self, name: &str) -> Result<OidInfo, i32> {
+        self.k.sysctl_info(name)
+    }
+    fn leaves(&self, name: &str) -> Result<Vec<String>, i32> {
+        self.k.sysctl_leaves(name)
+    }
+    fn request(&mut self, name: &str, oldlen: Option<usize>, new: Option<&[u8]>) -> Result<SysctlReply, i32> {
+        if self.fault.is_some() {
+            return Err(5);
+        }
+        self.k.sysctl(name, oldlen, new, self.cred).map_err(|f| {
+            self.fault = Some(f);
+            5
+        })
+    }
+}
+
+impl Backend for super::shell::Shell<'_> {
+    fn info(&self, name: &str) -> Result<OidInfo, i32> {
+        self.k.sysctl_info(name)
+    }
+    fn leaves(&self, name: &str) -> Result<Vec<String>, i32> {
+        self.k.sysctl_leaves(name)
+    }
+    fn request(&mut self, name: &str, oldlen: Option<usize>, new: Option<&[u8]>) -> Result<SysctlReply, i32> {
+        let pid = self.pid;
+        let cred = crate::kern::with(|k| k.user.procs.get(&pid).map(|p| SysctlCred::from(&p.cred))).unwrap_or(SysctlCred::ROOT);
+        let (name, new) = (name.to_string(), new.map(|n| n.to_vec()));
+        self.sys(move || {
+            let mut c = UserCall { name, cred, oldlen, new, error: 0, old: Vec::new(), retval: 0 };
+            let error = userland_sysctl(&mut c);
+            Ok(SysctlReply { error, old: c.old, oldlen: c.retval })
+        })
+    }
+}
+
+/// `sysctl` in the `--exec` runner ([`super::commands::COMMANDS`]): runs as the shell's
+/// process, with its credential; output goes to the shell's standard output.
+pub fn command(sh: &mut super::shell::Shell<'_>, argv: &[String]) -> i32 {
+    let args: Vec<&str> = argv.iter().skip(1).map(String::as_str).collect();
+    let o = run_on(sh, &args);
+    if sh.print(o.stdout.as_bytes()).is_err() && o.status == 0 {
+        return 1;
+    }
+    sh.err.push_str(&o.stderr);
+    o.status
+}
+
+/// Run `sysctl ARGS...` as a process with credential `cred` (requests on thread 0).
 pub fn run(k: &mut Kernel, args: &[&str], cred: SysctlCred) -> Result<CmdOutput, Fault> {
+    let mut b = KernelAs { k, cred, fault: None };
+    let o = run_on(&mut b, args);
+    match b.fault {
+        Some(f) => Err(f),
+        None => Ok(o),
+    }
+}
+
+/// Run `sysctl ARGS...` over any [`Backend`].
+pub fn run_on(b: &mut dyn Backend, args: &[&str]) -> CmdOutput {
     let mut o = CmdOutput::default();
     let mut nflag = false;
     let mut qflag = false;
@@ -176,7 +257,7 @@ pub fn run(k: &mut Kernel, args: &[&str], cred: SysctlCred) -> Result<CmdOutput,
             s if s.starts_with('-') && s.len() > 1 => {
                 o.stderr.push_str(&format!("sysctl: illegal option -- {}\nusage: sysctl [-nq] name[=value] ...\n", &s[1..]));
                 o.status = 1;
-                return Ok(o);
+                return o;
             }
             s => names.push(s),
         }
@@ -184,23 +265,32 @@ pub fn run(k: &mut Kernel, args: &[&str], cred: SysctlCred) -> Result<CmdOutput,
     if names.is_empty() {
         o.stderr.push_str("usage: sysctl [-nq] name[=value] ...\n");
         o.status = 1;
-        return Ok(o);
+        return o;
     }
     for arg in names {
-        if !parse(k, arg, nflag, qflag, cred, &mut o)? {
+        if !parse(b, arg, nflag, qflag, &mut o) {
             o.status = 1;
         }
     }
-    Ok(o)
+    o
+}
+
+/// Read a whole value like sysctl(8): the length first, then twice that much room.
+fn read_all(b: &mut dyn Backend, name: &str) -> Result<SysctlReply, i32> {
+    let r = b.request(name, None, None)?;
+    if r.error != 0 {
+        return Ok(r);
+    }
+    b.request(name, Some((r.oldlen * 2).max(16)), None)
 }
 
 /// Print one leaf; false when it could not be read.
-fn show_var(k: &mut Kernel, name: &str, nflag: bool, cred: SysctlCred, o: &mut CmdOutput, newline: bool) -> Result<bool, Fault> {
-    let Ok(info) = k.sysctl_info(name) else { return Ok(false) };
-    let r = k.sysctl_read(name, cred)?;
-    if r.error != 0 {
-        return Ok(false);
-    }
+fn show_var(b: &mut dyn Backend, name: &str, nflag: bool, o: &mut CmdOutput, newline: bool) -> bool {
+    let Ok(info) = b.info(name) else { return false };
+    let r = match read_all(b, name) {
+        Ok(r) if r.error == 0 => r,
+        _ => return false,
+    };
     if !nflag {
         o.stdout.push_str(&format!("{name}: "));
     }
@@ -208,38 +298,37 @@ fn show_var(k: &mut Kernel, name: &str, nflag: bool, cred: SysctlCred, o: &mut C
     if newline {
         o.stdout.push('\n');
     }
-    Ok(true)
+    true
 }
 
-fn parse(k: &mut Kernel, arg: &str, nflag: bool, qflag: bool, cred: SysctlCred, o: &mut CmdOutput) -> Result<bool, Fault> {
+fn parse(b: &mut dyn Backend, arg: &str, nflag: bool, qflag: bool, o: &mut CmdOutput) -> bool {
     let (name, newval) = match arg.split_once('=') {
         Some((n, v)) => (n, Some(v)),
         None => (arg, None),
     };
-    let info = match k.sysctl_info(name) {
+    let info = match b.info(name) {
         Ok(i) => i,
         Err(_) => {
             if !qflag {
                 o.stderr.push_str(&format!("sysctl: unknown oid '{name}'\n"));
             }
-            return Ok(false);
+            return false;
         }
     };
     let is_node = info.kind & CTLTYPE == CTLTYPE_NODE;
     let Some(newval) = newval else {
         if is_node {
-            let leaves = k.sysctl_leaves(name).unwrap_or_default();
+            let leaves = b.leaves(name).unwrap_or_default();
             for l in leaves {
-                show_var(k, &l, nflag, cred, o, true)?;
+                show_var(b, &l, nflag, o, true);
             }
-            return Ok(true);
+            return true;
         }
-        let ok = show_var(k, name, nflag, cred, o, true)?;
-        return Ok(ok);
+        return show_var(b, name, nflag, o, true);
     };
     if is_node {
         o.stderr.push_str(&format!("sysctl: oid '{name}' isn't a leaf node\n"));
-        return Ok(false);
+        return false;
     }
     if info.kind & CTLFLAG_WR == 0 {
         if info.kind & CTLFLAG_TUN != 0 {
@@ -247,7 +336,7 @@ fn parse(k: &mut Kernel, arg: &str, nflag: bool, qflag: bool, cred: SysctlCred, 
         } else {
             o.stderr.push_str(&format!("sysctl: oid '{name}' is read only\n"));
         }
-        return Ok(false);
+        return false;
     }
     let Some(bytes) = parse_value(info.kind, newval) else {
         if info.kind & CTLTYPE == CTLTYPE_OPAQUE {
@@ -255,10 +344,13 @@ fn parse(k: &mut Kernel, arg: &str, nflag: bool, qflag: bool, cred: SysctlCred, 
         } else {
             o.stderr.push_str(&format!("sysctl: invalid {} '{newval}'\n", typename(info.kind)));
         }
-        return Ok(false);
+        return false;
     };
-    let shown = show_var(k, name, nflag, cred, o, false)?;
-    let r = k.sysctl(name, None, Some(&bytes), cred)?;
+    let shown = show_var(b, name, nflag, o, false);
+    let r = match b.request(name, None, Some(&bytes)) {
+        Ok(r) => r,
+        Err(e) => SysctlReply { error: e, old: Vec::new(), oldlen: 0 },
+    };
     if r.error != 0 {
         if shown {
             o.stdout.push('\n');
@@ -270,11 +362,11 @@ fn parse(k: &mut Kernel, arg: &str, nflag: bool, qflag: bool, cred: SysctlCred, 
             e => format!("{arg}: {}", strerror(e)),
         };
         o.stderr.push_str(&format!("sysctl: {msg}\n"));
-        return Ok(false);
+        return false;
     }
     o.stdout.push_str(" -> ");
-    show_var(k, name, true, cred, o, true)?;
-    Ok(true)
+    show_var(b, name, true, o, true);
+    true
 }
 
 #[cfg(test)]

@@ -221,3 +221,24 @@ mod tests {
         }
     }
 }
+
+impl Kernel {
+    /// The sysctl leaves of every loaded file (the `--fuzz` targets), without duplicates.
+    pub fn sysctl_fuzz_targets(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.files().into_iter().flat_map(|(id, _)| self.sysctl_leaves_of(id)).collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// `--fuzz N` on the sysctls: [`fuzz`] over [`Kernel::sysctl_fuzz_targets`] from 4
+    /// processes (root, uid 1001, jailed root, ...).
+    pub fn fuzz_sysctls(&mut self, ops: u64, seed: u64) -> (Vec<String>, Result<FuzzStats, crate::Fault>) {
+        let names = self.sysctl_fuzz_targets();
+        if names.is_empty() || ops == 0 {
+            return (names, Ok(FuzzStats::default()));
+        }
+        let r = fuzz(self, &names, ops.min(u32::MAX as u64) as u32, seed, 4);
+        (names, r)
+    }
+}
