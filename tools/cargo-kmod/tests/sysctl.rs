@@ -40,7 +40,7 @@ const USER: SysctlCred = SysctlCred { uid: 1001, jailed: false };
 
 /// One `sysctl ARGS` run: (stdout, stderr, exit status).
 fn sysctl(k: &mut Kernel, args: &[&str], cred: SysctlCred) -> (String, String, i32) {
-    let o = kernel_sim::user_sysctl::run(k, args, cred).unwrap_or_else(|f| panic!("sysctl {args:?} faulted: {f:?}\n{}", k.console()));
+    let o = kernel_sim::user::sysctl::run(k, args, cred).unwrap_or_else(|f| panic!("sysctl {args:?} faulted: {f:?}\n{}", k.console()));
     (o.stdout, o.stderr, o.status)
 }
 
@@ -111,4 +111,62 @@ fn counters_in_rust_and_c_behave_alike_on_every_release() {
         }
     }
     assert!(failures.is_empty(), "expected (examples/counters/expected-sysctl.txt):\n{EXPECTED}\n{}", failures.join("\n"));
+}
+
+/// `cargo kmod run <module> --kenv ... --exec ... [--exec-as ...] [--fuzz N]`, as the
+/// command line does it.
+fn kmod_run(module: &str, release: &str, args: &[&str], fuzz: u64) -> cargo_kmod::run::RunReport {
+    use cargo_kmod::run::{RunConfig, RunOptions, user};
+    let ws = Workspace::locate().expect("workspace");
+    let mut config = RunConfig::default();
+    config.kenv.insert("debug.counters.limit".into(), "7".into());
+    config.execs = user::steps_from_args(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>()).expect("exec args");
+    config.fuzz = fuzz;
+    let opts = RunOptions { modules: vec![module.into()], release: resolve(Some(release)).expect("release"), config, jobs: Some(2), verbose: false };
+    cargo_kmod::run::run(&ws, &opts).unwrap_or_else(|e| panic!("cargo kmod run {module}: {e:#}"))
+}
+
+/// The issue's example run, on the command line's path (`--kenv`, `--exec`, `--exec-as`),
+/// for the Rust module on 13.1/14.0/15.0 and the C twin on 14.0/15.0: the tree with the
+/// tunable, `value: 0 -> 5`, and a non-root write that fails the run with `Operation not
+/// permitted`.
+#[test]
+fn the_example_run_shows_the_tree_the_tunable_and_the_permission_check() {
+    let _g = lock();
+    let root = ["--exec", "sysctl debug.counters", "--exec", "sysctl debug.counters.value=5"];
+    let expected = "$ sysctl debug.counters\ndebug.counters.limit: 7\ndebug.counters.name: counters\n\
+                    debug.counters.reads: 0\ndebug.counters.value: 0\n\
+                    $ sysctl debug.counters.value=5\ndebug.counters.value: 0 -> 5\n";
+    let mut modules: Vec<(String, &str)> = ["13.1", "14.0", "15.0"].iter().map(|r| ("counters".to_string(), *r)).collect();
+    modules.push((c_ko(Target::Fbsd14).display().to_string(), "14.0"));
+    modules.push((c_ko(Target::Fbsd15).display().to_string(), "15.0"));
+    for (module, release) in &modules {
+        let ok = kmod_run(module, release, &root, 0);
+        assert!(ok.passed(), "{module} on {release}:\n{}", ok.render());
+        assert_eq!(ok.commands, expected, "{module} on {release}:\n{}", ok.render());
+        assert!(ok.console.starts_with("counters: loaded, limit 7\n"), "{}", ok.console);
+
+        let denied = kmod_run(module, release, &["--exec-as", "1001", "--exec", "sysctl debug.counters.value=5"], 0);
+        assert!(!denied.passed(), "a non-root write must fail the run:\n{}", denied.render());
+        assert!(
+            denied.commands.contains("sysctl: debug.counters.value=5: Operation not permitted\n"),
+            "{module} on {release}:\n{}",
+            denied.render()
+        );
+        assert!(denied.verdict().contains("Operation not permitted"), "{}", denied.verdict());
+    }
+}
+
+/// `--fuzz` covers every sysctl the module created (random writes of 0..1 MiB, short reads,
+/// concurrent and unprivileged processes): only errnos, no panic, fault or leak.
+#[test]
+fn counters_survive_the_sysctl_fuzzer() {
+    let _g = lock();
+    let mut modules: Vec<(String, &str)> = ["13.1", "14.0", "15.0"].iter().map(|r| ("counters".to_string(), *r)).collect();
+    modules.push((c_ko(Target::Fbsd14).display().to_string(), "14.0"));
+    for (module, release) in &modules {
+        let r = kmod_run(module, release, &[], 5000);
+        assert!(r.passed(), "{module} on {release} under --fuzz 5000:\n{}", r.render());
+        assert!(r.fuzz.contains("debug.counters"), "the fuzzer must reach the module's sysctls:\n{}", r.fuzz);
+    }
 }
