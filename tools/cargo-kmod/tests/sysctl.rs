@@ -116,13 +116,23 @@ fn counters_in_rust_and_c_behave_alike_on_every_release() {
 /// `cargo kmod run <module> --kenv ... --exec ... [--exec-as ...] [--fuzz N]`, as the
 /// command line does it.
 fn kmod_run(module: &str, release: &str, args: &[&str], fuzz: u64) -> cargo_kmod::run::RunReport {
+    kmod_run_with(module, release, &[("debug.counters.limit", "7")], -1, args, fuzz)
+}
+
+/// [`kmod_run`] with a kernel environment and a securelevel.
+fn kmod_run_with(module: &str, release: &str, kenv: &[(&str, &str)], securelevel: i32, args: &[&str], fuzz: u64) -> cargo_kmod::run::RunReport {
     use cargo_kmod::run::{RunConfig, RunOptions, user};
     let ws = Workspace::locate().expect("workspace");
     let mut config = RunConfig::default();
-    config.kenv.insert("debug.counters.limit".into(), "7".into());
+    for (k, v) in kenv {
+        config.kenv.insert(k.to_string(), v.to_string());
+    }
+    config.securelevel = securelevel;
     config.execs = user::steps_from_args(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>()).expect("exec args");
     config.fuzz = fuzz;
-    let opts = RunOptions { modules: vec![module.into()], release: resolve(Some(release)).expect("release"), config, jobs: Some(2), verbose: false };
+    // Fixture packages are named by their path from the workspace root.
+    let module = if module.starts_with("tools/") { ws.root.join(module).display().to_string() } else { module.to_string() };
+    let opts = RunOptions { modules: vec![module.clone()], release: resolve(Some(release)).expect("release"), config, jobs: Some(2), verbose: false };
     cargo_kmod::run::run(&ws, &opts).unwrap_or_else(|e| panic!("cargo kmod run {module}: {e:#}"))
 }
 
@@ -169,4 +179,76 @@ fn counters_survive_the_sysctl_fuzzer() {
         assert!(r.passed(), "{module} on {release} under --fuzz 5000:\n{}", r.render());
         assert!(r.fuzz.contains("debug.counters"), "the fuzzer must reach the module's sysctls:\n{}", r.fuzz);
     }
+}
+
+const FIXTURE: &str = "tools/cargo-kmod/tests/fixtures/kmod-sysctl";
+
+/// Every kind of leaf of the crate (fixture kmod-sysctl): u32, i64, bool, ANYBODY, SECURE,
+/// RWTUN (set from the environment when added), a read-only string from `fetch_string`, an
+/// opaque `S,pair`, an `add_proc` handler that wires the old buffer and copies out under a
+/// mutex (no WITNESS report), a node under a node, static bool and u64 oids, and the
+/// tunable fetchers (`0x10` parses as 16, absent variables are `None`).
+#[test]
+fn every_kind_of_leaf_reads_and_writes_like_its_c_macro() {
+    let _g = lock();
+    let kenv = [("kmod_sysctl.ident", "hello"), ("kmod_sysctl.level", "0x10"), ("debug.kmod_sysctl.tun", "99")];
+    for release in ["13.1", "14.0", "15.0"] {
+        let r = kmod_run_with(FIXTURE, release, &kenv, -1, &[
+            "--exec", "sysctl debug.kmod_sysctl",
+            "--exec", "sysctl debug.kmod_sysctl_flag debug.kmod_sysctl_big",
+            "--exec", "sysctl debug.kmod_sysctl.u=1 debug.kmod_sysctl.s=-1 debug.kmod_sysctl.b=1 debug.kmod_sysctl.tun=5 debug.kmod_sysctl.sub.deep=6",
+            "--exec", "sysctl debug.kmod_sysctl_flag=0",
+            "--exec-as", "1001",
+            "--exec", "sysctl debug.kmod_sysctl.any=9",
+        ], 0);
+        assert!(r.passed(), "{release}:\n{}", r.render());
+        assert_eq!(r.console, "kmod_sysctl: level Some(16), quad None, u64 None, ident set true\n", "{release}");
+        assert_eq!(
+            r.commands,
+            "$ sysctl debug.kmod_sysctl\n\
+             debug.kmod_sysctl.sub.deep: 4\n\
+             debug.kmod_sysctl.locked: 42\n\
+             debug.kmod_sysctl.pair: Format:S,pair Length:8 Dump:0x00286bee07000000\n\
+             debug.kmod_sysctl.ident: hello\n\
+             debug.kmod_sysctl.tun: 99\n\
+             debug.kmod_sysctl.sec: 2\n\
+             debug.kmod_sysctl.any: 1\n\
+             debug.kmod_sysctl.b: 0\n\
+             debug.kmod_sysctl.s: -5000000000\n\
+             debug.kmod_sysctl.u: 4000000000\n\
+             $ sysctl debug.kmod_sysctl_flag debug.kmod_sysctl_big\n\
+             debug.kmod_sysctl_flag: 1\n\
+             debug.kmod_sysctl_big: 1099511627776\n\
+             $ sysctl debug.kmod_sysctl.u=1 debug.kmod_sysctl.s=-1 debug.kmod_sysctl.b=1 debug.kmod_sysctl.tun=5 debug.kmod_sysctl.sub.deep=6\n\
+             debug.kmod_sysctl.u: 4000000000 -> 1\n\
+             debug.kmod_sysctl.s: -5000000000 -> -1\n\
+             debug.kmod_sysctl.b: 0 -> 1\n\
+             debug.kmod_sysctl.tun: 99 -> 5\n\
+             debug.kmod_sysctl.sub.deep: 4 -> 6\n\
+             $ sysctl debug.kmod_sysctl_flag=0\n\
+             debug.kmod_sysctl_flag: 1 -> 0\n\
+             [uid 1001:1001] $ sysctl debug.kmod_sysctl.any=9\n\
+             debug.kmod_sysctl.any: 1 -> 9\n",
+            "{release}:\n{}",
+            r.render()
+        );
+        // CTLFLAG_SECURE: refused above securelevel 0, even for root.
+        let sec = kmod_run_with(FIXTURE, release, &[], 1, &["--exec", "sysctl debug.kmod_sysctl.sec=3"], 0);
+        assert!(sec.commands.contains("sysctl: debug.kmod_sysctl.sec=3: Operation not permitted\n"), "{release}:\n{}", sec.render());
+        // Read-only leaves and strings refuse writes.
+        let ro = kmod_run_with(FIXTURE, release, &[], -1, &["--exec", "sysctl debug.kmod_sysctl.ident=x"], 0);
+        assert!(ro.commands.contains("sysctl: oid 'debug.kmod_sysctl.ident' is read only\n"), "{release}:\n{}", ro.render());
+    }
+}
+
+/// A leaked context (`mem::forget`, safe) keeps its oids, whose handlers are module code:
+/// `MOD_UNLOAD` answers EBUSY so the module stays loaded ([`freebsd_kmi::sysctl::live_contexts`]).
+#[test]
+fn a_leaked_context_keeps_the_module_loaded() {
+    let _g = lock();
+    let r = kmod_run_with("tools/cargo-kmod/tests/fixtures/kmod-sysctl-leak", "14.0", &[], -1, &["--exec", "sysctl debug.kmod_sysctl_leak"], 0);
+    assert!(!r.passed(), "the unload must be refused:\n{}", r.render());
+    assert!(r.commands.contains("debug.kmod_sysctl_leak: 5\n"), "{}", r.render());
+    assert!(r.console.contains("kmod_sysctl_leak: state dropped\n"), "{}", r.render());
+    assert!(r.render().contains("MOD_UNLOAD returned 16"), "{}", r.render());
 }
