@@ -223,6 +223,16 @@ fn parent(args: &[String]) -> anyhow::Result<()> {
         measure::per_op(&rd, &lz, &lc, o.cycles)?,
         measure::per_op(&cd, &lz, &lc, o.cycles)?,
     ));
+    let sn = measure::sysctl_reads(o.n);
+    let (sz, sm) = (
+        measure::region_name(measure::SYSCTL_READ, 0),
+        measure::region_name(measure::SYSCTL_READ, sn),
+    );
+    rows.push((
+        "(e) sysctl read of an int (`debug.bench.value` via sysctl(2)): `SysctlCtx::add_rw::<i32>` handler vs `SYSCTL_INT`".to_owned(),
+        measure::per_op(&rd, &sz, &sm, sn)?,
+        measure::per_op(&cd, &sz, &sm, sn)?,
+    ));
 
     // 4. Simulator throughput (natively).
     eprintln!("kmod-bench: context switches (workers.c)");
