@@ -90,7 +90,8 @@ bench_mtx_lock(uint64_t n)
 	volatile uint64_t done = 0;
 	uint64_t i;
 
-	mtx_init(&m, "bench", NULL, MTX_DEF);
+	/* MTX_NEW: m is on the stack, its old contents may look initialised. */
+	mtx_init(&m, "bench", NULL, MTX_DEF | MTX_NEW);
 	for (i = 0; i < n; i++) {
 		mtx_lock(&m);
 		done++;
