@@ -11,8 +11,12 @@
  * far; FIX_SLEEP (_IO): sleeps 1 s in d_ioctl (destroy_dev must wait for it).
  *
  * Variants for the simulator's tests: -DFIX_TRACKCLOSE (D_TRACKCLOSE), and bugs:
+ * -DFIX_ENDLESS (reads never reach EOF, like /dev/zero), -DFIX_OLD_API (make_dev/make_dev_p instead of make_dev_s, reads through
+ * uiomove_frombuf, FIX_GETUNIT returns dev2unit(), the console names devtoname()), and bugs:
  * -DFIX_BUG_IGNORE_PRIV (FIX_CLEAR ignores priv_check), -DFIX_BUG_DESTROY_IN_CLOSE
- * (destroy_dev from d_close), -DFIX_BUG_NO_DESTROY (MOD_UNLOAD forgets /dev/cdevfix_pub).
+ * (destroy_dev from d_close), -DFIX_BUG_UIOMOVE_LOCKED (uiomove with the mutex held in
+ * d_read), -DFIX_BUG_RETURN_LOCKED (FIX_GETLEN returns with the mutex held),
+ * -DFIX_BUG_NO_DESTROY (MOD_UNLOAD forgets /dev/cdevfix_pub).
  */
 #include <sys/param.h>
 #include <sys/module.h>
@@ -26,6 +30,7 @@
 #include <sys/ioccom.h>
 #include <sys/priv.h>
 #include <sys/proc.h>
+#include <sys/ucred.h>
 
 #define FIX_GETLEN	_IOR('F', 1, int)
 #define FIX_CLEAR	_IO('F', 2)
@@ -35,6 +40,12 @@
 #define FIX_COPYOUT	_IOW('F', 6, uint64_t)
 #define FIX_GETCLOSES	_IOR('F', 7, int)
 #define FIX_SLEEP	_IO('F', 8)
+#define FIX_GETUNIT	_IOR('F', 9, int)
+struct fix_who {
+	int pid, uid, ruid, gid;
+};
+#define FIX_WHOAMI	_IOR('F', 10, struct fix_who)
+#define FIX_PRIVCRED	_IO('F', 11)
 
 static MALLOC_DEFINE(M_FIX, "cdevfix", "cdev fixture");
 static struct mtx fix_mtx;
@@ -84,6 +95,23 @@ fix_read(struct cdev *dev, struct uio *uio, int ioflag)
 	char tmp[4096];
 	int n, error;
 
+#ifdef FIX_ENDLESS
+	/* Like /dev/zero: never EOF. */
+	memset(tmp, 0, sizeof(tmp));
+	while (uio->uio_resid > 0) {
+		error = uiomove(tmp, MIN(uio->uio_resid, (ssize_t)sizeof(tmp)), uio);
+		if (error != 0)
+			return (error);
+	}
+	return (0);
+#endif
+#ifdef FIX_OLD_API
+	mtx_lock(&fix_mtx);
+	n = fix_len;
+	memcpy(tmp, fix_buf, n);
+	mtx_unlock(&fix_mtx);
+	return (uiomove_frombuf(tmp, n, uio));
+#endif
 	mtx_lock(&fix_mtx);
 	if (uio->uio_offset < 0 || uio->uio_offset >= fix_len) {
 		mtx_unlock(&fix_mtx);
@@ -91,6 +119,11 @@ fix_read(struct cdev *dev, struct uio *uio, int ioflag)
 	}
 	n = MIN(uio->uio_resid, fix_len - uio->uio_offset);
 	memcpy(tmp, fix_buf + uio->uio_offset, n);
+#ifdef FIX_BUG_UIOMOVE_LOCKED
+	error = uiomove(tmp, n, uio);
+	mtx_unlock(&fix_mtx);
+	return (error);
+#endif
 	mtx_unlock(&fix_mtx);
 	error = uiomove(tmp, n, uio);
 	return (error);
@@ -127,7 +160,9 @@ fix_ioctl(struct cdev *dev, u_long cmd, caddr_t data, int fflag, struct thread *
 	case FIX_GETLEN:
 		mtx_lock(&fix_mtx);
 		*(int *)data = fix_len;
+#ifndef FIX_BUG_RETURN_LOCKED
 		mtx_unlock(&fix_mtx);
+#endif
 		return (0);
 	case FIX_CLEAR:
 		error = priv_check(td, PRIV_DRIVER);
@@ -162,6 +197,17 @@ fix_ioctl(struct cdev *dev, u_long cmd, caddr_t data, int fflag, struct thread *
 		*(int *)data = fix_closes;
 		mtx_unlock(&fix_mtx);
 		return (0);
+	case FIX_WHOAMI:
+		((struct fix_who *)data)->pid = td->td_proc->p_pid;
+		((struct fix_who *)data)->uid = td->td_ucred->cr_uid;
+		((struct fix_who *)data)->ruid = td->td_ucred->cr_ruid;
+		((struct fix_who *)data)->gid = td->td_ucred->cr_rgid;
+		return (0);
+	case FIX_PRIVCRED:
+		return (priv_check_cred(td->td_ucred, PRIV_DRIVER));
+	case FIX_GETUNIT:
+		*(int *)data = dev2unit(dev);
+		return (0);
 	case FIX_SLEEP:
 		tsleep(&fix_closes, 0, "fixslp", hz);
 		if (fix_destroyed)
@@ -189,6 +235,16 @@ static int
 fix_make(struct cdev **dp, int mode, const char *name)
 {
 	struct make_dev_args args;
+
+#ifdef FIX_OLD_API
+	if (mode == 0600) {
+		*dp = make_dev(&fix_cdevsw, 7, UID_ROOT, GID_WHEEL, mode, "%s", name);
+		printf("cdevfix: made /dev/%s unit %d\n", devtoname(*dp), dev2unit(*dp));
+		return (0);
+	}
+	return (make_dev_p(MAKEDEV_CHECKNAME | MAKEDEV_WAITOK, dp, &fix_cdevsw, NULL,
+	    UID_ROOT, GID_WHEEL, mode, "%s", name));
+#endif
 
 	make_dev_args_init(&args);
 	args.mda_devsw = &fix_cdevsw;

@@ -14,6 +14,8 @@
 #include <sys/kernel.h>
 #include <sys/module.h>
 #include <sys/proc.h>
+#include <sys/lock.h>
+#include <sys/mutex.h>
 #include <sys/sysctl.h>
 
 static int st_int = 1;
@@ -58,6 +60,38 @@ range_handler(SYSCTL_HANDLER_ARGS)
 SYSCTL_PROC(_debug_sysctls, OID_AUTO, range, CTLTYPE_INT | CTLFLAG_RW | CTLFLAG_MPSAFE, NULL, 0,
     range_handler, "I", "0..1000");
 
+/*
+ * debug.sysctls.locked: SYSCTL_OUT with a mutex held. The copyout to the user's buffer may
+ * fault and sleep, so kern_sysctl.c's sysctl_old_user() does WITNESS_WARN unless the buffer
+ * was wired first with sysctl_wire_old_buffer() (debug.sysctls.wired). Built with
+ * -DLOCKED_OUT only (a deliberate bug).
+ */
+static struct mtx lk;
+MTX_SYSINIT(sysctls_lk, &lk, "sysctls lock", MTX_DEF);
+
+static int
+locked_handler(SYSCTL_HANDLER_ARGS)
+{
+	int v, error;
+
+	if (arg2 == 1) {
+		error = sysctl_wire_old_buffer(req, sizeof(int));
+		if (error != 0)
+			return (error);
+	}
+	mtx_lock(&lk);
+	v = st_int;
+	error = SYSCTL_OUT(req, &v, sizeof(v));
+	mtx_unlock(&lk);
+	return (error);
+}
+#ifdef LOCKED_OUT
+SYSCTL_PROC(_debug_sysctls, OID_AUTO, locked, CTLTYPE_INT | CTLFLAG_RD | CTLFLAG_MPSAFE | CTLFLAG_SKIP,
+    NULL, 0, locked_handler, "I", "SYSCTL_OUT under a mutex, unwired");
+#endif
+SYSCTL_PROC(_debug_sysctls, OID_AUTO, wired, CTLTYPE_INT | CTLFLAG_RD | CTLFLAG_MPSAFE | CTLFLAG_SKIP,
+    NULL, 1, locked_handler, "I", "SYSCTL_OUT under a mutex, wired");
+
 static struct sysctl_ctx_list ctx;
 static int dyn_value = 10;
 static int dyn_tun = 11;
@@ -84,6 +118,24 @@ sysctls_modevent(module_t mod, int what, void *arg)
 		SYSCTL_ADD_STRING(&ctx, SYSCTL_CHILDREN(node), OID_AUTO, "str", CTLFLAG_RD, dyn_str, 0, "ro string");
 		sub = SYSCTL_ADD_NODE(&ctx, SYSCTL_CHILDREN(node), OID_AUTO, "sub", CTLFLAG_RW | CTLFLAG_MPSAFE, 0, "");
 		SYSCTL_ADD_INT(&ctx, SYSCTL_CHILDREN(sub), OID_AUTO, "deep", CTLFLAG_RW, &deep, 0, "");
+		{
+			/* SYSCTL_FOREACH = RB_FOREACH through the kernel's sysctl_oid_list_RB_*. */
+			struct sysctl_oid *o;
+			int n = 0, last = -1, sorted = 1, rel = 0, e2;
+			int mib[2] = { CTL_KERN, KERN_OSRELDATE };
+			size_t rlen = sizeof(rel);
+
+			SYSCTL_FOREACH(o, SYSCTL_CHILDREN(node)) {
+				if (o->oid_number <= last)
+					sorted = 0;
+				last = o->oid_number;
+				n++;
+			}
+			e2 = kernel_sysctl(curthread, mib, 2, &rel, &rlen, NULL, 0, NULL, 0);
+			printf("sysctls: children=%d sorted=%d entry=%d osreldate=%d e=%d is_true=%d\n", n, sorted,
+			    sysctl_ctx_entry_find(&ctx, node) != NULL, rel == __FreeBSD_version, e2,
+			    getenv_is_true("debug.sysctls.yes"));
+		}
 		TUNABLE_INT_FETCH("debug.sysctls.ti", &ti);
 		getenv_long("debug.sysctls.tl", &tl);
 		getenv_string("debug.sysctls.ts", buf, sizeof(buf));

@@ -144,7 +144,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             let raw: Vec<String> = std::env::args().collect();
             let execs = kmod_run::user::steps_from_args(&raw).map_err(|e| anyhow::anyhow!(e))?;
             anyhow::ensure!(
-                execs.len() == exec.len() && (exec_as.is_empty() || !execs.is_empty() || exec.is_empty()),
+                execs.len() == exec.len() && (exec_as.is_empty() || !exec.is_empty()),
                 "--exec/--exec-as: could not pair the commands with their credentials; write them as `--exec-as UID --exec 'CMD'`"
             );
             let release = release::resolve(freebsd.as_deref())?;

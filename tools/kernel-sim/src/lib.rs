@@ -462,6 +462,10 @@ impl Kernel {
     /// host stubs wrote into the console and panic messages (see `kern::subr_witness`).
     fn exec_call(&mut self, f: usize, args: &[u64], timeout: Option<Duration>) -> Result<u64, AbortInfo> {
         let r = self.exec.call(f, args, timeout);
+        if r.is_err() {
+            // Every simulated thread was abandoned: none is inside a device method any more.
+            kern::kern_conf::after_abort();
+        }
         let r = r.map_err(|a| match a {
             AbortInfo::Panic { message, caller } => AbortInfo::Panic { message: self.resolve_markers(&message), caller },
             other => other,

@@ -65,6 +65,10 @@ fn static_and_dynamic_tree_reads_and_writes() {
         assert_eq!(sh(&mut k, &["debug.nope"], ROOT), (String::new(), "sysctl: unknown oid 'debug.nope'\n".into(), 1));
         assert_eq!(sh(&mut k, &["debug.sysctls.st_ro=1"], ROOT).1, "sysctl: oid 'debug.sysctls.st_ro' is read only\n");
         assert_eq!(sh(&mut k, &["debug.sysctls.st_int=abc"], ROOT).1, "sysctl: invalid integer 'abc'\n");
+        assert_eq!(sh(&mut k, &["debug.sysctls.st_int="], ROOT).1, "sysctl: empty numeric value\n");
+        assert_eq!(sh(&mut k, &["debug.sysctls.st_int: '11'"], ROOT).0, "debug.sysctls.st_int: 9 -> 11\n");
+        assert_eq!(sh(&mut k, &["-nq", "debug.nope", "debug.sysctls.st_int"], ROOT), ("11\n".into(), String::new(), 1));
+        assert_eq!(sh(&mut k, &["debug.sysctls.st_int=9"], ROOT).2, 0);
         assert_eq!(sh(&mut k, &["debug.sysctls.st_int=1"], USER), (
             "debug.sysctls.st_int: 9\n".into(), "sysctl: debug.sysctls.st_int=1: Operation not permitted\n".into(), 1));
         assert_eq!(sh(&mut k, &["debug.sysctls_dyn.str=x"], ROOT).1, "sysctl: oid 'debug.sysctls_dyn.str' is read only\n");
@@ -106,13 +110,15 @@ fn tunables_and_getenv() {
             ("debug.sysctls.ti", "4k"),
             ("debug.sysctls.tl", "-9"),
             ("debug.sysctls.ts", "a-long-string-value"),
+            ("debug.sysctls.yes", "TRUE"),
         ]
         .iter()
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect();
         let (mut k, id) = boot(t, r, SimOptions { kenv, ..SimOptions::default() });
         assert!(
-            k.console().contains("sysctls: loaded st_tun=77 dyn_tun=16 ti=4096 tl=-9 ts=a-long-string-v test=1\n"),
+            k.console().contains("sysctls: children=4 sorted=1 entry=1 osreldate=1 e=0 is_true=1\n")
+                && k.console().contains("sysctls: loaded st_tun=77 dyn_tun=16 ti=4096 tl=-9 ts=a-long-string-v test=1\n"),
             "{}",
             k.console()
         );
@@ -203,7 +209,7 @@ fn fuzz_every_module_sysctl_concurrently() {
         for seed in [None, Some(3)] {
             let (mut k, id) = boot(t, r, SimOptions { securelevel: 1, sched_seed: seed, ..SimOptions::default() });
             let names = k.sysctl_leaves_of(id);
-            assert_eq!(names.len(), 16, "{names:?}");
+            assert_eq!(names.len(), 17, "{names:?}");
             let st = kernel_sim::user::sysctl_fuzz::fuzz(&mut k, &names, 600, 42, 4).unwrap_or_else(|f| panic!("fault: {f}\n{}", k.console()));
             assert!(st.failures.is_empty(), "{:#?}", st.failures);
             assert_eq!(st.requests >= 600, true);
@@ -257,7 +263,37 @@ fn sysctl_command_in_the_exec_runner_runs_with_the_process_credential() {
     assert_eq!((o.stderr.as_str(), o.status), ("sysctl: unknown oid 'debug.nothing'\n", 1));
     // The whole --fuzz sysctl target of the loaded modules.
     let (names, r) = k.fuzz_sysctls(400, 9);
-    assert_eq!(names.len(), 16);
+    assert_eq!(names.len(), 17);
     assert!(r.expect("no fault").failures.is_empty());
     k.unload(id).expect("unload");
+}
+
+#[test]
+fn sysctl_out_under_a_mutex_needs_a_wired_buffer() {
+    let _g = common::lock();
+    let ko = common::build_with("sysctls-locked", &["sysctls.c"], common::Target::Fbsd14, &["-DLOCKED_OUT"]);
+    let mut k = Kernel::boot(SimRelease::V14_0, SimOptions::default()).expect("boot");
+    k.load(&ko).unwrap_or_else(|e| panic!("load: {e}\n{}", k.console()));
+    // CTLFLAG_SKIP hides both from listings.
+    assert!(!sh(&mut k, &["debug.sysctls"], ROOT).0.contains("locked"));
+    let r = k.sysctl("debug.sysctls.wired", Some(4), None, ROOT).expect("wired: no report");
+    assert_eq!((r.error, r.old.as_slice()), (0, &1i32.to_le_bytes()[..]));
+    // A length query (oldptr NULL) copies nothing: no report either.
+    assert_eq!(k.sysctl("debug.sysctls.locked", None, None, ROOT).expect("no copy").oldlen, 4);
+    let f = k.sysctl("debug.sysctls.locked", Some(4), None, ROOT).expect_err("unwired copyout under a mutex");
+    let msg = f.to_string();
+    assert!(msg.contains("sysctl_old_user() with the following non-sleepable locks held"), "{msg}");
+    assert!(msg.contains("sysctls lock"), "{msg}");
+}
+
+#[test]
+fn fuzz_finds_the_unwired_copyout_under_a_mutex() {
+    let _g = common::lock();
+    let ko = common::build_with("sysctls-locked", &["sysctls.c"], common::Target::Fbsd14, &["-DLOCKED_OUT"]);
+    let mut k = Kernel::boot(SimRelease::V14_0, SimOptions::default()).expect("boot");
+    k.load(&ko).unwrap_or_else(|e| panic!("load: {e}\n{}", k.console()));
+    let (names, r) = k.fuzz_sysctls(2000, 1);
+    assert!(names.iter().any(|n| n == "debug.sysctls.locked"));
+    let f = r.expect_err("the fuzzer reads debug.sysctls.locked into a buffer");
+    assert!(f.to_string().contains("sysctl_old_user()"), "{f}");
 }

@@ -331,6 +331,15 @@ mod kmem_tests {
     use super::parse_kmem;
 
     #[test]
+    fn kenv_pairs() {
+        assert_eq!(super::parse_kenv("debug.x=7"), Ok(("debug.x".into(), "7".into())));
+        assert_eq!(super::parse_kenv("a=b=c"), Ok(("a".into(), "b=c".into())));
+        assert_eq!(super::parse_kenv("empty="), Ok(("empty".into(), String::new())));
+        assert!(super::parse_kenv("novalue").unwrap_err().contains("NAME=VALUE"));
+        assert!(super::parse_kenv("=5").is_err());
+    }
+
+    #[test]
     fn kmem_sizes() {
         assert_eq!(parse_kmem("1G"), Ok(1 << 30));
         assert_eq!(parse_kmem("512m"), Ok(512 << 20));

@@ -83,6 +83,7 @@ pub struct ExecStep {
 pub fn steps_from_args(args: &[String]) -> Result<Vec<ExecStep>, String> {
     let mut cred = Ucred::root();
     let mut out = Vec::new();
+    let mut dangling = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let (flag, inline) = match a.split_once('=') {
@@ -97,13 +98,18 @@ pub fn steps_from_args(args: &[String]) -> Result<Vec<ExecStep>, String> {
                 };
                 if flag == "--exec" {
                     out.push(ExecStep { cred: cred.clone(), line: v });
+                    dangling = None;
                 } else {
                     cred = Ucred::parse(&v)?;
+                    dangling = Some(v);
                 }
             }
             "--" => break,
             _ => {}
         }
+    }
+    if let Some(v) = dangling {
+        return Err(format!("--exec-as {v}: no --exec follows it (it applies to the --exec commands after it: `--exec-as {v} --exec 'CMD'`)"));
     }
     Ok(out)
 }
@@ -170,5 +176,6 @@ mod tests {
         assert_eq!(s[1].line, "cat /dev/y");
         assert_eq!(s[2].cred, Ucred::user(0, 5));
         assert!(steps_from_args(&["--exec-as".into(), "bob".into()]).is_err());
+        assert!(steps_from_args(&["--exec".into(), "true".into(), "--exec-as".into(), "5".into()]).unwrap_err().contains("no --exec follows"));
     }
 }

@@ -140,6 +140,7 @@ fn leave(dev: usize) {
     if wake == Some(true) {
         sched().wake_chan(kern_conf::drain_chan(dev), false, false);
     }
+    kern_conf::run_pending_destroy(dev);
 }
 
 fn method(devsw: usize, off: usize) -> usize {
@@ -252,8 +253,15 @@ pub fn close(f: &Rc<File>) -> i32 {
     e
 }
 
-/// `d_read`/`d_write(dev, uio, ioflag)` for `f`.
+/// `d_read`/`d_write(dev, uio, ioflag)` for `f`. `devfs_read_f`/`devfs_write_f` refuse a
+/// transfer above `DEVFS_IOSIZE_MAX` (`INT_MAX`: `debug.devfs_iosize_max_clamp` is 1 by
+/// default, sys/kern/sys_generic.c) with `EINVAL`.
 pub fn rw(f: &Rc<File>, uio: usize, write: bool) -> i32 {
+    // SAFETY: the uio built by sys_generic.rs.
+    let resid = unsafe { ((uio + super::subr_uio::uio::RESID) as *const i64).read() };
+    if resid > i32::MAX as i64 {
+        return EINVAL;
+    }
     let (devsw, _) = match enter(f.dev, Some(f)) {
         Ok(x) => x,
         Err(e) => return e,

@@ -80,6 +80,8 @@ pub mod cdev {
     pub const SI_GID: usize = 68;
     /// `si_mode` (mode_t, 16 bits).
     pub const SI_MODE: usize = 72;
+    /// `si_drv0` (int: the unit, `dev2unit()`).
+    pub const SI_DRV0: usize = 88;
     /// `si_drv1`.
     pub const SI_DRV1: usize = 168;
     /// `si_drv2`.
@@ -116,6 +118,8 @@ pub struct Cdev {
     pub mode: u32,
     /// `destroy_dev` has started (no node, no new calls).
     pub destroyed: bool,
+    /// `destroy_dev_sched` asked for it; done when no thread runs one of its methods.
+    pub destroy_pending: bool,
     /// Opens of the node (`si_usecount`, the vnode's use count).
     pub usecount: u32,
     /// Threads inside a `d_*` method (`si_threadcount`).
@@ -128,7 +132,14 @@ pub struct Cdev {
 
 impl Cdev {
     fn set_u64(&mut self, off: usize, v: u64) {
-        self.mem[off / 8] = v;
+        if off.is_multiple_of(8) {
+            self.mem[off / 8] = v;
+        } else {
+            // si_drv0 (88) is 8-aligned; only 4-byte fields use this path.
+            let w = &mut self.mem[off / 8];
+            let sh = (off % 8) * 8;
+            *w = (*w & !(0xffff_ffffu64 << sh)) | ((v & 0xffff_ffff) << sh);
+        }
     }
 }
 
@@ -184,27 +195,22 @@ fn prep_devname(raw: &[u8]) -> Result<String, (i32, String)> {
     Ok(from)
 }
 
-extern "C" fn make_dev_s_impl(gp: *const u64, stack: *const u64) -> u64 {
-    // SAFETY: called from the variadic shim: gp holds the register arguments (args, cdevp,
-    // fmt, then the format's), stack[-1] is the module's return address.
-    let (args, cdevp, name, caller) = unsafe {
-        let mut ap = VaList::new(gp, 3, stack);
-        let fmt = *gp.add(2) as usize;
-        let name = if fmt == 0 { Vec::new() } else { format(fmt as *const u8, &mut ap) };
-        (*gp as usize, *gp.add(1) as usize, name, *stack.sub(1) as usize)
-    };
+/// Arguments of `make_dev_credv`/`make_dev_sv` after unpacking.
+struct DevArgs {
+    flags: i32,
+    devsw: usize,
+    unit: i32,
+    uid: u32,
+    gid: u32,
+    mode: u32,
+    drv1: u64,
+    drv2: u64,
+}
+
+/// `make_dev_sv`: the new `struct cdev *`, or the errno.
+fn make_dev_common(a: DevArgs, name: &[u8], caller: usize) -> Result<usize, i32> {
     super::kern_switch::preempt();
-    // make_dev_sv: bzero + bcopy of mda_size bytes.
-    let size: usize = rd(args);
-    if size > 64 {
-        return super::module::EINVAL as u64;
-    }
-    let mut a = [0u8; 64];
-    // SAFETY: the module's make_dev_args, mda_size bytes long.
-    unsafe { std::ptr::copy_nonoverlapping(args as *const u8, a.as_mut_ptr(), size) };
-    let g32 = |o: usize| i32::from_le_bytes(a[o..o + 4].try_into().expect("4 bytes"));
-    let g64 = |o: usize| u64::from_le_bytes(a[o..o + 8].try_into().expect("8 bytes"));
-    let (flags, devsw, uid, gid, mode, drv1, drv2) = (g32(8), g64(16) as usize, g32(32) as u32, g32(36) as u32, g32(40) as u32, g64(48), g64(56));
+    let DevArgs { flags, devsw, unit, uid, gid, mode, drv1, drv2 } = a;
     if flags & MAKEDEV_WAITOK != 0 && flags & MAKEDEV_NOWAIT != 0 {
         kernel_panic(format!("make_dev_sv: both WAITOK and NOWAIT specified\n  offending call at {}\n", sym(caller)), caller);
     }
@@ -213,7 +219,7 @@ extern "C" fn make_dev_s_impl(gp: *const u64, stack: *const u64) -> u64 {
         witness::warn_sleep_malloc(cdev::SIZE + 64, caller);
     }
     if devsw == 0 {
-        kernel_panic(format!("make_dev_s: mda_devsw is NULL (prep_cdevsw would dereference it)\n  offending call at {}\n", sym(caller)), caller);
+        kernel_panic(format!("make_dev: the cdevsw is NULL (prep_cdevsw would dereference it)\n  offending call at {}\n", sym(caller)), caller);
     }
     let version: u32 = rd(devsw + cdevsw::D_VERSION);
     if version != D_VERSION {
@@ -221,15 +227,15 @@ extern "C" fn make_dev_s_impl(gp: *const u64, stack: *const u64) -> u64 {
         // SAFETY: d_name is the module's string (or NULL).
         let n = if dname == 0 { "???".to_string() } else { unsafe { super::cstr(dname) } };
         console_write(format!("WARNING: Device driver \"{n}\" has wrong version and is disabled.  Recompile KLD module.\n").as_bytes());
-        return super::module::EINVAL as u64;
+        return Err(super::module::EINVAL);
     }
-    let name = match prep_devname(&name) {
+    let name = match prep_devname(name) {
         Ok(n) => n,
         Err((e, n)) => {
             if flags & MAKEDEV_CHECKNAME == 0 {
                 kernel_panic(format!("make_dev_sv: bad si_name (error={e}, si_name={n})\n  offending call at {}\n", sym(caller)), caller);
             }
-            return e as u64;
+            return Err(e);
         }
     };
     let dflags: u32 = rd(devsw + cdevsw::D_FLAGS);
@@ -245,6 +251,7 @@ extern "C" fn make_dev_s_impl(gp: *const u64, stack: *const u64) -> u64 {
         gid,
         mode: mode & 0o7777,
         destroyed: false,
+        destroy_pending: false,
         usecount: 0,
         threadcount: 0,
         active: Vec::new(),
@@ -253,6 +260,8 @@ extern "C" fn make_dev_s_impl(gp: *const u64, stack: *const u64) -> u64 {
     d.set_u64(cdev::SI_FLAGS, SI_NAMED as u64);
     d.set_u64(cdev::SI_UID, uid as u64 | ((gid as u64) << 32));
     d.set_u64(cdev::SI_MODE, (mode & 0xffff) as u64);
+    // newdev(): si_drv0 = mda_unit (dev2unit()).
+    d.set_u64(cdev::SI_DRV0, unit as u32 as u64);
     d.set_u64(cdev::SI_DRV1, drv1);
     d.set_u64(cdev::SI_DRV2, drv2);
     d.set_u64(cdev::SI_DEVSW, devsw as u64);
@@ -260,11 +269,115 @@ extern "C" fn make_dev_s_impl(gp: *const u64, stack: *const u64) -> u64 {
     // SAFETY: si_name is a 256-byte array inside the 480-byte cdev; nb.len() <= 255.
     unsafe { std::ptr::copy_nonoverlapping(nb.as_ptr(), (addr + cdev::SI_NAME) as *mut u8, nb.len()) };
     with(|k| k.devfs.devs.push(d));
-    if cdevp != 0 {
-        // SAFETY: the module's struct cdev ** out-parameter.
-        unsafe { (cdevp as *mut usize).write(addr) };
+    Ok(addr)
+}
+
+extern "C" fn make_dev_s_impl(gp: *const u64, stack: *const u64) -> u64 {
+    // SAFETY: called from the variadic shim: gp holds the register arguments (args, cdevp,
+    // fmt, then the format's), stack[-1] is the module's return address.
+    let (args, cdevp, name, caller) = unsafe {
+        let mut ap = VaList::new(gp, 3, stack);
+        let fmt = *gp.add(2) as usize;
+        let name = if fmt == 0 { Vec::new() } else { format(fmt as *const u8, &mut ap) };
+        (*gp as usize, *gp.add(1) as usize, name, *stack.sub(1) as usize)
+    };
+    // make_dev_sv: bzero + bcopy of mda_size bytes.
+    let size: usize = rd(args);
+    if size > 64 {
+        return super::module::EINVAL as u64;
     }
-    0
+    let mut a = [0u8; 64];
+    // SAFETY: the module's make_dev_args, mda_size bytes long.
+    unsafe { std::ptr::copy_nonoverlapping(args as *const u8, a.as_mut_ptr(), size) };
+    let g32 = |o: usize| i32::from_le_bytes(a[o..o + 4].try_into().expect("4 bytes"));
+    let g64 = |o: usize| u64::from_le_bytes(a[o..o + 8].try_into().expect("8 bytes"));
+    let da = DevArgs {
+        flags: g32(8),
+        devsw: g64(16) as usize,
+        uid: g32(32) as u32,
+        gid: g32(36) as u32,
+        mode: g32(40) as u32,
+        unit: g32(44),
+        drv1: g64(48),
+        drv2: g64(56),
+    };
+    match make_dev_common(da, &name, caller) {
+        Ok(addr) => {
+            if cdevp != 0 {
+                // SAFETY: the module's struct cdev ** out-parameter.
+                unsafe { (cdevp as *mut usize).write(addr) };
+            }
+            0
+        }
+        Err(e) => e as u64,
+    }
+}
+
+/// `make_dev(devsw, unit, uid, gid, perms, fmt, ...)`: `make_dev_credv(0, ...)`; a failure
+/// is the KASSERT `make_dev: failed make_dev_credv (error=%d)`.
+extern "C" fn make_dev_impl(gp: *const u64, stack: *const u64) -> u64 {
+    // SAFETY: variadic shim: devsw, unit, uid, gid, perms, fmt in registers, then the
+    // format's arguments on the stack.
+    let (da, name, caller) = unsafe {
+        let mut ap = VaList::new(gp, 6, stack);
+        let fmt = *gp.add(5) as usize;
+        let name = if fmt == 0 { Vec::new() } else { format(fmt as *const u8, &mut ap) };
+        let da = DevArgs { flags: 0, devsw: *gp as usize, unit: *gp.add(1) as i32, uid: *gp.add(2) as u32, gid: *gp.add(3) as u32, mode: *gp.add(4) as u32, drv1: 0, drv2: 0 };
+        (da, name, *stack.sub(1) as usize)
+    };
+    match make_dev_common(da, &name, caller) {
+        Ok(a) => a as u64,
+        Err(e) => kernel_panic(format!("make_dev: failed make_dev_credv (error={e})\n  offending call at {}\n", sym(caller)), caller),
+    }
+}
+
+/// `(flags, devsw, unit, uid, gid, mode, name, caller)` of `make_dev_credf`/`make_dev_p`
+/// style calls: 6 register arguments then `mode`, `fmt` and the format's on the stack.
+///
+/// # Safety
+/// Called from a variadic shim of one of those functions.
+unsafe fn credf_args(gp: *const u64, stack: *const u64, devsw_reg: usize) -> (DevArgs, Vec<u8>, usize) {
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        let mut ap = VaList::new(gp, 6, stack);
+        let mode = ap.next_u64() as u32;
+        let fmt = ap.next_u64() as usize;
+        let name = if fmt == 0 { Vec::new() } else { format(fmt as *const u8, &mut ap) };
+        let unit = if devsw_reg == 1 { *gp.add(2) as i32 } else { 0 };
+        let da = DevArgs { flags: *gp as i32, devsw: *gp.add(devsw_reg) as usize, unit, uid: *gp.add(4) as u32, gid: *gp.add(5) as u32, mode, drv1: 0, drv2: 0 };
+        (da, name, *stack.sub(1) as usize)
+    }
+}
+
+/// `make_dev_credf(flags, devsw, unit, cr, uid, gid, mode, fmt, ...)`: NULL on failure.
+extern "C" fn make_dev_credf_impl(gp: *const u64, stack: *const u64) -> u64 {
+    // SAFETY: the variadic shim of make_dev_credf.
+    let (da, name, caller) = unsafe { credf_args(gp, stack, 1) };
+    make_dev_common(da, &name, caller).unwrap_or(0) as u64
+}
+
+/// `make_dev_p(flags, &cdev, devsw, cr, uid, gid, mode, fmt, ...)`: the errno.
+extern "C" fn make_dev_p_impl(gp: *const u64, stack: *const u64) -> u64 {
+    // SAFETY: the variadic shim of make_dev_p.
+    let (da, name, caller) = unsafe { credf_args(gp, stack, 2) };
+    // SAFETY: register 1 is the struct cdev ** out-parameter.
+    let cdevp = unsafe { *gp.add(1) } as usize;
+    match make_dev_common(da, &name, caller) {
+        Ok(a) => {
+            if cdevp != 0 {
+                // SAFETY: the module's out-parameter.
+                unsafe { (cdevp as *mut usize).write(a) };
+            }
+            0
+        }
+        Err(e) => {
+            if cdevp != 0 {
+                // SAFETY: as above (make_dev_credv sets *dres = NULL on failure).
+                unsafe { (cdevp as *mut usize).write(0) };
+            }
+            e as u64
+        }
+    }
 }
 
 extern "C" fn make_dev_args_init_impl(args: usize, sz: usize) {
@@ -335,6 +448,21 @@ pub fn destroy_dev(dev: usize, caller: usize) {
     });
 }
 
+/// After a call aborted (fault, panic, watchdog), every simulated thread is gone: no
+/// thread is inside a device method (so that a later `destroy_dev` does not wait for the
+/// dead ones forever) and no thread has a `td_fpop`.
+pub fn after_abort() {
+    with(|k| {
+        for d in k.devfs.devs.iter_mut() {
+            d.threadcount = 0;
+            d.active.clear();
+            sync_counts(d);
+        }
+        k.user.fpop.clear();
+        k.user.denied.clear();
+    });
+}
+
 /// Devices whose cdevsw lies in `[lo, hi)` and that were not destroyed (at kldunload):
 /// marked destroyed (their methods are never called again) and returned by name.
 pub fn forget_devices_in(inside: impl Fn(usize) -> bool) -> Vec<String> {
@@ -350,12 +478,78 @@ pub fn forget_devices_in(inside: impl Fn(usize) -> bool) -> Vec<String> {
     })
 }
 
-va_shim!(sim_va_make_dev_s, make_dev_s_impl);
-witness::caller_shim!(sim_destroy_dev, k_destroy_dev);
+/// `destroy_dev_sched(dev)`: the destruction happens asynchronously (a taskqueue in the
+/// kernel): here at once when no thread runs a method of the device, else when the last one
+/// leaves it (so it may be called from the device's own methods). Returns 0 (1 when it was
+/// already scheduled, like the kernel's).
+extern "C" fn k_destroy_dev_sched(dev: usize) -> i32 {
+    let caller = witness::caller();
+    let busy = with(|k| {
+        let d = k.devfs.by_addr(dev)?;
+        if d.destroy_pending || d.destroyed {
+            return Some(None);
+        }
+        d.destroy_pending = true;
+        Some(Some(d.threadcount > 0))
+    });
+    match busy {
+        None => kernel_panic(format!("destroy_dev_sched: {dev:#x} is not a device made by make_dev_s\n  offending call at {}\n", sym(caller)), caller),
+        Some(None) => 1,
+        Some(Some(true)) => 0,
+        Some(Some(false)) => {
+            destroy_dev(dev, caller);
+            0
+        }
+    }
+}
 
-/// Register make_dev_s, make_dev_args_init_impl, destroy_dev.
+/// Run a `destroy_dev_sched` that was waiting for the last method of `dev` to return.
+pub fn run_pending_destroy(dev: usize) {
+    let due = with(|k| k.devfs.by_addr(dev).is_some_and(|d| d.destroy_pending && !d.destroyed && d.threadcount == 0));
+    if due {
+        destroy_dev(dev, 0);
+    }
+}
+
+/// `destroy_dev_drain(csw)`: waits until the scheduled destructions of the devices of
+/// `csw` are done.
+extern "C" fn k_destroy_dev_drain(csw: usize) {
+    let caller = witness::caller();
+    witness::warn_sleep(0, "destroy_dev_drain", caller);
+    while with(|k| k.devfs.devs.iter().any(|d| d.devsw == csw && d.destroy_pending && !d.destroyed)) {
+        let dl = Some(sched().now + super::kern_clock::TICK_SBT * 100);
+        super::kern_synch::sleep(csw, 0, 0, "devscd".into(), dl, caller, "destroy_dev_drain");
+    }
+}
+
+/// `devtoname(dev)`: `dev->si_name`.
+extern "C" fn k_devtoname(dev: usize) -> usize {
+    dev + cdev::SI_NAME
+}
+
+/// `dev_ref`/`dev_rel`: reference counts of `struct cdev` (the simulator never frees one).
+extern "C" fn k_dev_ref(_dev: usize) {}
+
+va_shim!(sim_va_make_dev_s, make_dev_s_impl);
+va_shim!(sim_va_make_dev, make_dev_impl);
+va_shim!(sim_va_make_dev_credf, make_dev_credf_impl);
+va_shim!(sim_va_make_dev_p, make_dev_p_impl);
+witness::caller_shim!(sim_destroy_dev, k_destroy_dev);
+witness::caller_shim!(sim_destroy_dev_sched, k_destroy_dev_sched);
+witness::caller_shim!(sim_destroy_dev_drain, k_destroy_dev_drain);
+
+/// Register make_dev_s, make_dev_args_init_impl, make_dev, make_dev_credf, make_dev_p,
+/// destroy_dev, destroy_dev_sched, destroy_dev_drain, devtoname, dev_ref, dev_rel.
 pub fn symbols(v: &mut Vec<KsymDef>) {
     v.push(KsymDef::variadic("make_dev_s", sim_va_make_dev_s as *const () as usize));
     v.push(KsymDef::function("make_dev_args_init_impl", make_dev_args_init_impl as *const () as usize));
     v.push(KsymDef::function("destroy_dev", sim_destroy_dev as *const () as usize));
+    v.push(KsymDef::variadic("make_dev", sim_va_make_dev as *const () as usize));
+    v.push(KsymDef::variadic("make_dev_credf", sim_va_make_dev_credf as *const () as usize));
+    v.push(KsymDef::variadic("make_dev_p", sim_va_make_dev_p as *const () as usize));
+    v.push(KsymDef::function("destroy_dev_sched", sim_destroy_dev_sched as *const () as usize));
+    v.push(KsymDef::function("destroy_dev_drain", sim_destroy_dev_drain as *const () as usize));
+    v.push(KsymDef::function("devtoname", k_devtoname as *const () as usize));
+    v.push(KsymDef::function("dev_ref", k_dev_ref as *const () as usize));
+    v.push(KsymDef::function("dev_rel", k_dev_ref as *const () as usize));
 }

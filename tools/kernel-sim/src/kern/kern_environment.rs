@@ -78,6 +78,47 @@ pub fn parse_quad(v: &str) -> Option<i64> {
     Some(iv)
 }
 
+/// `getenv_array`'s parsing: numbers separated by blanks or commas (each like
+/// `getenv_quad`), each range-checked for a `type_size`-byte signed or unsigned integer
+/// (unsigned ones may not be negative); at most `max` bytes. `None` on any bad number or
+/// when nothing was found.
+pub fn parse_array(val: &str, type_size: usize, signed: bool, max: usize) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    for part in val.split([' ', ',', '\t']).filter(|p| !p.is_empty()) {
+        let q = parse_quad(part)?;
+        let ok = match (type_size, signed) {
+            (1, true) => i8::try_from(q).is_ok(),
+            (2, true) => i16::try_from(q).is_ok(),
+            (4, true) => i32::try_from(q).is_ok(),
+            (1, false) => u8::try_from(q).is_ok(),
+            (2, false) => u16::try_from(q).is_ok(),
+            (4, false) => u32::try_from(q).is_ok(),
+            (8, false) => q >= 0,
+            (8, true) => true,
+            _ => false,
+        };
+        if !ok || out.len() + type_size > max {
+            return None;
+        }
+        out.extend_from_slice(&q.to_le_bytes()[..type_size]);
+    }
+    if out.is_empty() { None } else { Some(out) }
+}
+
+extern "C" fn k_getenv_array(name: usize, data: usize, size: i32, psize: *mut i32, type_size: i32, allow_signed: bool) -> i32 {
+    // SAFETY: C string argument.
+    let Some(v) = (unsafe { name_of(name) }).and_then(|n| get(&n)) else { return 0 };
+    let Some(bytes) = parse_array(&v, type_size.max(0) as usize, allow_signed, size.max(0) as usize) else { return 0 };
+    // SAFETY: the caller's buffer of `size` bytes (bytes.len() <= size) and its length.
+    unsafe {
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), data as *mut u8, bytes.len());
+        if !psize.is_null() {
+            *psize = bytes.len() as i32;
+        }
+    }
+    1
+}
+
 /// The environment, from host code.
 pub fn get(name: &str) -> Option<String> {
     with(|s| s.kenv.get(name).cloned())
@@ -194,6 +235,17 @@ extern "C" fn k_getenv_bool(name: usize, data: *mut u8) -> i32 {
     1
 }
 
+/// `getenv_is_true`/`getenv_is_false`: `getenv_bool` found the variable and it is true /
+/// false.
+extern "C" fn k_getenv_is_true(name: usize) -> bool {
+    let mut b = 0u8;
+    k_getenv_bool(name, &mut b) != 0 && b != 0
+}
+extern "C" fn k_getenv_is_false(name: usize) -> bool {
+    let mut b = 1u8;
+    k_getenv_bool(name, &mut b) != 0 && b == 0
+}
+
 super::subr_witness::caller_shim!(sim_freeenv, k_freeenv);
 
 /// A C string the simulator keeps for the kernel's lifetime.
@@ -216,6 +268,9 @@ pub fn symbols(v: &mut Vec<KsymDef>) {
     v.push(KsymDef::function("getenv_int64", k_getenv_int64 as *const () as usize));
     v.push(KsymDef::function("getenv_uint64", k_getenv_uint64 as *const () as usize));
     v.push(KsymDef::function("getenv_bool", k_getenv_bool as *const () as usize));
+    v.push(KsymDef::function("getenv_array", k_getenv_array as *const () as usize));
+    v.push(KsymDef::function("getenv_is_true", k_getenv_is_true as *const () as usize));
+    v.push(KsymDef::function("getenv_is_false", k_getenv_is_false as *const () as usize));
 }
 
 #[cfg(test)]
@@ -234,5 +289,15 @@ mod tests {
         assert_eq!(parse_quad("4x"), None);
         assert_eq!(parse_quad("abc"), None);
         assert_eq!(parse_quad(""), None);
+    }
+
+    #[test]
+    fn arrays_like_getenv_array() {
+        use super::parse_array;
+        assert_eq!(parse_array("1 2,3", 4, true, 512), Some([1i32, 2, 3].iter().flat_map(|v| v.to_le_bytes()).collect()));
+        assert_eq!(parse_array("-1", 4, false, 512), None);
+        assert_eq!(parse_array("256", 1, false, 512), None);
+        assert_eq!(parse_array("1 2", 4, true, 4), None, "larger than the buffer");
+        assert_eq!(parse_array("4k", 8, false, 512), Some(4096u64.to_le_bytes().to_vec()));
     }
 }

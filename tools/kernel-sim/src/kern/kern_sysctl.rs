@@ -223,6 +223,8 @@ pub struct SysctlState {
     pub ctxs: HashMap<usize, Vec<usize>>,
     /// Credential of the running request (for priv_check from handlers).
     pub cred: SysctlCred,
+    /// `struct sysctl_ctx_entry`s handed out (`sysctl_ctx_entry_add`/`find`): (ctx, oid).
+    pub ctx_entries: HashMap<(usize, usize), usize>,
 }
 
 static STATE: Mutex<Option<SysctlState>> = Mutex::new(None);
@@ -413,32 +415,8 @@ fn load_tunable(oidp: usize) {
     let path = path_of(oidp);
     let Some(val) = super::kern_environment::get(&path) else { return };
     let mut data: Vec<u8> = Vec::new();
-    let int = |size: usize, signed: bool| -> Option<Vec<u8>> {
-        // getenv_array(path, data, sizeof(data), &size, type_size, GETENV_SIGNED/UNSIGNED):
-        // whitespace- or comma-separated numbers, each range-checked for its type.
-        let mut out = Vec::new();
-        for part in val.split([' ', ',', '\t']).filter(|p| !p.is_empty()) {
-            let q = super::kern_environment::parse_quad(part)?;
-            let ok = match (size, signed) {
-                (1, true) => i8::try_from(q).is_ok(),
-                (2, true) => i16::try_from(q).is_ok(),
-                (4, true) => i32::try_from(q).is_ok(),
-                (1, false) => u8::try_from(q).is_ok(),
-                (2, false) => u16::try_from(q).is_ok(),
-                (4, false) => u32::try_from(q).is_ok(),
-                (_, false) => q >= 0 || part.trim_start().starts_with("0x") ,
-                _ => true,
-            };
-            if !ok {
-                return None;
-            }
-            out.extend_from_slice(&q.to_le_bytes()[..size]);
-            if out.len() > 512 - size {
-                break;
-            }
-        }
-        if out.is_empty() { None } else { Some(out) }
-    };
+    // getenv_array(path, data, sizeof(data) = 512, &size, type size, GETENV_SIGNED/UNSIGNED)
+    let int = |size: usize, signed: bool| super::kern_environment::parse_array(&val, size, signed, 512);
     let v = match o.kind & CTLTYPE {
         CTLTYPE_INT | CTLTYPE_S32 => int(4, true),
         CTLTYPE_UINT | CTLTYPE_U32 => int(4, false),
@@ -729,6 +707,7 @@ pub(crate) extern "C" fn sim_userland_sysctl(ctx: usize) -> u64 {
     // SAFETY: ctx is the UserCall of Kernel::sysctl, alive for the whole call.
     let c = unsafe { &mut *(ctx as *mut UserCall) };
     c.error = userland_sysctl(c);
+    // The gate's end checks userret (a handler that returned with a lock held).
     0
 }
 
@@ -1104,6 +1083,7 @@ extern "C" fn k_sysctl_ctx_free(c: usize) -> i32 {
         }
     }
     with(|s| s.ctxs.insert(c, Vec::new()));
+    free_entries(c);
     wr_usize(c, 0);
     wr_usize(c + 8, c);
     0
@@ -1113,13 +1093,20 @@ extern "C" fn k_sysctl_ctx_entry_del(c: usize, o: usize) -> i32 {
     if c == 0 || o == 0 {
         return EINVAL;
     }
-    with(|s| match s.ctxs.get_mut(&c).and_then(|v| v.iter().position(|&x| x == o).map(|i| (v, i))) {
+    let e = with(|s| match s.ctxs.get_mut(&c).and_then(|v| v.iter().position(|&x| x == o).map(|i| (v, i))) {
         Some((v, i)) => {
             v.remove(i);
             0
         }
         None => ENOENT,
-    })
+    });
+    if e == 0
+        && let Some(p) = with(|s| s.ctx_entries.remove(&(c, o)))
+    {
+        // SAFETY: calloc'ed by entry_for.
+        unsafe { libc::free(p as *mut libc::c_void) };
+    }
+    e
 }
 
 extern "C" fn k_sysctl_register_oid(o: usize) {
@@ -1135,6 +1122,267 @@ extern "C" fn k_securelevel_gt(_cr: usize, level: i32) -> i32 {
 }
 extern "C" fn k_securelevel_ge(_cr: usize, level: i32) -> i32 {
     if with(|s| s.securelevel) >= level { EPERM } else { 0 }
+}
+
+// ---- the rest of the exported sysctl KPI ----
+
+/// `sysctl_ctx_entry_add`: a `struct sysctl_ctx_entry` (24 bytes: `entry`, `TAILQ_ENTRY
+/// link`) at the head of the context.
+extern "C" fn k_sysctl_ctx_entry_add(c: usize, o: usize) -> usize {
+    if c == 0 || o == 0 {
+        return 0;
+    }
+    ctx_add(c, o);
+    entry_for(c, o)
+}
+
+/// The `struct sysctl_ctx_entry` of `o` in `c` (allocated on first use, freed with the
+/// context).
+fn entry_for(c: usize, o: usize) -> usize {
+    if let Some(e) = with(|s| s.ctx_entries.get(&(c, o)).copied()) {
+        return e;
+    }
+    // SAFETY: zeroed 24-byte entry.
+    let e = unsafe { libc::calloc(1, 24) } as usize;
+    wr_usize(e, o);
+    with(|s| s.ctx_entries.insert((c, o), e));
+    e
+}
+
+fn free_entries(c: usize) {
+    let es: Vec<usize> = with(|s| {
+        let keys: Vec<(usize, usize)> = s.ctx_entries.keys().filter(|k| k.0 == c).copied().collect();
+        keys.iter().filter_map(|k| s.ctx_entries.remove(k)).collect()
+    });
+    for e in es {
+        // SAFETY: calloc'ed by entry_for.
+        unsafe { libc::free(e as *mut libc::c_void) };
+    }
+}
+
+/// `sysctl_ctx_entry_find`: the entry of `o` in `c`, or NULL.
+extern "C" fn k_sysctl_ctx_entry_find(c: usize, o: usize) -> usize {
+    if c == 0 || o == 0 {
+        return 0;
+    }
+    let has = with(|s| s.ctxs.get(&c).is_some_and(|v| v.contains(&o)));
+    if has { entry_for(c, o) } else { 0 }
+}
+
+/// `sysctl_register_disabled_oid`: leaves become dormant, then `sysctl_register_oid`.
+extern "C" fn k_sysctl_register_disabled_oid(o: usize) {
+    let l = lay();
+    let kind = rd_u32(o + l.kind);
+    if kind & CTLTYPE != CTLTYPE_NODE {
+        wr_u32(o + l.kind, kind | CTLFLAG_DORMANT);
+    }
+    register_oid(o);
+}
+
+/// `sysctl_enable_oid`: clears `CTLFLAG_DORMANT` of a leaf.
+extern "C" fn k_sysctl_enable_oid(o: usize) {
+    let l = lay();
+    let kind = rd_u32(o + l.kind);
+    if kind & CTLTYPE != CTLTYPE_NODE {
+        wr_u32(o + l.kind, kind & !CTLFLAG_DORMANT);
+    }
+}
+
+/// `sysctl_wlock`/`sysctl_wunlock`: the tree lock; one simulated CPU and host-side
+/// bookkeeping make it a no-op here.
+extern "C" fn k_sysctl_wlock() {}
+
+/// `sysctl_rename_oid(oidp, name)`: `strdup` the new name, free the old one.
+extern "C" fn k_sysctl_rename_oid(o: usize, name: usize) {
+    let l = lay();
+    // SAFETY: the module's C string, duplicated.
+    let new = unsafe { libc::strdup(name as *const libc::c_char) } as usize;
+    let old = rd_usize(o + l.name);
+    wr_usize(o + l.name, new);
+    if with(|s| s.dyn_oids.contains_key(&o)) {
+        // SAFETY: strdup'ed by sysctl_add_oid or an earlier rename.
+        unsafe { libc::free(old as *mut libc::c_void) };
+    }
+}
+
+/// `sysctl_move_oid(oid, parent)`: `EEXIST` if the name is taken there; otherwise
+/// unregister, reparent with `OID_AUTO`, register.
+extern "C" fn k_sysctl_move_oid(o: usize, parent: usize) -> i32 {
+    let l = lay();
+    if rd_usize(o + l.parent) == parent {
+        return 0;
+    }
+    if find_name(parent, &oid(o).name).is_some() {
+        return 17; // EEXIST
+    }
+    unregister_oid(o);
+    wr_usize(o + l.parent, parent);
+    wr_u32(o + l.number, (-1i32) as u32);
+    register_oid(o);
+    0
+}
+
+/// `sysctl_msec_to_ticks` (kern_sysctl.c): an int in ticks shown in milliseconds; a new
+/// value below one tick is `EINVAL`.
+extern "C" fn h_msec_to_ticks(oidp: usize, arg1: usize, _arg2: i64, req: usize) -> i32 {
+    let hz = super::kern_clock::HZ;
+    // SAFETY: arg1 points to the int.
+    let tt = unsafe { (arg1 as *const i32).read_unaligned() } as i64;
+    let mut s = (tt * 1000 / hz) as i32;
+    let e = h_int(oidp, &mut s as *mut i32 as usize, 0, req);
+    if e != 0 || rd_usize(req + R_NEWPTR) == 0 {
+        return e;
+    }
+    let tt = s as i64 * hz / 1000;
+    if tt < 1 {
+        return EINVAL;
+    }
+    // SAFETY: as above.
+    unsafe { (arg1 as *mut i32).write_unaligned(tt as i32) };
+    0
+}
+
+// RB_GENERATE(sysctl_oid_list, sysctl_oid, oid_link, cmp_sysctl_oid) walkers over the tree
+// the simulator links (rbe_link[0] = parent | rank bits, [1] = left, [2] = right; sys/tree.h
+// 14.x+), ordered by oid_number (cmp_sysctl_oid).
+fn rb_up(o: usize) -> usize {
+    rd_usize(o + lay().link) & !3
+}
+fn rb_left(o: usize) -> usize {
+    rd_usize(o + lay().link + 8)
+}
+fn rb_right(o: usize) -> usize {
+    rd_usize(o + lay().link + 16)
+}
+
+extern "C" fn k_rb_minmax(head: usize, val: i32) -> usize {
+    let mut o = rd_usize(head);
+    let mut last = 0;
+    while o != 0 {
+        last = o;
+        o = if val < 0 { rb_left(o) } else { rb_right(o) };
+    }
+    last
+}
+
+extern "C" fn k_rb_next(mut o: usize) -> usize {
+    if rb_right(o) != 0 {
+        o = rb_right(o);
+        while rb_left(o) != 0 {
+            o = rb_left(o);
+        }
+        return o;
+    }
+    loop {
+        let p = rb_up(o);
+        if p == 0 || rb_left(p) == o {
+            return p;
+        }
+        o = p;
+    }
+}
+
+extern "C" fn k_rb_prev(mut o: usize) -> usize {
+    if rb_left(o) != 0 {
+        o = rb_left(o);
+        while rb_right(o) != 0 {
+            o = rb_right(o);
+        }
+        return o;
+    }
+    loop {
+        let p = rb_up(o);
+        if p == 0 || rb_right(p) == o {
+            return p;
+        }
+        o = p;
+    }
+}
+
+fn rb_search(head: usize, key: usize, nfind: bool) -> usize {
+    let l = lay();
+    let k = rd_u32(key + l.number) as i32;
+    let mut o = rd_usize(head);
+    let mut best = 0;
+    while o != 0 {
+        let n = rd_u32(o + l.number) as i32;
+        if k < n {
+            best = o;
+            o = rb_left(o);
+        } else if k > n {
+            o = rb_right(o);
+        } else {
+            return o;
+        }
+    }
+    if nfind { best } else { 0 }
+}
+
+extern "C" fn k_rb_find(head: usize, key: usize) -> usize {
+    rb_search(head, key, false)
+}
+extern "C" fn k_rb_nfind(head: usize, key: usize) -> usize {
+    rb_search(head, key, true)
+}
+
+/// `sysctl_find_oid(name, namelen, noid, nindx, req)` by numbers (kern_sysctl.c): `ENOENT`,
+/// `ENOTDIR`; a node with a handler ends the walk.
+extern "C" fn k_sysctl_find_oid(name: usize, namelen: u32, noid: usize, nindx: usize, _req: usize) -> i32 {
+    match find_by_numbers(name, namelen) {
+        Ok((o, indx)) => {
+            if noid != 0 {
+                wr_usize(noid, o);
+            }
+            if nindx != 0 {
+                wr_u32(nindx, indx as u32);
+            }
+            0
+        }
+        Err(e) => e,
+    }
+}
+
+fn find_by_numbers(name: usize, namelen: u32) -> Result<(usize, usize), i32> {
+    let l = lay();
+    let mut list = with(|s| s.root);
+    let mut indx = 0usize;
+    while indx < 24 && indx < namelen as usize {
+        let want = rd_u32(name + 4 * indx) as i32;
+        let Some(o) = children(list).into_iter().find(|&o| rd_u32(o + l.number) as i32 == want) else { return Err(ENOENT) };
+        let kind = rd_u32(o + l.kind);
+        if kind & CTLFLAG_DORMANT != 0 {
+            return Err(ENOENT);
+        }
+        indx += 1;
+        if kind & CTLTYPE == CTLTYPE_NODE {
+            if rd_usize(o + l.handler) != 0 || indx == namelen as usize {
+                return Ok((o, indx));
+            }
+            list = o;
+        } else if indx == namelen as usize {
+            return Ok((o, indx));
+        } else {
+            return Err(ENOTDIR);
+        }
+    }
+    Err(ENOENT)
+}
+
+/// `kernel_sysctl(td, name, namelen, old, oldlenp, new, newlen, retval, flags)`: by numbers,
+/// with kernel buffers.
+#[allow(clippy::too_many_arguments)]
+extern "C" fn k_kernel_sysctl(td: usize, name: usize, namelen: u32, old: usize, oldlenp: usize, new: usize, newlen: usize, retval: usize, flags: i32) -> i32 {
+    match find_by_numbers(name, namelen) {
+        Ok((o, _)) => {
+            let path = path_of(o);
+            let cpath = super::kern_environment::leak_cstr(&path);
+            let e = k_kernel_sysctlbyname(td, cpath, old, oldlenp, new, newlen, retval, flags);
+            // SAFETY: the CString made just above.
+            drop(unsafe { std::ffi::CString::from_raw(cpath as *mut libc::c_char) });
+            e
+        }
+        Err(e) => e,
+    }
 }
 
 caller_shim!(sim_sysctl_add_oid, k_sysctl_add_oid);
@@ -1236,6 +1484,7 @@ pub(crate) fn boot(release: &str, freebsd_version: u32, lookup: &dyn Fn(&str) ->
         dyn_oids: HashMap::new(),
         ctxs: HashMap::new(),
         cred: SysctlCred::ROOT,
+        ctx_entries: HashMap::new(),
     });
     let l = layout;
     let node_fmt = super::kern_environment::leak_cstr("N");
@@ -1381,6 +1630,22 @@ pub fn symbols(v: &mut Vec<KsymDef>) {
     f(v, "sysctl_unregister_oid", k_sysctl_unregister_oid as *const () as usize);
     f(v, "securelevel_gt", k_securelevel_gt as *const () as usize);
     f(v, "kernel_sysctlbyname", k_kernel_sysctlbyname as *const () as usize);
+    f(v, "kernel_sysctl", k_kernel_sysctl as *const () as usize);
+    f(v, "sysctl_find_oid", k_sysctl_find_oid as *const () as usize);
+    f(v, "sysctl_ctx_entry_add", k_sysctl_ctx_entry_add as *const () as usize);
+    f(v, "sysctl_ctx_entry_find", k_sysctl_ctx_entry_find as *const () as usize);
+    f(v, "sysctl_register_disabled_oid", k_sysctl_register_disabled_oid as *const () as usize);
+    f(v, "sysctl_enable_oid", k_sysctl_enable_oid as *const () as usize);
+    f(v, "sysctl_wlock", k_sysctl_wlock as *const () as usize);
+    f(v, "sysctl_wunlock", k_sysctl_wlock as *const () as usize);
+    f(v, "sysctl_rename_oid", k_sysctl_rename_oid as *const () as usize);
+    f(v, "sysctl_move_oid", k_sysctl_move_oid as *const () as usize);
+    f(v, "sysctl_msec_to_ticks", h_msec_to_ticks as *const () as usize);
+    f(v, "sysctl_oid_list_RB_MINMAX", k_rb_minmax as *const () as usize);
+    f(v, "sysctl_oid_list_RB_NEXT", k_rb_next as *const () as usize);
+    f(v, "sysctl_oid_list_RB_PREV", k_rb_prev as *const () as usize);
+    f(v, "sysctl_oid_list_RB_FIND", k_rb_find as *const () as usize);
+    f(v, "sysctl_oid_list_RB_NFIND", k_rb_nfind as *const () as usize);
     f(v, "securelevel_ge", k_securelevel_ge as *const () as usize);
     // SLIST_HEAD / RB_HEAD: one pointer.
     v.push(KsymDef::data("sysctl__children", vec![0; 8], 8));

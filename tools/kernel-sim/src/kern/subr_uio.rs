@@ -189,11 +189,28 @@ extern "C" fn k_uiomove(cp: usize, n: i32, u: usize) -> i32 {
     uiomove(cp, n, u, caller)
 }
 
+/// `uiomove_frombuf(buf, buflen, uio)`: `EINVAL` for a negative offset or resid; nothing
+/// (0) at or past the end of the buffer; else `uiomove(buf + offset, buflen - offset, uio)`.
+extern "C" fn k_uiomove_frombuf(buf: usize, buflen: i32, u: usize) -> i32 {
+    let caller = witness::caller();
+    let off: i64 = rd(u + uio::OFFSET);
+    let resid: i64 = rd(u + uio::RESID);
+    if off < 0 || resid < 0 {
+        return crate::user::errno::EINVAL;
+    }
+    if buflen <= 0 || off >= buflen as i64 {
+        return 0;
+    }
+    uiomove(buf + off as usize, buflen - off as i32, u, caller)
+}
+
 witness::caller_shim!(sim_uiomove, k_uiomove);
+witness::caller_shim!(sim_uiomove_frombuf, k_uiomove_frombuf);
 
 /// Register uiomove, copyin, copyout, copyinstr.
 pub fn symbols(v: &mut Vec<KsymDef>) {
     v.push(KsymDef::function("uiomove", sim_uiomove as *const () as usize));
+    v.push(KsymDef::function("uiomove_frombuf", sim_uiomove_frombuf as *const () as usize));
     v.push(KsymDef::function("copyin", k_copyin as *const () as usize));
     v.push(KsymDef::function("copyout", k_copyout as *const () as usize));
     v.push(KsymDef::function("copyinstr", k_copyinstr as *const () as usize));

@@ -6,7 +6,8 @@
 //! on every device node the modules created:
 //!
 //! * open (read-only, write-only, read-write; sometimes `O_NONBLOCK`) and close;
-//! * `pread`/`pwrite` of 0 to 64 KiB at random (also negative and huge) offsets;
+//! * `pread`/`pwrite` of 0 to 64 KiB (sometimes up to 4 GiB) at random (also negative and
+//!   huge) offsets;
 //! * `preadv`/`pwritev` with 2 to 8 iovecs;
 //! * ioctl with the commands found in the modules' code (32-bit constants that are
 //!   valid `_IO`/`_IOR`/`_IOW`/`_IOWR` encodings) and random ones, with a valid buffer
@@ -16,7 +17,10 @@
 //!
 //! Processes 2 and 4 are unprivileged (uid 1001, and root in a jail): when `priv_check`
 //! refuses them a privilege during a system call that then succeeds, the module ignored
-//! the refusal, and the run fails. Faults, panics (WITNESS reports among them) and hangs
+//! the refusal, and the run fails. (A method that only *asks* whether the caller is
+//! privileged, to decide what to show, and succeeds either way, is reported too: the
+//! fuzzer cannot tell it from an ignored refusal; such a module should be fuzzed with
+//! that call answering an error for the unprivileged, or be checked by its own tests.) Faults, panics (WITNESS reports among them) and hangs
 //! (deadlocks, the watchdog) end the fuzzing with the failure; leaks are found by the
 //! unload that follows. The same seed gives the same operations (and, with a scheduler
 //! seed, the same interleaving).
@@ -135,7 +139,12 @@ impl Worker {
             }
             3..=6 => {
                 let fd = self.fd();
-                let len = if self.below(8) == 0 { 0 } else { self.below(64 << 10) as usize + 1 };
+                let len = match self.below(16) {
+                    0 | 1 => 0,
+                    // Huge: up to and beyond DEVFS_IOSIZE_MAX (INT_MAX).
+                    2 => self.below(1 << 32) as usize,
+                    _ => self.below(64 << 10) as usize + 1,
+                };
                 let a = self.addr(len);
                 let off = match self.below(8) {
                     0 => -(self.below(1 << 20) as i64),
@@ -146,8 +155,8 @@ impl Worker {
                 if write && a >= self.buf && a < self.buf + BUF {
                     let r = self.next();
                     crate::kern::with(|k| {
-                        if let Some(p) = k.user.procs.get(&self.pid) {
-                            let s = p.vm.slice(a, len.min(64));
+                        if let Some(p) = k.user.procs.get_mut(&self.pid) {
+                            let s = p.vm.bytes_mut(a, len.min(64));
                             for (i, b) in s.iter_mut().enumerate() {
                                 *b = (r >> ((i % 8) * 8)) as u8;
                             }
@@ -193,8 +202,8 @@ impl Worker {
                     if a >= self.buf && a + len <= self.buf + BUF {
                         let r = self.next();
                         crate::kern::with(|k| {
-                            if let Some(p) = k.user.procs.get(&self.pid) {
-                                for (i, b) in p.vm.slice(a, len).iter_mut().enumerate() {
+                            if let Some(p) = k.user.procs.get_mut(&self.pid) {
+                                for (i, b) in p.vm.bytes_mut(a, len).iter_mut().enumerate() {
                                     // Small values (valid sizes, indexes) more often than not.
                                     *b = if i % 4 == 0 { (r >> (i % 64)) as u8 & 0x7f } else { 0 };
                                 }
@@ -215,6 +224,7 @@ impl Worker {
             self.todo -= 1;
             crate::kern::with(|k| k.user.denied.remove(&tid));
             let (name, r) = self.op();
+            userret();
             self.done += 1;
             if r.is_err() {
                 self.errors += 1;
@@ -228,6 +238,22 @@ impl Worker {
             }
         }
     }
+}
+
+/// `userret()`'s `WITNESS_WARN(WARN_PANIC, NULL, "userret: returning")` for the running
+/// process thread: back to user space, no lock may be held.
+pub(crate) fn userret() {
+    let t = sched().current();
+    if t.held.is_empty() {
+        return;
+    }
+    let mut msg = String::from("userret: returning with the following locks held:\n");
+    for h in t.held.iter().rev() {
+        msg.push_str(&crate::kern::subr_witness::list_lock(h));
+    }
+    msg.push_str("witness_warn\n");
+    let caller = t.held.last().map(|h| h.caller).unwrap_or(0);
+    crate::kern::panic::kernel_panic(msg, caller);
 }
 
 extern "C" fn worker_entry(arg: usize) {
@@ -270,26 +296,40 @@ extern "C" fn spawn_workers(arg: u64) -> u64 {
     0
 }
 
-/// ioctl command encodings among the 32-bit constants of `bytes` (module code and data).
-pub fn find_ioctl_commands(bytes: &[u8]) -> Vec<u32> {
+fn plausible_ioctl(v: u32) -> bool {
+    let len = sys::iocparm_len(v);
+    let group = (v >> 8) & 0xff;
+    let ok_dir = match v & 0xe000_0000 {
+        IOC_VOID => len == 0 || len == 4,
+        IOC_IN | IOC_OUT => len > 0 && len <= 4096,
+        d if d == IOC_IN | IOC_OUT => len > 0 && len <= 4096,
+        _ => false,
+    };
+    ok_dir && (group as u8).is_ascii_alphabetic()
+}
+
+/// ioctl command encodings among the 32-bit constants of `bytes`: in code (`exec`), the
+/// immediates of `cmp eax, imm32` (`3d`), `cmp r/m32, imm32` (`81 /7`) and `mov r32, imm32`
+/// (`b8+r`), as compilers emit for a `switch`/`match` on the command; in data, aligned words
+/// (command tables).
+pub fn find_ioctl_commands(bytes: &[u8], exec: bool) -> Vec<u32> {
     let mut out: Vec<u32> = Vec::new();
-    for w in bytes.windows(4) {
-        let v = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
-        let dir = v & 0xe000_0000;
-        let len = sys::iocparm_len(v);
-        let group = (v >> 8) & 0xff;
-        let ok_dir = match dir {
-            IOC_VOID => len == 0 || len == 4,
-            IOC_IN | IOC_OUT => len > 0 && len <= 4096,
-            d if d == IOC_IN | IOC_OUT => len > 0 && len <= 4096,
-            _ => false,
+    let mut i = 1;
+    while i + 4 <= bytes.len() {
+        let v = u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+        let imm = if exec {
+            let p = bytes[i - 1];
+            p == 0x3d || (0xb8..=0xbf).contains(&p) || (i >= 2 && bytes[i - 2] == 0x81 && (0xf8..=0xff).contains(&p))
+        } else {
+            i % 4 == 0
         };
-        if ok_dir && (group as u8).is_ascii_alphabetic() && !out.contains(&v) {
+        if imm && plausible_ioctl(v) && !out.contains(&v) {
             out.push(v);
-            if out.len() >= 512 {
+            if out.len() >= 256 {
                 break;
             }
         }
+        i += 1;
     }
     out
 }
@@ -305,7 +345,8 @@ impl Kernel {
                 }
                 // SAFETY: a loaded section of the image (every page is readable).
                 let b = unsafe { std::slice::from_raw_parts(s.addr as *const u8, s.size) };
-                for c in find_ioctl_commands(b) {
+                // SHF_EXECINSTR
+                for c in find_ioctl_commands(b, s.flags & 0x4 != 0) {
                     if !out.contains(&c) {
                         out.push(c);
                     }
@@ -394,12 +435,19 @@ impl Kernel {
 mod tests {
     #[test]
     fn finds_ioctl_encodings() {
-        let mut b = vec![0x90u8; 3];
+        // cmp eax, imm32; mov esi, imm32; cmp rdi, imm32; a constant that is no immediate.
+        let mut b = vec![0x90u8, 0x3d];
         b.extend_from_slice(&0x4004_4601u32.to_le_bytes());
+        b.push(0xbe);
         b.extend_from_slice(&0x2000_4602u32.to_le_bytes());
-        b.extend_from_slice(&0x1234_5678u32.to_le_bytes());
-        let c = super::find_ioctl_commands(&b);
-        assert!(c.contains(&0x4004_4601) && c.contains(&0x2000_4602));
-        assert!(!c.contains(&0x1234_5678));
+        b.extend_from_slice(&[0x48, 0x81, 0xff]);
+        b.extend_from_slice(&0x8004_4603u32.to_le_bytes());
+        b.extend_from_slice(&[0x90, 0x90]);
+        b.extend_from_slice(&0x4004_4604u32.to_le_bytes());
+        let c = super::find_ioctl_commands(&b, true);
+        assert_eq!(c, vec![0x4004_4601, 0x2000_4602, 0x8004_4603]);
+        let mut d = vec![0u8; 4];
+        d.extend_from_slice(&0xc010_4605u32.to_le_bytes());
+        assert_eq!(super::find_ioctl_commands(&d, false), vec![0xc010_4605]);
     }
 }

@@ -152,13 +152,25 @@ impl UserVm {
     ///
     /// # Panics
     /// When the range is outside the region.
-    pub fn slice(&self, addr: usize, len: usize) -> &mut [u8] {
+    pub fn bytes(&self, addr: usize, len: usize) -> &[u8] {
+        assert!(self.contains(addr, len), "user range outside the process's memory");
+        if len == 0 {
+            return &[];
+        }
+        // SAFETY: inside the mapping owned by this UserVm.
+        unsafe { std::slice::from_raw_parts(addr as *const u8, len) }
+    }
+
+    /// Host view of user bytes, writable (the process writing its own memory).
+    ///
+    /// # Panics
+    /// When the range is outside the region.
+    pub fn bytes_mut(&mut self, addr: usize, len: usize) -> &mut [u8] {
         assert!(self.contains(addr, len), "user range outside the process's memory");
         if len == 0 {
             return &mut [];
         }
-        // SAFETY: inside the mapping owned by this UserVm; the simulated process is the only
-        // host-side user of its memory while it runs.
+        // SAFETY: inside the mapping owned by this UserVm, borrowed mutably.
         unsafe { std::slice::from_raw_parts_mut(addr as *mut u8, len) }
     }
 }
@@ -263,7 +275,17 @@ impl UcredLayout {
 /// The fake `struct ucred` of each process (by pid): 512 zeroed bytes + its groups array.
 #[derive(Debug, Default)]
 pub struct FakeUcreds {
-    map: HashMap<i32, (Box<[u64]>, Box<[u32]>)>,
+    map: HashMap<i32, FakeUcred>,
+}
+
+/// A fake `struct ucred` (512 bytes) and its groups array.
+type FakeUcred = (Box<[u64]>, Box<[u32]>);
+
+impl FakeUcreds {
+    /// Drop the fake credential of an exited process.
+    pub fn forget(&mut self, pid: i32) {
+        self.map.remove(&pid);
+    }
 }
 
 /// Point the running thread's `td_ucred` at a fake `struct ucred` of its process's

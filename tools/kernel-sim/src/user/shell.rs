@@ -142,11 +142,20 @@ pub struct Shell<'k> {
     pub out: Vec<u8>,
     /// Collected standard error.
     pub err: String,
+    /// Bytes written to standard output so far.
+    pub printed: usize,
     /// A crash of module code during a system call.
     pub fault: Option<Box<Fault>>,
 }
 
-impl Shell<'_> {
+/// The most a command may write to its standard output: a device that never reports EOF
+/// (`cat /dev/zero`-like) stops the command instead of running forever.
+pub const OUTPUT_LIMIT: usize = 64 << 20;
+
+/// `EFBIG` (sys/sys/errno.h).
+const EFBIG: i32 = 27;
+
+impl<'k> Shell<'k> {
     /// Run `f` as a system call of this process (on thread 0, through the gate). After a
     /// crash every later call fails with `EIO` (the kernel is dead).
     pub fn sys<R>(&mut self, f: impl FnOnce() -> Result<R, i32>) -> Result<R, i32> {
@@ -162,6 +171,12 @@ impl Shell<'_> {
         }
     }
 
+    /// A shell for process `pid` (its standard streams collected), to make system calls
+    /// from a test or a tool.
+    pub fn new(k: &'k mut Kernel, pid: i32) -> Shell<'k> {
+        Shell { k, pid, stdout_fd: None, stdin_fd: None, out: Vec::new(), err: String::new(), printed: 0, fault: None }
+    }
+
     /// Allocate `n` bytes of the process's memory.
     pub fn alloc(&mut self, n: usize) -> Option<usize> {
         let pid = self.pid;
@@ -171,7 +186,7 @@ impl Shell<'_> {
     /// Bytes of the process's memory (copied out).
     pub fn peek(&self, addr: usize, len: usize) -> Vec<u8> {
         let pid = self.pid;
-        crate::kern::with(|k| k.user.procs.get(&pid).map(|p| p.vm.slice(addr, len).to_vec())).unwrap_or_default()
+        crate::kern::with(|k| k.user.procs.get(&pid).map(|p| p.vm.bytes(addr, len).to_vec())).unwrap_or_default()
     }
 
     /// Write bytes into the process's memory.
@@ -179,7 +194,7 @@ impl Shell<'_> {
         let pid = self.pid;
         crate::kern::with(|k| {
             if let Some(p) = k.user.procs.get_mut(&pid) {
-                p.vm.slice(addr, data.len()).copy_from_slice(data)
+                p.vm.bytes_mut(addr, data.len()).copy_from_slice(data)
             }
         })
     }
@@ -217,6 +232,13 @@ impl Shell<'_> {
 
     /// Write bytes to standard output (the redirection's device, or collected).
     pub fn print(&mut self, data: &[u8]) -> Result<(), i32> {
+        self.printed += data.len();
+        if self.printed > OUTPUT_LIMIT {
+            if !self.err.contains("output limit") {
+                self.err.push_str("sh: output limit of 64 MiB reached: the command is stopped (does the device ever report EOF?)\n");
+            }
+            return Err(EFBIG);
+        }
         match self.stdout_fd {
             None => {
                 self.out.extend_from_slice(data);
@@ -292,7 +314,10 @@ impl Kernel {
         for fd in fds {
             let _ = self.syscall(pid, move || crate::kern::sys_generic::sys_close(fd))?;
         }
-        self.st_mut().user.procs.remove(&pid);
+        let u = &mut self.st_mut().user;
+        u.procs.remove(&pid);
+        u.creds.forget(pid);
+        u.thread_proc.retain(|_, p| *p != pid);
         Ok(())
     }
 
@@ -301,7 +326,10 @@ impl Kernel {
     /// module code is returned as a [`Fault`]; WITNESS checks the return to user space).
     pub fn syscall<R>(&mut self, pid: i32, f: impl FnOnce() -> R) -> Result<R, Fault> {
         let comm = self.st().user.procs.get(&pid).map(|p| p.comm.clone()).unwrap_or_else(|| "sh".into());
-        crate::kern::kern_switch::sched().set_main_name(&comm);
+        let sch = crate::kern::kern_switch::sched();
+        sch.set_main_name(&comm);
+        // td_proc->p_pid of thread 0 is the process's while it runs (kldload's is 2).
+        let old_pid = std::mem::replace(&mut sch.threads[0].pid, pid);
         let tid0 = crate::kern::kern_switch::TID0;
         self.st_mut().user.thread_proc.insert(tid0, pid);
         let mut f = Some(f);
@@ -314,6 +342,7 @@ impl Kernel {
         let r = self.exec_call(syscall_gate as *const () as usize, &[(&mut dynf) as *mut &mut dyn FnMut() as u64], None);
         self.st_mut().user.thread_proc.remove(&tid0);
         self.st_mut().user.fpop.remove(&tid0);
+        crate::kern::kern_switch::sched().threads[0].pid = old_pid;
         match r {
             Ok(_) => Ok(out.expect("the system call ran")),
             Err(a) => Err(self.fault(a)),
@@ -350,7 +379,7 @@ impl Kernel {
         if let Some(p) = self.st_mut().user.procs.get_mut(&pid) {
             p.vm.reset();
         }
-        let mut sh = Shell { k: self, pid, stdout_fd: None, stdin_fd: None, out: Vec::new(), err: String::new(), fault: None };
+        let mut sh = Shell { k: self, pid, stdout_fd: None, stdin_fd: None, out: Vec::new(), err: String::new(), printed: 0, fault: None };
         let status = 'run: {
             if let Some((path, append)) = &cmd.stdout_to {
                 use oflags::*;

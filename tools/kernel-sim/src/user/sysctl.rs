@@ -123,41 +123,47 @@ pub fn format_value(info: &OidInfo, v: &[u8]) -> String {
     format!("Format:{} Length:{} Dump:0x{}{}", info.fmt, v.len(), dump, if v.len() > 16 { "..." } else { "" })
 }
 
-/// Parse a new value like sysctl(8) (`strtoimax`/`strtoumax`, base 0, the whole string).
-pub fn parse_value(kind: u32, s: &str) -> Option<Vec<u8>> {
-    if kind & CTLTYPE == CTLTYPE_STRING {
-        return Some(s.as_bytes().to_vec());
-    }
-    let (size, signed) = int_shape(kind)?;
-    let t = s.trim_start();
+/// `strtol`/`strtoul` with base 0 over the whole string (`parse_numeric` of sysctl.c):
+/// `None` when no digit was read, something follows, or the value overflows the C type
+/// (`ERANGE`). Unsigned parsing accepts a sign like `strtoul` (`-1` is the largest value).
+fn strto(s: &str, signed: bool) -> Option<u64> {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
     let (neg, body) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
         Some(b'+') => (false, &t[1..]),
         _ => (false, t),
     };
-    let (radix, digits) = if let Some(h) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
-        (16, h)
-    } else if body.len() > 1 && body.starts_with('0') {
-        (8, &body[1..])
-    } else {
-        (10, body)
+    let (radix, digits) = match body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+        Some(h) if h.starts_with(|c: char| c.is_ascii_hexdigit()) => (16, h),
+        _ if body.len() > 1 && body.starts_with('0') => (8, &body[1..]),
+        _ => (10, body),
     };
-    if digits.is_empty() {
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
         return None;
     }
-    let mag = u128::from_str_radix(digits, radix).ok()?;
-    let val: i128 = if neg { -(mag as i128) } else { mag as i128 };
-    let bits = 8 * size as u32;
-    let ok = if signed {
-        val >= -(1i128 << (bits - 1)) && val < (1i128 << (bits - 1))
+    let mag = u64::from_str_radix(digits, radix).ok()?;
+    if signed {
+        let v: i64 = if neg { if mag > i64::MAX as u64 + 1 { return None } else { (mag as i64).wrapping_neg() } } else { i64::try_from(mag).ok()? };
+        Some(v as u64)
     } else {
-        // strtoumax accepts "-1" as the largest value; sysctl(8) rejects out-of-range.
-        val >= 0 && val < (1i128 << bits)
-    };
-    if !ok {
-        return None;
+        Some(if neg { mag.wrapping_neg() } else { mag })
     }
-    Some((val as i64 as u64).to_le_bytes()[..size].to_vec())
+}
+
+/// Parse a new value like sysctl(8): strings as they are; numbers separated by blanks or
+/// commas, each `strtol`/`strtoul`/`strtoimax`/`strtoumax` then cast to the oid's C type
+/// (no range check beyond the `long` conversion, as sysctl.c does). `Err(bad word)`.
+pub fn parse_value(kind: u32, s: &str) -> Result<Vec<u8>, String> {
+    if kind & CTLTYPE == CTLTYPE_STRING {
+        return Ok(s.as_bytes().to_vec());
+    }
+    let Some((size, signed)) = int_shape(kind) else { return Err(s.to_string()) };
+    let mut out = Vec::new();
+    for w in s.split([' ', ',']).filter(|w| !w.is_empty()) {
+        let v = strto(w, signed).ok_or_else(|| w.to_string())?;
+        out.extend_from_slice(&v.to_le_bytes()[..size]);
+    }
+    Ok(out)
 }
 
 /// What the command needs from the kernel: name lookups (no module code) and `__sysctl(2)`
@@ -248,16 +254,18 @@ pub fn run_on(b: &mut dyn Backend, args: &[&str]) -> CmdOutput {
     let mut names = Vec::new();
     for a in args {
         match *a {
-            "-n" => nflag = true,
-            "-q" => qflag = true,
-            "-nq" | "-qn" => {
-                nflag = true;
-                qflag = true;
-            }
-            s if s.starts_with('-') && s.len() > 1 => {
-                o.stderr.push_str(&format!("sysctl: illegal option -- {}\nusage: sysctl [-nq] name[=value] ...\n", &s[1..]));
-                o.status = 1;
-                return o;
+            s if s.starts_with('-') && s.len() > 1 && names.is_empty() => {
+                for c in s[1..].chars() {
+                    match c {
+                        'n' => nflag = true,
+                        'q' => qflag = true,
+                        c => {
+                            o.stderr.push_str(&format!("sysctl: illegal option -- {c}\nusage: sysctl [-nq] name[=value] ...\n"));
+                            o.status = 1;
+                            return o;
+                        }
+                    }
+                }
             }
             s => names.push(s),
         }
@@ -288,9 +296,15 @@ fn read_all(b: &mut dyn Backend, name: &str) -> Result<SysctlReply, i32> {
 fn show_var(b: &mut dyn Backend, name: &str, nflag: bool, o: &mut CmdOutput, newline: bool) -> bool {
     let Ok(info) = b.info(name) else { return false };
     let r = match read_all(b, name) {
-        Ok(r) if r.error == 0 => r,
+        // show_var(): `if (i != 0 || (len == 0 && ctltype != CTLTYPE_STRING)) return (1);`
+        Ok(r) if r.error == 0 && (!r.old.is_empty() || info.kind & CTLTYPE == CTLTYPE_STRING) => r,
         _ => return false,
     };
+    // Types sysctl(8) has no format for (opaque without a known "S,name") print nothing
+    // without -o.
+    if int_shape(info.kind).is_none() && info.kind & CTLTYPE != CTLTYPE_STRING {
+        return false;
+    }
     if !nflag {
         o.stdout.push_str(&format!("{name}: "));
     }
@@ -302,9 +316,22 @@ fn show_var(b: &mut dyn Backend, name: &str, nflag: bool, o: &mut CmdOutput, new
 }
 
 fn parse(b: &mut dyn Backend, arg: &str, nflag: bool, qflag: bool, o: &mut CmdOutput) -> bool {
-    let (name, newval) = match arg.split_once('=') {
-        Some((n, v)) => (n, Some(v)),
-        None => (arg, None),
+    // strsep(&cp, "=:"), leading blanks of the value and one pair of quotes stripped,
+    // trailing blanks of the name trimmed.
+    let (name, newval) = match arg.find(['=', ':']) {
+        Some(i) => {
+            let mut v = arg[i + 1..].trim_start_matches(|c: char| c.is_ascii_whitespace());
+            if let Some(q) = v.chars().next().filter(|c| *c == '"' || *c == '\'')
+                && v.len() >= 2
+                && v.ends_with(q)
+            {
+                v = &v[1..v.len() - 1];
+            } else if let Some(q) = v.chars().next().filter(|c| *c == '"' || *c == '\'') {
+                v = &v[q.len_utf8()..];
+            }
+            (arg[..i].trim_end(), Some(v))
+        }
+        None => (arg.trim_end(), None),
     };
     let info = match b.info(name) {
         Ok(i) => i,
@@ -324,7 +351,9 @@ fn parse(b: &mut dyn Backend, arg: &str, nflag: bool, qflag: bool, o: &mut CmdOu
             }
             return true;
         }
-        return show_var(b, name, nflag, o, true);
+        // A value sysctl(8) cannot read or show prints nothing and is not an error.
+        show_var(b, name, nflag, o, true);
+        return true;
     };
     if is_node {
         o.stderr.push_str(&format!("sysctl: oid '{name}' isn't a leaf node\n"));
@@ -338,13 +367,20 @@ fn parse(b: &mut dyn Backend, arg: &str, nflag: bool, qflag: bool, o: &mut CmdOu
         }
         return false;
     }
-    let Some(bytes) = parse_value(info.kind, newval) else {
-        if info.kind & CTLTYPE == CTLTYPE_OPAQUE {
-            o.stderr.push_str(&format!("sysctl: oid '{name}' is type {} and cannot be set\n", info.kind & CTLTYPE));
-        } else {
-            o.stderr.push_str(&format!("sysctl: invalid {} '{newval}'\n", typename(info.kind)));
-        }
+    if int_shape(info.kind).is_some() && newval.is_empty() {
+        o.stderr.push_str("sysctl: empty numeric value\n");
         return false;
+    }
+    if int_shape(info.kind).is_none() && info.kind & CTLTYPE != CTLTYPE_STRING {
+        o.stderr.push_str(&format!("sysctl: oid '{name}' is type {}, cannot set that\n", info.kind & CTLTYPE));
+        return false;
+    }
+    let bytes = match parse_value(info.kind, newval) {
+        Ok(b) => b,
+        Err(word) => {
+            o.stderr.push_str(&format!("sysctl: invalid {} '{word}'\n", typename(info.kind)));
+            return false;
+        }
     };
     let shown = show_var(b, name, nflag, o, false);
     let r = match b.request(name, None, Some(&bytes)) {
@@ -374,14 +410,19 @@ mod tests {
     use super::*;
     #[test]
     fn values_parse_like_strtoimax_with_range_checks() {
-        assert_eq!(parse_value(CTLTYPE_INT, "5"), Some(5i32.to_le_bytes().to_vec()));
-        assert_eq!(parse_value(CTLTYPE_INT, "-5"), Some((-5i32).to_le_bytes().to_vec()));
-        assert_eq!(parse_value(CTLTYPE_INT, "0x10"), Some(16i32.to_le_bytes().to_vec()));
-        assert_eq!(parse_value(CTLTYPE_INT, "abc"), None);
-        assert_eq!(parse_value(CTLTYPE_INT, "5x"), None);
-        assert_eq!(parse_value(CTLTYPE_INT, "4294967296"), None);
-        assert_eq!(parse_value(CTLTYPE_UINT, "-1"), None);
-        assert_eq!(parse_value(CTLTYPE_U8, "255"), Some(vec![255]));
+        let int = |v: i32| Ok(v.to_le_bytes().to_vec());
+        assert_eq!(parse_value(CTLTYPE_INT, "5"), int(5));
+        assert_eq!(parse_value(CTLTYPE_INT, "-5"), int(-5));
+        assert_eq!(parse_value(CTLTYPE_INT, "0x10"), int(16));
+        assert_eq!(parse_value(CTLTYPE_INT, "010"), int(8));
+        assert_eq!(parse_value(CTLTYPE_INT, "abc"), Err("abc".into()));
+        assert_eq!(parse_value(CTLTYPE_INT, "5x"), Err("5x".into()));
+        // (int)strtol(...): no range check beyond long.
+        assert_eq!(parse_value(CTLTYPE_INT, "4294967297"), int(1));
+        assert_eq!(parse_value(CTLTYPE_INT, "99999999999999999999"), Err("99999999999999999999".into()));
+        assert_eq!(parse_value(CTLTYPE_UINT, "-1"), Ok(vec![255; 4]));
+        assert_eq!(parse_value(CTLTYPE_U8, "255"), Ok(vec![255]));
+        assert_eq!(parse_value(CTLTYPE_INT, "1, 2 3"), Ok([1i32, 2, 3].iter().flat_map(|v| v.to_le_bytes()).collect()));
         assert_eq!(typename(CTLTYPE_INT), "integer");
     }
 }

@@ -62,6 +62,8 @@ struct Worker {
 fn call(w: &mut Worker, name: &str, oldlen: Option<usize>, new: Option<Vec<u8>>) -> i32 {
     let mut c = UserCall { name: name.to_string(), cred: w.cred, oldlen, new, error: 0, old: Vec::new(), retval: 0 };
     let e = ks::userland_sysctl(&mut c);
+    // Back to user space: no lock may be held (userret's WITNESS_WARN).
+    super::fuzz::userret();
     w.stats.requests += 1;
     if e == 0 { w.stats.ok += 1 } else { w.stats.errors += 1 }
     if !(0..=ELAST).contains(&e) {
@@ -83,6 +85,7 @@ fn run_ops(w: &mut Worker) {
                 // Length query, then a short read.
                 let mut c = UserCall { name: name.clone(), cred: w.cred, oldlen: None, new: None, error: 0, old: Vec::new(), retval: 0 };
                 let e = ks::userland_sysctl(&mut c);
+                super::fuzz::userret();
                 w.stats.requests += 1;
                 if e != 0 {
                     w.stats.errors += 1;
