@@ -208,7 +208,6 @@ fn every_kind_of_leaf_reads_and_writes_like_its_c_macro() {
             "$ sysctl debug.kmod_sysctl\n\
              debug.kmod_sysctl.sub.deep: 4\n\
              debug.kmod_sysctl.locked: 42\n\
-             debug.kmod_sysctl.pair: Format:S,pair Length:8 Dump:0x00286bee07000000\n\
              debug.kmod_sysctl.ident: hello\n\
              debug.kmod_sysctl.tun: 99\n\
              debug.kmod_sysctl.sec: 2\n\
@@ -232,6 +231,24 @@ fn every_kind_of_leaf_reads_and_writes_like_its_c_macro() {
             "{release}:\n{}",
             r.render()
         );
+        // The opaque pair (sysctl(8) shows no unknown struct without -o): its bytes through
+        // sysctl(2), and ENOMEM for a short buffer (whose valid length userland_sysctl reports).
+        let ws = Workspace::locate().expect("workspace");
+        let ko = build(&ws, &BuildOptions { module: ws.root.join(FIXTURE).display().to_string(), release: resolve(Some(release)).unwrap(), jobs: Some(2), verbose: false })
+            .unwrap_or_else(|e| panic!("build {FIXTURE}: {e:#}"))
+            .ko;
+        let sim = SimRelease::by_name(release).expect("release");
+        let mut k = Kernel::boot(sim, SimOptions::default()).expect("boot");
+        let id = k.load(&ko).unwrap_or_else(|e| panic!("load: {e}\n{}", k.console()));
+        let r = k.sysctl("debug.kmod_sysctl.pair", Some(8), None, ROOT).expect("no fault");
+        assert_eq!((r.error, r.old.as_slice()), (0, &[0x00, 0x28, 0x6b, 0xee, 7, 0, 0, 0][..]), "{release}");
+        let short = k.sysctl("debug.kmod_sysctl.pair", Some(4), None, ROOT).expect("no fault");
+        assert_eq!((short.error, short.oldlen), (12, 4), "{release}: ENOMEM, 4 valid bytes");
+        let size = k.sysctl("debug.kmod_sysctl.pair", None, None, ROOT).expect("no fault");
+        assert_eq!((size.error, size.oldlen), (0, 8), "{release}: the size alone");
+        k.unload(id).unwrap_or_else(|e| panic!("unload: {e}\n{}", k.console()));
+        assert!(k.panics().is_empty(), "{:?}", k.panics());
+        drop(k); // one simulated kernel per process at a time
         // CTLFLAG_SECURE: refused above securelevel 0, even for root.
         let sec = kmod_run_with(FIXTURE, release, &[], 1, &["--exec", "sysctl debug.kmod_sysctl.sec=3"], 0);
         assert!(sec.commands.contains("sysctl: debug.kmod_sysctl.sec=3: Operation not permitted\n"), "{release}:\n{}", sec.render());
