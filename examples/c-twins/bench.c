@@ -10,6 +10,8 @@
  *   bench_malloc8_nowait   <-> bench_kbox_try_new   (KBox::try_new(.., Flags::NOWAIT))
  *   bench_malloc32_nowait  <-> bench_kvec_try_push  (KVec::try_push(.., Flags::NOWAIT))
  *   bench_mtx_lock         <-> bench_mutex_lock     (uncontended Mutex lock + unlock)
+ *   debug.bench.value      <-> debug.bench.value    (SYSCTL_INT vs a SysctlCtx handler:
+ *                                                    the harness reads it through sysctl(2))
  *
  * The store and load through a volatile pointer keep the compiler from dropping the
  * allocation (the Rust side uses core::hint::black_box). malloc() is the sys/malloc.h
@@ -22,8 +24,14 @@
 #include <sys/malloc.h>
 #include <sys/lock.h>
 #include <sys/mutex.h>
+#include <sys/sysctl.h>
 
 static MALLOC_DEFINE(M_BENCH, "bench", "kmod-bench allocation loops");
+
+static int bench_value = 7;
+static SYSCTL_NODE(_debug, OID_AUTO, bench, CTLFLAG_RD | CTLFLAG_MPSAFE, 0, "kmod-bench");
+SYSCTL_INT(_debug_bench, OID_AUTO, value, CTLFLAG_RW, &bench_value, 0,
+    "an int the harness reads");
 
 static __always_inline uint64_t
 bench_loop(uint64_t n, size_t size, int flags)

@@ -519,6 +519,7 @@ impl<T: Send + Sync + 'static> SysctlCtx<T> {
     /// A leaf with a handler of your own (`SYSCTL_ADD_PROC`): `kind` is a `CTLTYPE_*` value
     /// (from [`freebsd_kpi::common::sysctl`]) and `fmt` its format; the handler reads and
     /// writes through the [`Request`]. `flags` defaults to `RD`. **May sleep.**
+    #[allow(clippy::too_many_arguments)]
     pub fn add_proc<H>(
         &mut self, parent: impl Into<Parent>, name: &'static CStr, ctltype: u32, flags: Flags, fmt: &'static CStr, descr: &'static CStr, handler: H,
     ) -> Result<Node, Errno>

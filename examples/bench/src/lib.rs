@@ -12,6 +12,7 @@
 //! | [`bench_kbox_try_new`] | `KBox::try_new(u64, Flags::NOWAIT)` + drop | `bench_malloc8_nowait`: `malloc(8, .., M_NOWAIT)` + NULL check + `free` |
 //! | [`bench_kvec_try_push`] | `KVec::<u64>::new()` + `try_push(.., Flags::NOWAIT)` + drop | `bench_malloc32_nowait` |
 //! | [`bench_mutex_lock`] | uncontended `Mutex::lock` + guard drop | `bench_mtx_lock`: `mtx_lock` + `mtx_unlock` |
+//! | `debug.bench.value` | a read through a [`SysctlCtx`] `add_rw::<i32>` handler | `SYSCTL_INT(_debug_bench, OID_AUTO, value, CTLFLAG_RW, ..)` |
 //!
 //! `Vec` and `KVec` both grow an empty vector of `u64` to 4 elements (32 bytes) on the first
 //! push, hence the 32-byte C twins. [`core::hint::black_box`] keeps the optimiser from
@@ -31,7 +32,9 @@ use freebsd_kmi::errno::Errno;
 use freebsd_kmi::heap::{KBox, KVec};
 use freebsd_kmi::malloc::Flags;
 use freebsd_kmi::module::Module;
+use core::sync::atomic::{AtomicI32, Ordering};
 use freebsd_kmi::sync::Mutex;
+use freebsd_kmi::sysctl::{Flags as SysctlFlags, Root, SysctlCtx};
 use freebsd_kmi::{kprintln, release};
 
 /// `n` times: `Box::new(i)` through the global allocator (`malloc(8, M_RUST, M_WAITOK)`)
@@ -111,8 +114,11 @@ pub extern "C" fn bench_mutex_lock(n: u64) -> u64 {
     done
 }
 
-/// The module: nothing to keep between load and unload.
-struct Bench;
+/// The module: the sysctl context of `debug.bench.value`, which the harness reads
+/// (a sysctl read of an int: the Rust handler against C's `SYSCTL_INT`).
+struct Bench {
+    _sysctl: SysctlCtx<AtomicI32>,
+}
 
 impl Module for Bench {
     fn load() -> Result<Self, Errno> {
@@ -120,7 +126,20 @@ impl Module for Bench {
         let ok = bench_box_alloc(1) + bench_vec_alloc(1) + bench_kbox_try_new(1) + bench_kvec_try_push(1);
         let locked = bench_mutex_lock(1);
         kprintln!("bench: loaded for FreeBSD {} ({ok}/4 allocation loops ran, {locked}/1 lock loop)", release::NAME);
-        Ok(Bench)
+        let mut sysctl = SysctlCtx::new(AtomicI32::new(7))?;
+        let node = sysctl.add_node(Root::DEBUG, c"bench", c"kmod-bench")?;
+        sysctl.add_rw(
+            node,
+            c"value",
+            SysctlFlags::empty(),
+            c"an int the harness reads",
+            |v: &AtomicI32, _req| v.load(Ordering::Relaxed),
+            |v: &AtomicI32, new: i32| {
+                v.store(new, Ordering::Relaxed);
+                Ok(())
+            },
+        )?;
+        Ok(Bench { _sysctl: sysctl })
     }
 }
 

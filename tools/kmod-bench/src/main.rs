@@ -244,6 +244,16 @@ fn parent(args: &[String]) -> anyhow::Result<()> {
         measure::per_op(&rd, &lz, &lc, o.cycles)?,
         measure::per_op(&cd, &lz, &lc, o.cycles)?,
     ));
+    let sn = measure::sysctl_reads(o.n);
+    let (sz, sm) = (
+        measure::region_name(measure::SYSCTL_READ, 0),
+        measure::region_name(measure::SYSCTL_READ, sn),
+    );
+    rows.push((
+        "(e) sysctl read of an int (`debug.bench.value` via sysctl(2)): `SysctlCtx::add_rw::<i32>` handler vs `SYSCTL_INT`".to_owned(),
+        measure::per_op(&rd, &sz, &sm, sn)?,
+        measure::per_op(&cd, &sz, &sm, sn)?,
+    ));
 
     // 3b. Device I/O: examples/echo vs c-twins/echo.c, 4 KiB per system call (n / 10 calls:
     // each one crosses the simulator's system-call gate and devfs).

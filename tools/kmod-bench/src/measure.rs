@@ -61,6 +61,18 @@ pub const OPS: [Op; 5] = [
     },
 ];
 
+/// The int both bench modules publish (`examples/bench`: a `SysctlCtx` handler; `bench.c`:
+/// `SYSCTL_INT`), read through the simulated sysctl(2) in the `sysctl_read/N` regions.
+pub const SYSCTL_OID: &str = "debug.bench.value";
+/// Region-name prefix of the sysctl reads.
+pub const SYSCTL_READ: &str = "sysctl_read";
+
+/// How many sysctl reads are measured for a loop count of `n` (each read is a whole
+/// simulated system call: fewer than the loops).
+pub fn sysctl_reads(n: u64) -> u64 {
+    (n / 10).max(1)
+}
+
 /// Region name of `n` calls of `func`.
 pub fn region_name(func: &str, n: u64) -> String {
     format!("{func}/{n}")
@@ -73,9 +85,21 @@ pub fn load_region_name(cycles: u64) -> String {
 
 /// Fails when a malloc type still holds memory.
 fn check_no_live_memory(k: &Kernel, when: &str) -> anyhow::Result<()> {
+    check_live_memory(k, &[], when)
+}
+
+/// Live allocations per malloc type: `(name, allocations, bytes)`.
+fn live_memory(k: &Kernel) -> Vec<(String, u64, u64)> {
+    k.malloc_stats().iter().map(|t| (t.name.clone(), t.live_allocs, t.live_bytes)).collect()
+}
+
+/// Fails when a malloc type holds more than `baseline` (what the loaded module keeps: the
+/// Rust module's sysctl context) or the kernel reported a leak or a panic.
+fn check_live_memory(k: &Kernel, baseline: &[(String, u64, u64)], when: &str) -> anyhow::Result<()> {
     for t in k.malloc_stats() {
+        let (a, b) = baseline.iter().find(|(n, ..)| *n == t.name).map_or((0, 0), |(_, a, b)| (*a, *b));
         ensure!(
-            t.live_allocs == 0 && t.live_bytes == 0,
+            t.live_allocs == a && t.live_bytes == b,
             "{when}: malloc type {} still holds {} allocations ({} bytes)",
             t.name,
             t.live_allocs,
@@ -128,6 +152,8 @@ pub fn run_regions(
     let id = k
         .load(ko)
         .map_err(|e| anyhow::anyhow!("kldload {}: {e}\n{}", ko.display(), k.console()))?;
+    // What the loaded module keeps until unload (the Rust module's sysctl context).
+    let baseline = live_memory(&k);
     for f in funcs {
         let addr = k
             .lookup_symbol(id, f)
@@ -144,7 +170,24 @@ pub fn run_regions(
             ensure!(r == m, "{f}({m}) returned {r}, expected {m}");
             out.calls.push((f.clone(), m, r, total_allocs(&k) - before));
         }
-        check_no_live_memory(&k, &format!("after {f}"))?;
+        check_live_memory(&k, &baseline, &format!("after {f}"))?;
+    }
+    // A sysctl read of an int, through the simulated sysctl(2): the module's instructions
+    // are its handler (Rust) or none but the trampoline to the kernel's handler (C).
+    let root = kernel_sim::kern::kern_sysctl::SysctlCred::ROOT;
+    let read = |k: &mut Kernel| -> anyhow::Result<()> {
+        let r = k.sysctl(SYSCTL_OID, Some(4), None, root).map_err(|e| anyhow::anyhow!("sysctl {SYSCTL_OID}: {e}"))?;
+        ensure!(r.error == 0 && r.old.len() == 4, "sysctl {SYSCTL_OID}: error {}, {} bytes", r.error, r.old.len());
+        Ok(())
+    };
+    read(&mut k)?;
+    for m in [0, sysctl_reads(n)] {
+        region(&region_name(SYSCTL_READ, m), || -> anyhow::Result<()> {
+            for _ in 0..m {
+                read(&mut k)?;
+            }
+            Ok(())
+        })?;
     }
     k.unload(id)
         .map_err(|e| anyhow::anyhow!("kldunload: {e}\n{}", k.console()))?;
@@ -328,9 +371,10 @@ pub fn callgrind_run(
     }
     let dumps = callgrind::read_dumps(&prefix)?;
     ensure!(
-        dumps.len() == 2 * funcs.len() + 2,
+        // Two per loop, two for the load + unload cycles, two for the sysctl reads.
+        dumps.len() == 2 * funcs.len() + 4,
         "expected {} callgrind dumps from {}, found {}",
-        2 * funcs.len() + 2,
+        2 * funcs.len() + 4,
         prefix.display(),
         dumps.len()
     );
