@@ -250,7 +250,7 @@ fn parent(args: &[String]) -> anyhow::Result<()> {
         measure::region_name(measure::SYSCTL_READ, sn),
     );
     rows.push((
-        "(e) sysctl read of an int (`debug.bench.value` via sysctl(2)): `SysctlCtx::add_rw::<i32>` handler vs `SYSCTL_INT`".to_owned(),
+        "(f) sysctl read of an int (`debug.bench.value` via sysctl(2)): `SysctlCtx::add_rw::<i32>` handler vs `SYSCTL_INT`".to_owned(),
         measure::per_op(&rd, &sz, &sm, sn)?,
         measure::per_op(&cd, &sz, &sm, sn)?,
     ));
