@@ -11,7 +11,7 @@
 //!
 //! and a static `debug.counters_static` int ([`sysctl_static!`]). Writes need root (no
 //! `CTLFLAG_ANYBODY`). Unloading drops the context, which removes the oids and waits for
-//! running handlers before the data goes. No `unsafe`.
+//! running handlers before the data goes. Safe Rust only.
 //!
 //! Its C twin is `examples/c-twins/counters.c`; both behave the same under
 //! `cargo kmod run counters --kenv debug.counters.limit=7 --exec 'sysctl debug.counters'

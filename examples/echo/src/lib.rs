@@ -12,8 +12,9 @@
 //! - The node is `root:wheel 0600`. `kldunload` is refused with `EBUSY` while the device
 //!   is open; `kldunload -f` destroys it (waiting for running calls).
 //!
-//! No `unsafe`. Its C twin is `examples/c-twins/echo.c`; both behave the same.
+//! Safe Rust only. Its C twin is `examples/c-twins/echo.c`; both behave the same.
 #![no_std]
+#![forbid(unsafe_code)]
 
 use core::ffi::c_int;
 use core::pin::Pin;

@@ -4,6 +4,7 @@
 //! `Vec`, `String`) and with the fallible per-call-flags API (`KBox`, `KVec`) charged to
 //! its own malloc type `hello`; on unload (`Drop`) it prints a goodbye and frees it all.
 #![no_std]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

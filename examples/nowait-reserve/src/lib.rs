@@ -12,6 +12,7 @@
 //! API (`Vec::try_reserve`, `KBox::try_new`) and a failure fails the load with ENOMEM
 //! instead of reaching the alloc-error handler (which would panic the kernel).
 #![no_std]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

@@ -7,7 +7,7 @@
 //!   handlers), then the callout (drained: no tick runs or re-arms afterwards), whose value
 //!   holds the task (drained: a queued run finishes first). Then the counts are printed.
 //!
-//! No `unsafe`. Its C twin is `examples/c-twins/ticker.c`; both print the same lines and
+//! Safe Rust only. Its C twin is `examples/c-twins/ticker.c`; both print the same lines and
 //! show `debug.ticker.ticks: 10` under `cargo kmod run ticker --exec 'sleep 1' --exec
 //! 'sysctl debug.ticker.ticks'`.
 #![no_std]

@@ -8,6 +8,7 @@
 //!
 //! Its C twin is `examples/c-twins/workers.c`; both print the same lines.
 #![no_std]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 
