@@ -30,6 +30,7 @@
 
 mod config;
 
+pub mod caller;
 pub mod cdev;
 pub mod callout;
 pub mod errno;

@@ -73,7 +73,9 @@
 //! | [`IoDest`]/[`IoSource`] copies, [`UserSliceReader`]/[`UserSliceWriter`] | yes (page faults) | inside the method, no [`Mutex`](crate::sync::Mutex) held (an [`SxLock`](crate::sync::SxLock) is fine) |
 //! | [`Caller::priv_check`] | no | inside the method |
 
-pub mod caller;
+/// The calling thread: moved to [`crate::caller`] (shared with sysctl handlers); still
+/// reachable here.
+pub use crate::caller;
 pub mod ioctl;
 pub mod uio;
 

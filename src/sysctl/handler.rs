@@ -2,6 +2,8 @@
 //! per kind of leaf, and [`Request`], the safe view of `struct sysctl_req`.
 
 use super::value::{Opaque, Scalar, StringBuf};
+use crate::caller::Caller;
+use freebsd_kpi::kpi_cdev::KpiCdev;
 use crate::errno::{EINVAL, EPERM, Errno};
 use core::ffi::{c_int, c_void};
 use core::marker::PhantomData;
@@ -37,6 +39,27 @@ impl Request<'_> {
         // SAFETY: # Invariants: valid for the call; fields are only changed by the kernel
         // functions this thread calls through `self`.
         unsafe { &*self.raw }
+    }
+
+    /// The thread that made the request (`req->td`): the `sysctl` process's thread, or the
+    /// kernel thread of an in-kernel request (a tunable being loaded, `kernel_sysctl`).
+    /// Ask it [`Caller::priv_check`] in the handler: e.g. refuse a write unless
+    /// `req.caller().priv_check(Privilege::DRIVER)` passes, on an oid with
+    /// [`Flags::ANYBODY`](super::Flags::ANYBODY) (without it, the kernel already refuses
+    /// writes from non-root before calling the handler). `priv_check` does not sleep
+    /// (sys/kern/kern_priv.c, see [`crate::caller`]): it may be called with a mutex held.
+    pub fn caller(&self) -> Caller<'_> {
+        self.caller_as::<crate::kernel::Kernel>()
+    }
+
+    /// [`Request::caller`] over any [`KpiCdev`] (the mock in unit tests).
+    fn caller_as<K: KpiCdev>(&self) -> Caller<'_, K> {
+        // SAFETY: `req->td` (FACTS.md section 6: offset 0) is curthread for every request:
+        // sys/kern/kern_sysctl.c `userland_sysctl(td, ...)` sets `req.td = td` for the
+        // calling thread of `__sysctl(2)`, `kernel_sysctl()` and
+        // `sysctl_load_tunable_by_oid_locked()` set `req.td = curthread`; the request (and
+        // so the `Caller`, which borrows `self`) lives only for this handler call.
+        unsafe { Caller::new(self.get().td.cast()) }
     }
 
     /// The caller wants the old value (`req->oldptr != NULL`); `false` when it only asks
@@ -288,5 +311,30 @@ pub(super) mod sys {
     #[cfg(not(kernel))]
     pub(in crate::sysctl) unsafe fn handle_opaque(_: *mut sysctl_oid, _: *mut c_void, _: intmax_t, _: *mut sysctl_req) -> c_int {
         crate::linker_set::host_sysinit("sysctl_handle_opaque")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::caller::Privilege;
+    use crate::mock::MockKernel;
+
+    #[test]
+    fn the_caller_is_the_requests_thread() {
+        let mut thread = [0u64; 4];
+        // SAFETY: `sysctl_req` is plain data (pointers, integers, `Option<fn>`): all zeroes
+        // is a valid value (null pointers, `None` functions).
+        let mut raw: sysctl_req = unsafe { core::mem::zeroed() };
+        raw.td = thread.as_mut_ptr().cast();
+        // SAFETY: a request only this test uses; the mock's priv_check only tests `td` for null.
+        let root = unsafe { Request::new(&raw mut raw) };
+        assert_eq!(root.caller_as::<MockKernel>().priv_check(Privilege::DRIVER), Ok(()));
+        // SAFETY: as above.
+        let mut raw: sysctl_req = unsafe { core::mem::zeroed() };
+        raw.td = core::ptr::null_mut();
+        // SAFETY: as above; null is the mock's unprivileged thread.
+        let user = unsafe { Request::new(&raw mut raw) };
+        assert_eq!(user.caller_as::<MockKernel>().priv_check(Privilege::DRIVER), Err(EPERM));
     }
 }

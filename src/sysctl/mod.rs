@@ -57,6 +57,13 @@
 //!
 //! Reads are open to everybody. The default (no flag) is the safe one: root-only writes.
 //!
+//! A handler with a finer rule of its own (e.g. anybody may reset a counter, only a
+//! privileged thread may set it) asks the requesting thread: [`Request::caller`] gives the
+//! same [`Caller`] device methods get, whose [`Caller::priv_check`] answers `EPERM` for
+//! non-root and, for [`Privilege::DRIVER`]/[`Privilege::IO`], for jailed root. Such an oid
+//! needs [`Flags::ANYBODY`], or the kernel refuses non-root writes before the handler runs.
+//! `priv_check` does not sleep (sys/kern/kern_priv.c): it may be called with a mutex held.
+//!
 //! # Static sysctls: [`sysctl_static!`](crate::sysctl_static)
 //!
 //! A `'static` atomic published through a `struct sysctl_oid` in `set_sysctl_set` (with the
@@ -88,6 +95,7 @@ mod static_oid;
 pub mod tunable;
 mod value;
 
+pub use crate::caller::{Caller, Privilege};
 pub use handler::Request;
 pub use static_oid::{StaticOid, StaticScalar};
 pub use value::{Opaque, Scalar, StringBuf};

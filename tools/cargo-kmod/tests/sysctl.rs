@@ -186,7 +186,8 @@ const FIXTURE: &str = "tools/cargo-kmod/tests/fixtures/kmod-sysctl";
 /// Every kind of leaf of the crate (fixture kmod-sysctl): u32, i64, bool, ANYBODY, SECURE,
 /// RWTUN (set from the environment when added), a read-only string from `fetch_string`, an
 /// opaque `S,pair`, an `add_proc` handler that wires the old buffer and copies out under a
-/// mutex (no WITNESS report), a node under a node, static bool and u64 oids, and the
+/// mutex (no WITNESS report), an ANYBODY handler gated by `priv_check` (its own test
+/// below), a node under a node, static bool and u64 oids, and the
 /// tunable fetchers (`0x10` parses as 16, absent variables are `None`).
 #[test]
 fn every_kind_of_leaf_reads_and_writes_like_its_c_macro() {
@@ -207,6 +208,7 @@ fn every_kind_of_leaf_reads_and_writes_like_its_c_macro() {
             r.commands,
             "$ sysctl debug.kmod_sysctl\n\
              debug.kmod_sysctl.sub.deep: 4\n\
+             debug.kmod_sysctl.guarded: 8\n\
              debug.kmod_sysctl.locked: 42\n\
              debug.kmod_sysctl.ident: hello\n\
              debug.kmod_sysctl.tun: 99\n\
@@ -268,4 +270,53 @@ fn a_leaked_context_keeps_the_module_loaded() {
     assert!(r.commands.contains("debug.kmod_sysctl_leak: 5\n"), "{}", r.render());
     assert!(r.console.contains("kmod_sysctl_leak: state dropped\n"), "{}", r.render());
     assert!(r.render().contains("MOD_UNLOAD returned 16"), "{}", r.render());
+}
+
+/// Issue 17, the crate: a sysctl handler checks privileges on the requesting thread
+/// (`Request::caller().priv_check(Privilege::DRIVER)`, `req->td`). The fixture's
+/// `debug.kmod_sysctl.guarded` is `CTLFLAG_ANYBODY`, so the kernel lets every write reach
+/// the handler, which refuses it unless `priv_check(td, PRIV_DRIVER)` passes: root writes,
+/// uid 1001 and jailed root get `Operation not permitted` (kern_priv.c: PRIV_DRIVER is not
+/// allowed in a jail; sysctl(8) shows the old value, then the error), and anybody reads
+/// the value the refused writes left alone.
+#[test]
+fn a_handler_checks_priv_driver_on_the_requesting_thread() {
+    let _g = lock();
+    for release in ["13.1", "14.0", "15.0"] {
+        let r = kmod_run_with(FIXTURE, release, &[], -1, &[
+            "--exec", "sysctl debug.kmod_sysctl.guarded=1",
+            "--exec-as", "1001",
+            "--exec", "sysctl debug.kmod_sysctl.guarded=2",
+            "--exec-as", "jail:0",
+            "--exec", "sysctl debug.kmod_sysctl.guarded=3",
+            "--exec-as", "1001",
+            "--exec", "sysctl debug.kmod_sysctl.guarded",
+        ], 0);
+        assert_eq!(
+            r.commands,
+            "$ sysctl debug.kmod_sysctl.guarded=1\n\
+             debug.kmod_sysctl.guarded: 8 -> 1\n\
+             [uid 1001:1001] $ sysctl debug.kmod_sysctl.guarded=2\n\
+             debug.kmod_sysctl.guarded: 1\n\
+             sysctl: debug.kmod_sysctl.guarded=2: Operation not permitted\n\
+             [uid 0:0 jailed] $ sysctl debug.kmod_sysctl.guarded=3\n\
+             debug.kmod_sysctl.guarded: 1\n\
+             sysctl: debug.kmod_sysctl.guarded=3: Operation not permitted\n\
+             [uid 1001:1001] $ sysctl debug.kmod_sysctl.guarded\n\
+             debug.kmod_sysctl.guarded: 1\n",
+            "{release}:\n{}",
+            r.render()
+        );
+        // The two refused writes fail the run, and nothing else does (no panic, fault, leak).
+        assert!(!r.passed(), "{release}: the refused writes must fail the run:\n{}", r.render());
+        let failed: Vec<&str> = r
+            .failures
+            .iter()
+            .map(|f| match f {
+                cargo_kmod::run::Failure::Command { line, .. } => line.as_str(),
+                _ => panic!("{release}: only the refused writes may fail the run, not {f:?}:\n{}", r.render()),
+            })
+            .collect();
+        assert_eq!(failed, ["sysctl debug.kmod_sysctl.guarded=2", "sysctl debug.kmod_sysctl.guarded=3"], "{release}");
+    }
 }

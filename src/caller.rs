@@ -1,5 +1,18 @@
-//! The thread a device method runs for: [`Caller`], its privileges
-//! ([`Caller::priv_check`]) and its user memory ([`UserSlice`]: copyin/copyout).
+//! The thread a callback runs for: [`Caller`], its privileges ([`Caller::priv_check`]) and
+//! its user memory ([`UserSlice`]: copyin/copyout).
+//!
+//! One type for every callback that runs on behalf of a user thread: device methods get it
+//! as an argument ([`crate::cdev::CharDevice`]), sysctl handlers from their request
+//! ([`crate::sysctl::Request::caller`], `struct sysctl_req`'s `td`). It is also
+//! re-exported as `freebsd_kmi::cdev::{Caller, Privilege, ...}`.
+//!
+//! # Contexts
+//!
+//! [`Caller::priv_check`] **does not sleep**: sys/kern/kern_priv.c `priv_check()` asserts
+//! `td == curthread` and returns `priv_check_cred(td->td_ucred, priv)`, which evaluates the
+//! MAC policies, `prison_priv_check()` and the superuser policy on the credential and takes
+//! no sleepable lock. It may be called with a [`Mutex`](crate::sync::Mutex) held, inside
+//! the callback that handed out the `Caller`. The [`UserSlice`] copies may sleep.
 
 use crate::errno::{EFAULT, Errno, to_result};
 use crate::kernel::Kernel;
@@ -9,7 +22,7 @@ use freebsd_kpi::common::kthread::thread;
 use freebsd_kpi::common::r#priv::{PRIV_DRIVER, PRIV_IO};
 use freebsd_kpi::kpi_cdev::KpiCdev;
 
-/// Marks a value as tied to one device-method call `'a` on its thread (not `Send`).
+/// Marks a value as tied to one callback call `'a` on its thread (not `Send`).
 type CallMarker<'a, K> = PhantomData<(&'a thread, fn() -> K, *mut ())>;
 
 /// A privilege `priv_check` can be asked about (sys/sys/priv.h).
@@ -28,8 +41,10 @@ impl Privilege {
     }
 }
 
-/// The thread that called a device method (`d_open`, `d_close`, `d_ioctl`'s `td`): the
-/// user process's thread, whose credential decides what it may do.
+/// The thread that called a device method (`d_open`, `d_close`, `d_ioctl`'s `td`) or
+/// made a sysctl request (`struct sysctl_req`'s `td`, [`crate::sysctl::Request::caller`]):
+/// the user process's thread (or, for in-kernel requests, the kernel thread that made
+/// them), whose credential decides what it may do.
 ///
 /// Lives for the duration of the call and stays on its thread (not `Send`), so
 /// `priv_check` is always asked about the calling thread's credential. A module never
@@ -45,7 +60,8 @@ impl Privilege {
 /// ```
 ///
 /// # Invariants
-/// `td` is the calling thread of the current device method, for `'a`.
+/// `td` is the calling thread (curthread) of the current device method or sysctl handler
+/// call, for `'a`.
 pub struct Caller<'a, K: KpiCdev = Kernel> {
     td: *mut thread,
     call: CallMarker<'a, K>,
@@ -53,7 +69,8 @@ pub struct Caller<'a, K: KpiCdev = Kernel> {
 
 impl<'a, K: KpiCdev> Caller<'a, K> {
     /// # Safety
-    /// `td` is the `td` argument of the current device method (curthread).
+    /// `td` is the `td` argument of the current device method, or the `td` of the request of
+    /// the current sysctl handler call: curthread, for `'a`.
     pub(crate) unsafe fn new(td: *mut thread) -> Self {
         // INVARIANT: guaranteed by the caller.
         Caller { td, call: PhantomData }
@@ -61,7 +78,8 @@ impl<'a, K: KpiCdev> Caller<'a, K> {
 
     /// `priv_check(td, privilege)`: `Ok` when the caller holds it; `Err(EPERM)` otherwise
     /// (non-root; jailed root for [`Privilege::DRIVER`] and [`Privilege::IO`],
-    /// sys/kern/kern_priv.c). Does not sleep.
+    /// sys/kern/kern_priv.c). Does not sleep (see the [module docs](self#contexts)): may be
+    /// called with a mutex held.
     pub fn priv_check(&self, privilege: Privilege) -> Result<(), Errno> {
         // SAFETY: `td` is the calling thread (invariant).
         to_result(unsafe { K::priv_check(self.td, privilege.0) })
@@ -76,10 +94,10 @@ impl<'a, K: KpiCdev> Caller<'a, K> {
     }
 }
 
-/// A range of the calling process's memory, usable during the device method only.
+/// A range of the calling process's memory, usable during the callback only.
 ///
 /// # Invariants
-/// Belongs to the address space of the thread of the current device method, which is the
+/// Belongs to the address space of the thread of the current callback, which is the
 /// only thread using it (not `Send`).
 pub struct UserSlice<'a, K: KpiCdev = Kernel> {
     addr: usize,
