@@ -6,7 +6,7 @@
 //! - `struct sysctl_ctx_entry` / `struct sysctl_ctx_list` (a `TAILQ_HEAD`, 16 bytes).
 //! - The handlers the `SYSCTL_ADD_*` macros use (`sysctl_handle_int` ...): their
 //!   prototypes name `struct sysctl_oid`, whose layout differs, so the release folders
-//!   declare them through [`sysctl_oid_functions!`] with their own `sysctl_oid`.
+//!   declare them through `sysctl_oid_functions!` with their own `sysctl_oid`.
 //!
 //! `struct sysctl_oid` itself and its children list differ: an `SLIST` on 13.x (96 bytes),
 //! an `RB` tree since 1400071 (112 bytes): `v13_1/sysctl_oid_layout.rs`,
