@@ -56,10 +56,7 @@ pub fn path(root: &Path, example: &str) -> PathBuf {
 
 /// Parses the file's text for `release`.
 pub fn parse(text: &str, release: &Release) -> anyhow::Result<ExpectedExec> {
-    let (commands_part, console_part) = match text
-        .lines()
-        .position(|l| l == CONSOLE_MARKER)
-    {
+    let (commands_part, console_part) = match text.lines().position(|l| l == CONSOLE_MARKER) {
         Some(i) => {
             let lines: Vec<&str> = text.lines().collect();
             (lines[..i].join("\n"), Some(lines[i + 1..].join("\n")))
@@ -93,9 +90,12 @@ pub fn read(root: &Path, example: &str, release: &Release) -> anyhow::Result<Opt
         return Ok(None);
     }
     let text = std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
-    parse(&text, release)
-        .map(Some)
-        .with_context(|| format!("{}: expected `$ COMMAND` lines, each followed by its output", p.display()))
+    parse(&text, release).map(Some).with_context(|| {
+        format!(
+            "{}: expected `$ COMMAND` lines, each followed by its output",
+            p.display()
+        )
+    })
 }
 
 /// Checks that a run's `--- commands ---` transcript is exactly the expected one.
@@ -104,8 +104,14 @@ pub fn check(transcript: &str, expected: &ExpectedExec) -> anyhow::Result<()> {
     for (i, e) in expected.transcript.iter().enumerate() {
         match actual.get(i) {
             Some(a) if e.matches(a) => {}
-            Some(a) => bail!("transcript line {}: expected `{e}`, got `{a}`\n{transcript}", i + 1),
-            None => bail!("transcript line {}: expected `{e}`, transcript ended\n{transcript}", i + 1),
+            Some(a) => bail!(
+                "transcript line {}: expected `{e}`, got `{a}`\n{transcript}",
+                i + 1
+            ),
+            None => bail!(
+                "transcript line {}: expected `{e}`, transcript ended\n{transcript}",
+                i + 1
+            ),
         }
     }
     if let Some(extra) = actual.get(expected.transcript.len()) {
@@ -130,13 +136,26 @@ mod tests {
             r,
         )
         .unwrap();
-        assert_eq!(e.commands, ["echo hi > /dev/echo", "cat /dev/echo", "sysctl x"]);
+        assert_eq!(
+            e.commands,
+            ["echo hi > /dev/echo", "cat /dev/echo", "sysctl x"]
+        );
         assert_eq!(e.console, Some(vec![Line::Exact("loaded 14.0".into())]));
-        check("$ echo hi > /dev/echo\n$ cat /dev/echo\nhi\n$ sysctl x\nx: 3\n", &e).unwrap();
-        let err = check("$ echo hi > /dev/echo\n$ cat /dev/echo\nho\n$ sysctl x\nx: 3\n", &e)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("transcript line 3: expected `hi`, got `ho`"), "{err}");
+        check(
+            "$ echo hi > /dev/echo\n$ cat /dev/echo\nhi\n$ sysctl x\nx: 3\n",
+            &e,
+        )
+        .unwrap();
+        let err = check(
+            "$ echo hi > /dev/echo\n$ cat /dev/echo\nho\n$ sysctl x\nx: 3\n",
+            &e,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("transcript line 3: expected `hi`, got `ho`"),
+            "{err}"
+        );
         let no_console = parse("$ true\n", r).unwrap();
         assert_eq!(no_console.console, None);
         let err = parse("output before\n$ true\n", r).unwrap_err().to_string();

@@ -608,6 +608,29 @@ fn every_example_runs_its_expected_exec() {
             ) {
                 panic!("{example} on {release} with its --exec commands: {e:#}\n{}", o.all());
             }
+            // The VM job's matcher (expect-console.sh -x, what exec-commands.sh runs on
+            // the transcript part of the file) accepts the simulator's transcript too.
+            let text = std::fs::read_to_string(cargo_kmod::expected_exec::path(&repo(), example)).unwrap();
+            let part = text.split("\n--- console\n").next().unwrap();
+            let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("expected-exec");
+            std::fs::create_dir_all(&dir).unwrap();
+            let (want, got) = (dir.join(format!("{example}-{release}.expected")), dir.join(format!("{example}-{release}.log")));
+            std::fs::write(&want, part).unwrap();
+            std::fs::write(&got, report_section(&o.stdout, "commands")).unwrap();
+            let sh = Command::new("sh")
+                .arg(repo().join("ci/freebsd-vm/expect-console.sh"))
+                .arg("-x")
+                .arg(&want)
+                .args([release.to_owned(), r.identity.freebsd_version.to_string()])
+                .arg(&got)
+                .output()
+                .expect("sh");
+            assert!(
+                sh.status.success(),
+                "{example} on {release}: expect-console.sh -x refuses what expected_exec::check accepts:\n{}{}",
+                String::from_utf8_lossy(&sh.stdout),
+                String::from_utf8_lossy(&sh.stderr)
+            );
             ran += 1;
         }
     }
