@@ -16,6 +16,8 @@
 //!   in).
 //! * [`expected_console`]: `examples/<name>/expected-console.txt`, the console lines the
 //!   simulator tests and the FreeBSD VM job expect.
+//! * [`expected_exec`]: `examples/<name>/expected-exec.txt`, the commands that exercise an
+//!   example's devices and sysctls and their transcript, for the same two.
 //! * [`new_package`]: `cargo kmod new`, a module package to start from.
 //!
 //! * [`run`]: `cargo kmod run`, modules in the userspace kernel simulator (lib
@@ -24,6 +26,7 @@
 pub mod build;
 pub mod check;
 pub mod expected_console;
+pub mod expected_exec;
 pub mod link;
 pub mod new_package;
 pub mod release;

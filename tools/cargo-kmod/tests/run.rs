@@ -547,3 +547,92 @@ fn every_example_prints_its_expected_console() {
         }
     }
 }
+
+/// The text of a `cargo kmod run` report section (`--- NAME ---`) up to the next section.
+fn report_section(stdout: &str, name: &str) -> String {
+    let header = format!("--- {name} ---\n");
+    let Some(start) = stdout.find(&header).map(|i| i + header.len()) else {
+        return String::new();
+    };
+    let rest = &stdout[start..];
+    let end = rest.find("\n--- ").map(|i| i + 1).unwrap_or(rest.len());
+    rest[..end]
+        .lines()
+        .filter(|l| !l.starts_with("(console of cycle 1 shown"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// Every example with an `examples/<name>/expected-exec.txt` runs its commands as `--exec`
+/// on 13.1, 14.0 and 15.0: the `--- commands ---` transcript is exactly the file's, and the
+/// console the file's `--- console` section (or `expected-console.txt`). The FreeBSD VM job
+/// runs the same commands with `sh -c` between kldload and kldunload and checks them the
+/// same way (ci/freebsd-vm/load-examples.sh), so the simulator and real kernels are held to
+/// the same transcript.
+#[test]
+fn every_example_runs_its_expected_exec() {
+    let examples = cargo_kmod::workspace::Workspace::at(repo()).examples();
+    for must in ["echo", "counters", "ticker"] {
+        assert!(
+            cargo_kmod::expected_exec::path(&repo(), must).exists(),
+            "{must} has devices or sysctls: it needs examples/{must}/expected-exec.txt"
+        );
+    }
+    let mut ran = 0;
+    for release in ["13.1", "14.0", "15.0"] {
+        let r = cargo_kmod::release::resolve(Some(release)).unwrap();
+        for example in &examples {
+            let Some(exec) = cargo_kmod::expected_exec::read(&repo(), example, r)
+                .unwrap_or_else(|e| panic!("{e:#}"))
+            else {
+                continue;
+            };
+            let mut args = vec!["--freebsd", release, "--cycles", "1", example.as_str()];
+            for c in &exec.commands {
+                args.extend(["--exec", c.as_str()]);
+            }
+            let o = run_ok(&args);
+            if let Err(e) =
+                cargo_kmod::expected_exec::check(&report_section(&o.stdout, "commands"), &exec)
+            {
+                panic!("{example} on {release}: {e:#}\n{}", o.all());
+            }
+            let console = match &exec.console {
+                Some(c) => c.clone(),
+                None => cargo_kmod::expected_console::read(&repo(), example, r)
+                    .unwrap_or_else(|e| panic!("{e:#}")),
+            };
+            if let Err(e) = cargo_kmod::expected_console::check(
+                &report_section(&o.stdout, "console"),
+                &console,
+            ) {
+                panic!("{example} on {release} with its --exec commands: {e:#}\n{}", o.all());
+            }
+            // The VM job's matcher (expect-console.sh -x, what exec-commands.sh runs on
+            // the transcript part of the file) accepts the simulator's transcript too.
+            let text = std::fs::read_to_string(cargo_kmod::expected_exec::path(&repo(), example)).unwrap();
+            let part = text.split("\n--- console\n").next().unwrap();
+            let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("expected-exec");
+            std::fs::create_dir_all(&dir).unwrap();
+            let (want, got) = (dir.join(format!("{example}-{release}.expected")), dir.join(format!("{example}-{release}.log")));
+            std::fs::write(&want, part).unwrap();
+            std::fs::write(&got, report_section(&o.stdout, "commands")).unwrap();
+            let sh = Command::new("sh")
+                .arg(repo().join("ci/freebsd-vm/expect-console.sh"))
+                .arg("-x")
+                .arg(&want)
+                .args([release.to_owned(), r.identity.freebsd_version.to_string()])
+                .arg(&got)
+                .output()
+                .expect("sh");
+            assert!(
+                sh.status.success(),
+                "{example} on {release}: expect-console.sh -x refuses what expected_exec::check accepts:\n{}{}",
+                String::from_utf8_lossy(&sh.stdout),
+                String::from_utf8_lossy(&sh.stderr)
+            );
+            ran += 1;
+        }
+    }
+    assert!(ran >= 9, "{ran} example runs");
+}
