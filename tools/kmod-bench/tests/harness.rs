@@ -9,6 +9,13 @@ use cargo_kmod::workspace::Workspace;
 use kmod_bench::measure::{OPS, run_regions};
 use kmod_bench::{ctwin, repo};
 
+/// One simulated kernel per process at a time (kernel-sim's rule): the tests of this file
+/// take turns.
+fn one_kernel_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn check(ko: &Path, ops: &[(&str, u64)]) {
     let funcs: Vec<String> = ops.iter().map(|(f, _)| f.to_string()).collect();
     let n = 100;
@@ -44,6 +51,7 @@ fn check(ko: &Path, ops: &[(&str, u64)]) {
 
 #[test]
 fn bench_loops_run_allocate_once_per_iteration_and_free_everything() {
+    let _turn = one_kernel_at_a_time();
     let repo = repo();
     let release = cargo_kmod::release::resolve(Some("14.0")).expect("14.0 bindings");
     let opts = BuildOptions {
@@ -78,6 +86,7 @@ fn bench_loops_run_allocate_once_per_iteration_and_free_everything() {
 /// twin, each call moving exactly 4 KiB.
 #[test]
 fn echo_device_io_loops_run_for_rust_and_c() {
+    let _turn = one_kernel_at_a_time();
     let repo = repo();
     let release = cargo_kmod::release::resolve(Some("14.0")).expect("14.0 bindings");
     let opts = BuildOptions { module: "echo".into(), release, jobs: Some(2), verbose: false };
