@@ -4,25 +4,9 @@
 //! constructor (the crate's default lock name), where it was locked, and the module code
 //! that slept.
 
-use std::process::Command;
+mod kmod_cli;
 
-/// The workspace root.
-fn repo() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
-
-/// `cargo kmod run <args>` from the workspace root: (success, stdout, stdout + stderr).
-fn run(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_cargo-kmod"))
-        .args(["run", "-j", "2"])
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("run cargo-kmod");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let all = format!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    (out.status.success(), stdout, all)
-}
+use kmod_cli::run;
 
 /// Threads that finish before the join and after it, an sx lock, a timed cv wait and a
 /// sleep/wakeup with an interlock: every schedule passes, leak-free, with the same result.

@@ -4,24 +4,9 @@
 //! unload under seeded schedules; a leaked callout keeps the module loaded; a sleeping
 //! callout handler is reported.
 
-use std::process::Command;
+mod kmod_cli;
 
-fn repo() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
-
-/// `cargo kmod run <args>`: (success, stdout, stdout + stderr).
-fn run(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_cargo-kmod"))
-        .args(["run", "-j", "2"])
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("run cargo-kmod");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let all = format!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    (out.status.success(), stdout, all)
-}
+use kmod_cli::run;
 
 #[test]
 fn callouts_tasks_and_event_handlers_on_every_release() {
