@@ -1,9 +1,9 @@
 //! Proves the handler features for the kernel target (`target_os = "none"`), where the
 //! default `#[panic_handler]` and `#[alloc_error_handler]` exist, and the
 //! `GLOBAL_ALLOC_DISABLED` + `global_allocator!` pair. Each case is a staticlib fixture
-//! crate built exactly as `cargo kmod build` builds a module (build-std for the kernel
-//! target spec). Needs the kernel toolchain (`ci/setup-toolchain.sh`); without it the test
-//! fails naming what is missing.
+//! crate built exactly as `cargo kmod build` builds a module (the kernel target spec,
+//! against the kernel sysroot of `cargo_kmod::sysroot`). Needs the kernel toolchain
+//! (`ci/setup-toolchain.sh`); without it the test fails naming what is missing.
 
 mod fixture;
 

@@ -6,28 +6,29 @@
 //! is its lib name. The inner build is
 //!
 //! ```text
-//! RUSTC=<rustc> RUSTC_BOOTSTRAP=1 CARGO_ENCODED_RUSTFLAGS=-Cforce-frame-pointers=yes␟-Cforce-unwind-tables=no␟-Cdebuginfo=0 \
+//! RUSTC=<rustc> RUSTC_BOOTSTRAP=1 \
+//!   CARGO_ENCODED_RUSTFLAGS=-Cforce-frame-pointers=yes␟-Cforce-unwind-tables=no␟-Cdebuginfo=0␟--sysroot=<kernel sysroot> \
 //! <cargo> build --manifest-path <pkg>/Cargo.toml --release \
 //!     --target <ws>/target/kmod/x86_64-unknown-freebsd-kmod.json -Z json-target-spec \
-//!     -Z build-std=core,alloc -Z build-std-features=compiler-builtins-mem,optimize_for_size \
 //!     --features freebsd-NN --target-dir <ws>/target/kmod-build \
 //!     -Z unstable-options --artifact-dir <ws>/target/kmod-build/artifacts/<release> \
 //!     --message-format=json-render-diagnostics
 //! ```
 //!
-//! `compiler-builtins-mem`: the module carries its own memcpy/memset/memcmp/bcmp (14.x
-//! may not export bcmp). `optimize_for_size`: core/alloc pick their smaller algorithms
-//! (about 12% less code in hello.ko), as kernel code favours size.
+//! `core`/`alloc`/`compiler_builtins` come from the kernel sysroot ([`crate::sysroot`]):
+//! compiled once per toolchain and target spec with `-Z build-std=core,alloc
+//! -Z build-std-features=compiler-builtins-mem,optimize_for_size` and shared by every
+//! release, module and workspace. `compiler-builtins-mem`: the module carries its own
+//! memcpy/memset/memcmp/bcmp (14.x may not export bcmp). `optimize_for_size`: core/alloc
+//! pick their smaller algorithms (about 12% less code in hello.ko), as kernel code favours
+//! size.
 //!
-//! One target dir for every release and module: `core` and `alloc` do not depend on the
-//! release (nor on the module, as long as its release profile is the same), so build-std
-//! compiles them once per toolchain and target spec, and a second release's build finds
-//! them fresh. The module's own crates differ per release (their features, hence
-//! cargo's metadata hash, differ) and live side by side in `deps/`. Only the uplifted
-//! staticlib (`<target>/release/libX.a`) has one path for every release, so the `.a` is
-//! taken from a per-release `--artifact-dir`, which cargo fills from the hashed `deps/`
-//! file while it holds the build-directory lock: two processes building one module for
-//! 13.1 and 14.0 at the same time never swap their static libraries.
+//! One target dir for every release and module: the module's own crates differ per release
+//! (their features, hence cargo's metadata hash, differ) and live side by side in `deps/`.
+//! Only the uplifted staticlib (`<target>/release/libX.a`) has one path for every release,
+//! so the `.a` is taken from a per-release `--artifact-dir`, which cargo fills from the
+//! hashed `deps/` file while it holds the build-directory lock: two processes building one
+//! module for 13.1 and 14.0 at the same time never swap their static libraries.
 //!
 //! The inner cargo runs with the outer cargo's/rustup's variables removed. The target spec (embedded from
 //! `tools/cargo-kmod/x86_64-unknown-freebsd-kmod.json`) is rustc's `x86_64-unknown-none`
@@ -50,6 +51,11 @@ use crate::workspace::Workspace;
 pub const TARGET_SPEC: &str = include_str!("../x86_64-unknown-freebsd-kmod.json");
 /// Its file name (the stem is the target name cargo uses for the output directory).
 pub const TARGET_SPEC_FILE: &str = "x86_64-unknown-freebsd-kmod.json";
+/// `-Z build-std=`: the standard-library crates of the kernel sysroot.
+pub const BUILD_STD: &str = "core,alloc";
+/// `-Z build-std-features=` of the kernel sysroot (see the module docs).
+pub const BUILD_STD_FEATURES: &str = "compiler-builtins-mem,optimize_for_size";
+
 /// Extra flags for every crate of the inner build, including `core` and `alloc`.
 pub const RUSTFLAGS: [&str; 3] = [
     "-Cforce-frame-pointers=yes",
@@ -84,8 +90,11 @@ pub struct BuildOutput {
     /// The check's summary.
     pub report: CheckReport,
     /// The crates the inner cargo compiled (not fresh), e.g. `core`, `freebsd-kmi-rs`: a
-    /// second release's build of a module lists no `core`.
+    /// second release's build of a module lists no `core`. `core`/`alloc` appear only
+    /// when this build had to compile the kernel sysroot.
     pub compiled: Vec<String>,
+    /// The kernel sysroot the module was compiled against (`--sysroot`; [`crate::sysroot`]).
+    pub sysroot: PathBuf,
 }
 
 /// Writes the target spec to `dir` (if it changed); returns its path.
@@ -133,16 +142,9 @@ fn inherited_build_var(name: &str) -> bool {
         || name == "DEBUG"
 }
 
-/// The inner `cargo build` command, its staticlib copied to `<target_dir>/artifacts/<release>`
-/// ([`artifact_dir`]).
-pub fn cargo_command(
-    tc: &Toolchain,
-    manifest: &Path,
-    spec: &Path,
-    target_dir: &Path,
-    release: &Release,
-    jobs: Option<u32>,
-) -> Command {
+/// A cargo for inner builds: the outer cargo's/rustup's variables removed, `RUSTC` the
+/// toolchain's, `RUSTC_BOOTSTRAP=1`, and `rustflags` (`\x1f`-separated) for every crate.
+pub fn inner_cargo(tc: &Toolchain, rustflags: &str) -> Command {
     let mut cmd = Command::new(&tc.cargo);
     for (name, _) in std::env::vars_os() {
         if inherited_build_var(&name.to_string_lossy()) {
@@ -151,21 +153,32 @@ pub fn cargo_command(
     }
     cmd.env("RUSTC", &tc.rustc)
         .env("RUSTC_BOOTSTRAP", "1")
-        .env("CARGO_ENCODED_RUSTFLAGS", RUSTFLAGS.join("\x1f"))
-        .arg("build")
+        .env("CARGO_ENCODED_RUSTFLAGS", rustflags);
+    cmd
+}
+
+/// The inner `cargo build` command against the kernel sysroot `sysroot`
+/// ([`crate::sysroot::ensure`]), its staticlib copied to `<target_dir>/artifacts/<release>`
+/// ([`artifact_dir`]).
+pub fn cargo_command(
+    tc: &Toolchain,
+    manifest: &Path,
+    spec: &Path,
+    target_dir: &Path,
+    sysroot: &Path,
+    release: &Release,
+    jobs: Option<u32>,
+) -> Command {
+    let mut rustflags: Vec<String> = RUSTFLAGS.iter().map(|f| (*f).to_owned()).collect();
+    rustflags.push(format!("--sysroot={}", sysroot.display()));
+    let mut cmd = inner_cargo(tc, &rustflags.join("\x1f"));
+    cmd.arg("build")
         .arg("--manifest-path")
         .arg(manifest)
         .arg("--release")
         .arg("--target")
         .arg(spec)
-        .args([
-            "-Z",
-            "json-target-spec",
-            "-Z",
-            "build-std=core,alloc",
-            "-Z",
-            "build-std-features=compiler-builtins-mem,optimize_for_size",
-        ])
+        .args(["-Z", "json-target-spec"])
         .args(["--features", release.identity.feature])
         .arg("--target-dir")
         .arg(target_dir)
@@ -185,7 +198,7 @@ pub fn artifact_dir(target_dir: &Path, release: &Release) -> PathBuf {
 }
 
 /// The crate a `compiler-artifact` message of cargo reports as compiled (not fresh).
-fn compiled_crate(line: &str) -> Option<String> {
+pub(crate) fn compiled_crate(line: &str) -> Option<String> {
     let msg: serde_json::Value = serde_json::from_str(line).ok()?;
     if msg["reason"] != "compiler-artifact" || msg["fresh"] != false {
         return None;
@@ -236,14 +249,19 @@ pub fn build(ws: &Workspace, opts: &BuildOptions) -> anyhow::Result<BuildOutput>
     let spec = write_target_spec(&kmod_dir)?;
     let mut commands = Vec::new();
 
+    let sysroot = crate::sysroot::ensure(&tc, &ws.root.join("target").join("kmod-sysroot"), opts.jobs)?;
+    if opts.verbose {
+        eprintln!("  kernel sysroot: {}", sysroot.dir.display());
+    }
+    commands.extend(sysroot.command.clone());
     eprintln!(
-        "Compiling core/alloc for the kernel target (build-std) and {} for FreeBSD {} (--features {})...",
+        "Compiling {} for FreeBSD {} (--features {})...",
         package.display(),
         release.identity.name,
         release.identity.feature
     );
     let target_dir = ws.build_dir();
-    let mut cmd = cargo_command(&tc, &manifest, &spec, &target_dir, release, opts.jobs);
+    let mut cmd = cargo_command(&tc, &manifest, &spec, &target_dir, &sysroot.dir, release, opts.jobs);
     let line = command_line(&cmd);
     if opts.verbose {
         eprintln!("  {line}");
@@ -255,7 +273,7 @@ pub fn build(ws: &Workspace, opts: &BuildOptions) -> anyhow::Result<BuildOutput>
         .spawn()
         .with_context(|| format!("cannot run {}", tc.cargo.display()))?;
     let mut artifact = None;
-    let mut compiled = Vec::new();
+    let mut compiled = sysroot.compiled;
     for l in BufReader::new(child.stdout.take().expect("piped stdout")).lines() {
         let l = l?;
         if let Some(a) = staticlib_artifact(&l, &manifest) {
@@ -319,6 +337,7 @@ pub fn build(ws: &Workspace, opts: &BuildOptions) -> anyhow::Result<BuildOutput>
         commands,
         report,
         compiled,
+        sysroot: sysroot.dir,
     })
 }
 

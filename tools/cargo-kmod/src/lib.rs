@@ -8,6 +8,8 @@
 //!   `freebsd_kpi::catalog`).
 //! * [`check`]: the `.ko` checker ([`check::check`], [`check::check_file`]).
 //! * [`toolchain`]: finds a rustc with the library source, `ld.lld` and an objcopy.
+//! * [`sysroot`]: `core`/`alloc` for the kernel target, compiled once per toolchain and
+//!   shared by every module, release and workspace.
 //! * [`build`]: builds a module package for the kernel target and links it
 //!   ([`build::build`]).
 //! * [`link`]: the kmod.mk link step (`ld.lld -r` with the kmod linker script, symbol
@@ -31,6 +33,7 @@ pub mod link;
 pub mod new_package;
 pub mod release;
 pub mod run;
+pub mod sysroot;
 pub mod toolchain;
 pub mod workspace;
 

@@ -20,7 +20,7 @@
 //! 2. Every defined global or weak symbol is listed in `X.ko.localize` (kmod_syms.awk with
 //!    an empty export list).
 //! 3. `objcopy --localize-symbols=X.ko.localize --strip-debug -R .comment -R .llvm_addrsig
-//!    -R .eh_frame -R .rela.eh_frame X.ko.full X.ko`: two Rust modules loaded together
+//!    -R .eh_frame -R .rela.eh_frame -R .llvmbc -R .llvmcmd X.ko.full X.ko`: two Rust modules loaded together
 //!    never clash (`__rust_alloc`, `memcpy`, ...); `.symtab` stays (the kernel linker
 //!    needs exactly one).
 //!
@@ -41,8 +41,16 @@ use freebsd_kpi::release::Release;
 pub const LDSCRIPT: &str = include_str!("../ldscript.kmod.amd64");
 
 /// Sections removed from the final module.
-pub const REMOVED_SECTIONS: [&str; 4] =
-    [".comment", ".llvm_addrsig", ".eh_frame", ".rela.eh_frame"];
+pub const REMOVED_SECTIONS: [&str; 6] = [
+    ".comment",
+    ".llvm_addrsig",
+    ".eh_frame",
+    ".rela.eh_frame",
+    // Bitcode the kernel sysroot's rlibs embed for LTO (crate::sysroot): SHF_EXCLUDE,
+    // which a final link drops but `ld -r` keeps.
+    ".llvmbc",
+    ".llvmcmd",
+];
 
 /// What [`link`] ran and produced.
 #[derive(Clone, Debug)]

@@ -1,5 +1,5 @@
 //! Finds the tools a kernel build needs: a rustc whose sysroot has the library source
-//! (for `-Z build-std`), the matching cargo, an `ld.lld` and an objcopy.
+//! (for `-Z build-std` of the kernel sysroot), the matching cargo, an `ld.lld` and an objcopy.
 //!
 //! Order: a rustup `nightly` with the `rust-src` component; else Debian's `rustc-web` /
 //! `cargo-web` / `rust-web-src` (`/usr/bin/rustc`, source in
@@ -37,6 +37,9 @@ pub struct Toolchain {
     pub sysroot: PathBuf,
     /// `rustc -vV` release line, e.g. `1.96.0`.
     pub rustc_version: String,
+    /// The whole `rustc -vV` output (release, commit hash, host, LLVM version): what
+    /// identifies the compiler, e.g. in the key of the kernel sysroot cache.
+    pub rustc_version_verbose: String,
     /// LLVM major version of rustc.
     pub llvm_major: Option<u32>,
     /// `ld.lld`.
@@ -217,6 +220,7 @@ impl Toolchain {
             rustc,
             sysroot,
             rustc_version,
+            rustc_version_verbose: vv.clone(),
             llvm_major,
             ld,
             objcopy,

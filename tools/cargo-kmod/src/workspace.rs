@@ -251,8 +251,7 @@ impl Workspace {
     }
 
     /// `target/kmod-build`: the cargo target dir of module builds, shared by every module
-    /// and release, so build-std's `core`/`alloc` are compiled once per toolchain and
-    /// target spec (they do not depend on the release).
+    /// and release (`core`/`alloc` come from the kernel sysroot, [`crate::sysroot`]).
     pub fn build_dir(&self) -> PathBuf {
         self.root.join("target").join("kmod-build")
     }

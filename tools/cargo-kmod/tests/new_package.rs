@@ -75,8 +75,12 @@ fn new_package_runs_on_every_release_outside_the_repository() {
         "the template has no unsafe:\n{lib}"
     );
 
+    // A machine that never built a module: an empty kernel sysroot cache of its own, so
+    // the first build compiles core/alloc (once per toolchain) and no later one does.
+    let cache = tmp.join("cache");
+    let cache_env = [("CARGO_KMOD_CACHE_DIR", cache.to_str().unwrap())];
     for (i, release) in ["13.1", "14.0", "15.0"].into_iter().enumerate() {
-        let (ok, out, err) = cargo_kmod_in(&pkg, &["run", "--freebsd", release], &[]);
+        let (ok, out, err) = cargo_kmod_in(&pkg, &["run", "--freebsd", release], &cache_env);
         assert!(
             ok,
             "cargo kmod run --freebsd {release} in x/:\n{out}\n{err}"
@@ -100,20 +104,34 @@ fn new_package_runs_on_every_release_outside_the_repository() {
                 .join("x.ko")
                 .exists()
         );
-        // One build-std for all releases: core/alloc are compiled by the first (cold)
-        // build only.
+        // One kernel sysroot for all releases: core/alloc are compiled by the first
+        // (cold) build only, into the cache, never into the package's target dir.
         let compiled_core = err.contains("Compiling core v");
         if i == 0 {
-            assert!(compiled_core, "a cold build compiles core:\n{err}");
+            assert!(
+                compiled_core
+                    && err.contains("Compiling core/alloc for the kernel target (build-std, once per toolchain) into")
+                    && err.contains(cache.to_str().unwrap()),
+                "a cold build compiles core into the cache:\n{err}"
+            );
         } else {
             assert!(
                 !compiled_core && !err.contains("Compiling alloc v"),
                 "the {release} build compiled core/alloc again:\n{err}"
             );
         }
+        let deps = pkg.join("target/kmod-build/x86_64-unknown-freebsd-kmod/release/deps");
+        assert!(
+            !std::fs::read_dir(&deps)
+                .unwrap()
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with("libcore-")),
+            "core compiled into the package's {}",
+            deps.display()
+        );
         // `check` with no file checks the package's module for the release.
         let (checked, check_out, check_err) =
-            cargo_kmod_in(&pkg, &["check", "--freebsd", release], &[]);
+            cargo_kmod_in(&pkg, &["check", "--freebsd", release], &cache_env);
         assert!(
             checked && check_out.contains(&format!("module x for FreeBSD {release}: ok")),
             "{check_out}\n{check_err}"

@@ -1,11 +1,14 @@
-//! Build time of the example x release matrix, cold and warm.
+//! Build time of the example x release matrix, cold and warm, and of the kernel sysroot.
 //!
-//! The matrix is built in a private copy of the workspace (sources only, no `target/`), so
-//! "cold" really starts from an empty `target/kmod-build` (build-std compiles `core` and
-//! `alloc` again) without disturbing anybody's builds in the real workspace, and the
-//! sources cannot change between the cold and the warm pass. `target/kmod-build` is shared
-//! by every release and example, so a cold matrix compiles `core`/`alloc` exactly once (the
-//! first build); [`core_builds`] counts how often it did, from the inner cargo's messages. Each build is
+//! `core`/`alloc`/`compiler_builtins` are compiled once per toolchain into the kernel
+//! sysroot cache (`cargo_kmod::sysroot`), shared by every workspace; [`time_sysroot`] times
+//! that one-off step on its own, in a fresh cache root, as on a machine that never built a
+//! module. The matrix is built in a private copy of the workspace (sources only, no
+//! `target/`), so "cold" really starts from an empty `target/kmod-build` (every crate of
+//! every module compiled, with the toolchain's sysroot already cached) without disturbing
+//! anybody's builds in the real workspace, and the sources cannot change between the cold
+//! and the warm pass. [`core_builds`] counts the builds that compiled `core` (0 once the
+//! sysroot is cached), from the inner cargo's messages. Each build is
 //! `cargo_kmod::build::build`, i.e. exactly `cargo kmod build --freebsd <release> <module>`
 //! (inner cargo, `ld.lld -r`, objcopy, check), one after the other as `ci/matrix.sh` does.
 
@@ -84,8 +87,24 @@ pub fn build_matrix(ws_root: &Path, jobs: u32) -> anyhow::Result<Vec<Timed>> {
     Ok(out)
 }
 
-/// How many builds of `timed` compiled `core` (cargo reported it not fresh): 1 for a cold
-/// matrix with one shared build-std, 0 for a warm one.
+/// Compiles the kernel sysroot into a fresh cache root (as on a machine that never built a
+/// module) and returns how long it took and the crates it compiled; the temporary cache is
+/// removed. Also makes sure the machine's own cache has one, so that the matrix builds
+/// that follow measure module builds only.
+pub fn time_sysroot(ws_root: &Path, jobs: u32) -> anyhow::Result<(Duration, Vec<String>)> {
+    let tc = cargo_kmod::toolchain::Toolchain::discover()?;
+    let root = std::env::temp_dir().join(format!("kmod-bench-sysroot-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let t0 = Instant::now();
+    let fresh = cargo_kmod::sysroot::ensure_in(&tc, &root, Some(jobs))?;
+    let time = t0.elapsed();
+    std::fs::remove_dir_all(&root).with_context(|| format!("rm -r {}", root.display()))?;
+    cargo_kmod::sysroot::ensure(&tc, &ws_root.join("target").join("kmod-sysroot"), Some(jobs))?;
+    Ok((time, fresh.compiled))
+}
+
+/// How many builds of `timed` compiled `core` (cargo reported it not fresh): 0 when the
+/// toolchain's kernel sysroot is cached, 1 when the first build had to compile it.
 pub fn core_builds(timed: &[Timed]) -> usize {
     timed
         .iter()
