@@ -319,6 +319,30 @@ mod tests {
         assert_eq!(unsafe { IoSource::<MockKernel>::new(&mut u) }.err(), Some(EINVAL), "wrong direction");
     }
 
+    /// Slices longer than `c_int::MAX` (uiomove's `n`) take the chunked path and still move
+    /// what the caller asks for. The 2 GiB buffers are zero pages (calloc) that are never
+    /// touched beyond the first bytes.
+    #[test]
+    fn slices_longer_than_int_max_are_copied_in_chunks() {
+        let mut big = vec![0u8; MAX_CHUNK + 2];
+        big[..4].copy_from_slice(b"wxyz");
+        let mut out = [0u8; 4];
+        let mut iov = [iovec { iov_base: out.as_mut_ptr().cast(), iov_len: 4 }];
+        let mut u = new_uio(&mut iov, 0, UIO_READ);
+        // SAFETY: a live UIO_READ uio.
+        let mut to = unsafe { IoDest::<MockKernel>::new(&mut u) }.unwrap();
+        assert_eq!(to.copy_from_slice(&big), Ok(4));
+        assert_eq!((&out, to.remaining(), to.offset()), (b"wxyz", 0, 4));
+
+        let mut src = *b"abcd";
+        let mut iov = [iovec { iov_base: src.as_mut_ptr().cast(), iov_len: 4 }];
+        let mut u = new_uio(&mut iov, 0, UIO_WRITE);
+        // SAFETY: a live UIO_WRITE uio.
+        let mut from = unsafe { IoSource::<MockKernel>::new(&mut u) }.unwrap();
+        assert_eq!(from.copy_to_slice(&mut big), Ok(4));
+        assert_eq!((&big[..4], big[MAX_CHUNK + 1], from.remaining()), (&b"abcd"[..], 0, 0));
+    }
+
     #[test]
     fn writes_fill_a_mutable_buffer_and_stop_at_resid_or_fault() {
         let (mut a, mut b) = (*b"abc", *b"defgh");
