@@ -87,12 +87,14 @@ impl<'a, K: KpiCdev> IoDest<'a, K> {
     }
 
     /// The file offset the read starts at (`uio_offset`), advanced by each copy.
+    #[inline]
     pub fn offset(&self) -> i64 {
         // SAFETY: live (invariant).
         unsafe { (*self.uio).uio_offset }
     }
 
     /// Bytes the caller still wants (`uio_resid`).
+    #[inline]
     pub fn remaining(&self) -> usize {
         // SAFETY: live (invariant).
         unsafe { (*self.uio).uio_resid }.max(0) as usize
@@ -101,7 +103,22 @@ impl<'a, K: KpiCdev> IoDest<'a, K> {
     /// Copies up to `data.len()` bytes (no more than [`remaining`](Self::remaining)) to the
     /// caller, across its iovecs; returns the count. **May sleep**; `Err(EFAULT)` on a bad
     /// user buffer.
+    #[inline]
     pub fn copy_from_slice(&mut self, data: &[u8]) -> Result<usize, Errno> {
+        if data.len() <= MAX_CHUNK {
+            // One uiomove: every read(2) smaller than 2 GiB, kept inline (no loop).
+            // SAFETY: the uio is live and UIO_READ (invariant): uiomove only reads `cp`
+            // (copyout/bcopy from it), so the shared slice is never written.
+            return unsafe { uiomove::<K>(data.as_ptr().cast_mut().cast(), data.len(), self.uio) };
+        }
+        self.copy_from_chunks(data)
+    }
+
+    /// [`copy_from_slice`](Self::copy_from_slice) of more than `c_int::MAX` bytes: one
+    /// uiomove per chunk (out of line: rare).
+    #[cold]
+    #[inline(never)]
+    fn copy_from_chunks(&mut self, data: &[u8]) -> Result<usize, Errno> {
         let mut done = 0;
         for chunk in data.chunks(MAX_CHUNK) {
             // SAFETY: the uio is live and UIO_READ (invariant): uiomove only reads `cp`
@@ -118,6 +135,7 @@ impl<'a, K: KpiCdev> IoDest<'a, K> {
     /// A read of a file whose contents are `contents`: copies `contents[offset..]` (as much
     /// as the caller wants) and returns the count; 0 at or past the end (EOF). A negative
     /// offset is `EINVAL`.
+    #[inline]
     pub fn copy_at_offset(&mut self, contents: &[u8]) -> Result<usize, Errno> {
         let off = usize::try_from(self.offset()).map_err(|_| EINVAL)?;
         match contents.get(off..) {
@@ -142,12 +160,14 @@ impl<'a, K: KpiCdev> IoSource<'a, K> {
     }
 
     /// The file offset the write starts at (`uio_offset`), advanced by each copy.
+    #[inline]
     pub fn offset(&self) -> i64 {
         // SAFETY: live (invariant).
         unsafe { (*self.uio).uio_offset }
     }
 
     /// Bytes the caller still offers (`uio_resid`).
+    #[inline]
     pub fn remaining(&self) -> usize {
         // SAFETY: live (invariant).
         unsafe { (*self.uio).uio_resid }.max(0) as usize
@@ -156,7 +176,23 @@ impl<'a, K: KpiCdev> IoSource<'a, K> {
     /// Fills up to `buf.len()` bytes of `buf` from the caller (no more than
     /// [`remaining`](Self::remaining)), across its iovecs; returns the count. **May
     /// sleep**; `Err(EFAULT)` on a bad user buffer (the bytes before it are in `buf`).
+    #[inline]
     pub fn copy_to_slice(&mut self, buf: &mut [u8]) -> Result<usize, Errno> {
+        let len = buf.len();
+        if len <= MAX_CHUNK {
+            // One uiomove: every write(2) smaller than 2 GiB, kept inline (no loop).
+            // SAFETY: the uio is live and UIO_WRITE (invariant): uiomove writes up to `len`
+            // bytes into `cp`, the start of an exclusive `&mut [u8]` of `len` bytes.
+            return unsafe { uiomove::<K>(buf.as_mut_ptr().cast(), len, self.uio) };
+        }
+        self.copy_to_chunks(buf)
+    }
+
+    /// [`copy_to_slice`](Self::copy_to_slice) of more than `c_int::MAX` bytes: one
+    /// uiomove per chunk (out of line: rare).
+    #[cold]
+    #[inline(never)]
+    fn copy_to_chunks(&mut self, buf: &mut [u8]) -> Result<usize, Errno> {
         let mut done = 0;
         for chunk in buf.chunks_mut(MAX_CHUNK) {
             let len = chunk.len();
@@ -281,6 +317,30 @@ mod tests {
         assert_eq!(to.copy_at_offset(b"hello world"), Ok(0));
         // SAFETY: a live uio.
         assert_eq!(unsafe { IoSource::<MockKernel>::new(&mut u) }.err(), Some(EINVAL), "wrong direction");
+    }
+
+    /// Slices longer than `c_int::MAX` (uiomove's `n`) take the chunked path and still move
+    /// what the caller asks for. The 2 GiB buffers are zero pages (calloc) that are never
+    /// touched beyond the first bytes.
+    #[test]
+    fn slices_longer_than_int_max_are_copied_in_chunks() {
+        let mut big = vec![0u8; MAX_CHUNK + 2];
+        big[..4].copy_from_slice(b"wxyz");
+        let mut out = [0u8; 4];
+        let mut iov = [iovec { iov_base: out.as_mut_ptr().cast(), iov_len: 4 }];
+        let mut u = new_uio(&mut iov, 0, UIO_READ);
+        // SAFETY: a live UIO_READ uio.
+        let mut to = unsafe { IoDest::<MockKernel>::new(&mut u) }.unwrap();
+        assert_eq!(to.copy_from_slice(&big), Ok(4));
+        assert_eq!((&out, to.remaining(), to.offset()), (b"wxyz", 0, 4));
+
+        let mut src = *b"abcd";
+        let mut iov = [iovec { iov_base: src.as_mut_ptr().cast(), iov_len: 4 }];
+        let mut u = new_uio(&mut iov, 0, UIO_WRITE);
+        // SAFETY: a live UIO_WRITE uio.
+        let mut from = unsafe { IoSource::<MockKernel>::new(&mut u) }.unwrap();
+        assert_eq!(from.copy_to_slice(&mut big), Ok(4));
+        assert_eq!((&big[..4], big[MAX_CHUNK + 1], from.remaining()), (&b"abcd"[..], 0, 0));
     }
 
     #[test]

@@ -38,15 +38,17 @@ pub fn region_name(op: &str, n: u64) -> String {
     format!("{op}({n})")
 }
 
-/// Boots 14.0, loads `ko` (an echo module), opens `/dev/echo` as root and runs, for each of
-/// [`DEV_OPS`], one unmeasured warm-up call and two regions of 0 and `n` calls. Every call
-/// must move exactly [`IO_SIZE`] bytes.
-pub fn run_regions(ko: &Path, n: u64) -> anyhow::Result<()> {
+/// Boots `release` (`13.1`, `14.0`, `15.0`), loads `ko` (an echo module built for it), opens
+/// `/dev/echo` as root and runs, for each of [`DEV_OPS`], one unmeasured warm-up call and
+/// two regions of 0 and `n` calls. Every call must move exactly [`IO_SIZE`] bytes.
+pub fn run_regions(ko: &Path, release: &str, n: u64) -> anyhow::Result<()> {
     let opts = SimOptions {
         timeout: Duration::from_secs(3600),
         ..SimOptions::default()
     };
-    let mut k = Kernel::boot(SimRelease::V14_0, opts).context("boot the simulated kernel")?;
+    let sim = SimRelease::by_name(release)
+        .with_context(|| format!("no simulated release {release} (13.1, 14.0, 15.0)"))?;
+    let mut k = Kernel::boot(sim, opts).context("boot the simulated kernel")?;
     let id = k
         .load(ko)
         .map_err(|e| anyhow::anyhow!("kldload {}: {e}\n{}", ko.display(), k.console()))?;
@@ -116,4 +118,56 @@ pub fn render_fuzz(ops: u64, rust: f64, c: f64) -> String {
          FreeBSD 14.0 simulator, host time.\n\n\
          | module | operations/s |\n|---|---:|\n| echo (Rust) | {rust:.0} |\n| echo.c (C twin) | {c:.0} |\n"
     )
+}
+
+/// The releases `kmod-bench devio` measures the Rust echo on (the C twin: 14.0 only, see
+/// [`crate::ctwin`]).
+pub const RELEASES: [&str; 3] = ["13.1", "14.0", "15.0"];
+
+/// `kmod-bench devio [--n N]`: only the device I/O rows, on every release. Builds
+/// examples/echo for each of [`RELEASES`] (`cargo kmod build --freebsd <release> echo`) and the
+/// C twin, runs [`run_regions`] under callgrind for each (`n` calls per region) and returns a
+/// Markdown table: module instructions (and total) per call, Rust on its own release's
+/// simulator against the C twin on 14.0 (the same source for every release).
+pub fn measure_releases(exe: &Path, repo: &Path, n: u64) -> anyhow::Result<String> {
+    use crate::measure::{callgrind_dev_run, per_op};
+    use cargo_kmod::build::{BuildOptions, build};
+    use cargo_kmod::workspace::Workspace;
+
+    let out_dir = repo.join("target/kmod-bench");
+    let cg_dir = out_dir.join("callgrind");
+    let c_ko = crate::ctwin::build("echo.c", "echo", &out_dir.join("c-twins"))?;
+    eprintln!("kmod-bench: callgrind: /dev/echo, C twin (14.0)");
+    let c = callgrind_dev_run(exe, &c_ko, "14.0", n, &cg_dir.join("c-echo"))?;
+    let mut out = format!(
+        "### Device I/O per 4 KiB system call (/dev/echo, callgrind `Ir`, N = {n})\n\n\
+         *module* = instructions in module code (`d_read`/`d_write` and trampolines); C twin: \
+         FreeBSD 14 headers on the 14.0 simulator.\n\n\
+         | release | operation | Rust module | C module | Rust/C | Rust total | C total |\n\
+         |---|---|---:|---:|---:|---:|---:|\n"
+    );
+    for release in RELEASES {
+        let opts = BuildOptions {
+            module: "echo".into(),
+            release: cargo_kmod::release::resolve(Some(release))
+                .map_err(|e| anyhow::anyhow!("{release}: {e}"))?,
+            jobs: Some(2),
+            verbose: false,
+        };
+        let rust_ko = build(&Workspace::at(repo), &opts)
+            .map_err(|e| anyhow::anyhow!("cargo kmod build --freebsd {release} echo: {e:#}"))?
+            .ko;
+        eprintln!("kmod-bench: callgrind: /dev/echo, Rust ({release})");
+        let r = callgrind_dev_run(exe, &rust_ko, release, n, &cg_dir.join(format!("rust-echo-{release}")))?;
+        for (_, op) in DEV_OPS {
+            let (z, m) = (region_name(op, 0), region_name(op, n));
+            let (rp, cp) = (per_op(&r, &z, &m, n)?, per_op(&c, &z, &m, n)?);
+            let ratio = if cp.module == 0.0 { 0.0 } else { rp.module / cp.module };
+            out.push_str(&format!(
+                "| {release} | {op} | {:.1} | {:.1} | {ratio:.2} | {:.1} | {:.1} |\n",
+                rp.module, cp.module, rp.total, cp.total
+            ));
+        }
+    }
+    Ok(out)
 }

@@ -10,7 +10,10 @@
 //!     only the simulator's context switches per second (workers.c, seeded scheduler).
 //! kmod-bench measure --release R --n N --cycles C <ko> <function>...
 //!     the measured child (see kmod_bench::measure::run_regions); runs natively too.
-//! kmod-bench measure-dev --n N <echo.ko>
+//! kmod-bench devio [--n N]
+//!     only the /dev/echo read/write rows, Rust on 13.1, 14.0 and 15.0 against the C twin
+//!     (see kmod_bench::devio::measure_releases); N calls per region, default 2000.
+//! kmod-bench measure-dev [--release R] --n N <echo.ko>
 //!     the measured child for device I/O (see kmod_bench::devio::run_regions).
 //! ```
 
@@ -48,6 +51,8 @@ fn main() -> ExitCode {
         child(&args[1..])
     } else if args.first().map(String::as_str) == Some("measure-dev") {
         child_dev(&args[1..])
+    } else if args.first().map(String::as_str) == Some("devio") {
+        devio(&args[1..])
     } else if args.first().map(String::as_str) == Some("switches") {
         switches(&args[1..])
     } else {
@@ -102,19 +107,36 @@ fn child(args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `kmod-bench measure-dev --n N <echo.ko>`
-fn child_dev(args: &[String]) -> anyhow::Result<()> {
-    let mut n = 1000;
-    let mut ko = None;
+/// `kmod-bench devio [--n N]`
+fn devio(args: &[String]) -> anyhow::Result<()> {
+    let mut n = 2000;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--n" => n = value(&mut it, "--n")?,
+            _ => bail!("unknown argument `{a}`; usage: kmod-bench devio [--n N]"),
+        }
+    }
+    measure::valgrind_version()?;
+    let exe = std::env::current_exe()?;
+    print!("{}", kmod_bench::devio::measure_releases(&exe, &repo(), n)?);
+    Ok(())
+}
+
+/// `kmod-bench measure-dev [--release R] --n N <echo.ko>`
+fn child_dev(args: &[String]) -> anyhow::Result<()> {
+    let (mut release, mut n) = ("14.0".to_owned(), 1000);
+    let mut ko = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--release" => release = it.next().context("--release needs a value")?.clone(),
+            "--n" => n = value(&mut it, "--n")?,
             _ => ko = Some(a.clone()),
         }
     }
-    let ko = ko.context("usage: kmod-bench measure-dev [--n N] <echo.ko>")?;
-    kmod_bench::devio::run_regions(Path::new(&ko), n)?;
+    let ko = ko.context("usage: kmod-bench measure-dev [--release R] [--n N] <echo.ko>")?;
+    kmod_bench::devio::run_regions(Path::new(&ko), &release, n)?;
     println!("{n} x 4 KiB pwrite + pread on /dev/echo");
     Ok(())
 }
@@ -264,8 +286,8 @@ fn parent(args: &[String]) -> anyhow::Result<()> {
     let rust_echo = find("echo", "14.0").context("echo.ko for 14.0 was not built (examples/echo)")?;
     let c_echo = twins.iter().find(|t| t.0 == "echo").map(|t| t.1.clone()).context("no C twin echo.c")?;
     eprintln!("kmod-bench: callgrind: /dev/echo, Rust and C");
-    let rdev = measure::callgrind_dev_run(&exe, &rust_echo, dev_n, &cg_dir.join("rust-echo"))?;
-    let cdev = measure::callgrind_dev_run(&exe, &c_echo, dev_n, &cg_dir.join("c-echo"))?;
+    let rdev = measure::callgrind_dev_run(&exe, &rust_echo, "14.0", dev_n, &cg_dir.join("rust-echo"))?;
+    let cdev = measure::callgrind_dev_run(&exe, &c_echo, "14.0", dev_n, &cg_dir.join("c-echo"))?;
     for (label, op) in kmod_bench::devio::DEV_OPS {
         let (z, m) = (kmod_bench::devio::region_name(op, 0), kmod_bench::devio::region_name(op, dev_n));
         rows.push((label.to_owned(), measure::per_op(&rdev, &z, &m, dev_n)?, measure::per_op(&cdev, &z, &m, dev_n)?));

@@ -286,9 +286,15 @@ pub fn clean_dumps(dir: &Path, tag: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs `kmod-bench measure-dev --n N <ko>` under callgrind ([`crate::devio`]); returns the
+/// Runs `kmod-bench measure-dev --release R --n N <ko>` under callgrind ([`crate::devio`]); returns the
 /// dumps of its regions.
-pub fn callgrind_dev_run(exe: &Path, ko: &Path, n: u64, out: &Path) -> anyhow::Result<Vec<Dump>> {
+pub fn callgrind_dev_run(
+    exe: &Path,
+    ko: &Path,
+    release: &str,
+    n: u64,
+    out: &Path,
+) -> anyhow::Result<Vec<Dump>> {
     let dir = out.parent().context("output prefix has no directory")?;
     let tag = out
         .file_name()
@@ -299,7 +305,12 @@ pub fn callgrind_dev_run(exe: &Path, ko: &Path, n: u64, out: &Path) -> anyhow::R
     let prefix: PathBuf = dir.join(format!("{tag}.cg"));
     let log = dir.join(format!("{tag}.valgrind.log"));
     let mut cmd = valgrind_command(exe, &prefix, &log);
-    cmd.arg("measure-dev").arg("--n").arg(n.to_string()).arg(ko);
+    cmd.arg("measure-dev")
+        .arg("--release")
+        .arg(release)
+        .arg("--n")
+        .arg(n.to_string())
+        .arg(ko);
     let output = cmd.output().context("run valgrind")?;
     if !output.status.success() {
         let log = std::fs::read_to_string(&log).unwrap_or_default();
