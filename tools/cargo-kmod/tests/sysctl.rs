@@ -168,7 +168,8 @@ fn the_example_run_shows_the_tree_the_tunable_and_the_permission_check() {
 }
 
 /// `--fuzz` covers every sysctl the module created (random writes of 0..1 MiB, short reads,
-/// concurrent and unprivileged processes): only errnos, no panic, fault or leak.
+/// huge newlen/oldlen over short, unmapped or NULL user buffers, concurrent and
+/// unprivileged processes): only errnos, no panic, fault or leak.
 #[test]
 fn counters_survive_the_sysctl_fuzzer() {
     let _g = lock();
@@ -178,6 +179,32 @@ fn counters_survive_the_sysctl_fuzzer() {
         let r = kmod_run(module, release, &[], 5000);
         assert!(r.passed(), "{module} on {release} under --fuzz 5000:\n{}", r.render());
         assert!(r.fuzz.contains("debug.counters"), "the fuzzer must reach the module's sysctls:\n{}", r.fuzz);
+        assert_huge_lengths_sent(&r.fuzz);
+    }
+}
+
+/// The sysctl fuzz summary counts calls with huge lengths or unmapped/NULL buffers: some
+/// were made.
+fn assert_huge_lengths_sent(fuzz: &str) {
+    let n: u64 = fuzz
+        .split_once(" with huge lengths or unmapped/NULL buffers)")
+        .and_then(|(before, _)| before.rsplit(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no count of huge-length calls in:\n{fuzz}"));
+    assert!(n > 0, "{fuzz}");
+}
+
+/// Issue 15: every kind of leaf of the crate (fixture kmod-sysctl: scalars through
+/// `sysctl_handle_*`, the string and opaque leaves, the `add_proc` handlers over a
+/// `Request` that wire the old buffer or take 4 bytes) under
+/// the fuzzer's huge `newlen`/`*oldlenp` and unmapped buffers: errnos only on every release.
+#[test]
+fn crate_leaves_survive_huge_lengths() {
+    let _g = lock();
+    for release in ["13.1", "14.0", "15.0"] {
+        let r = kmod_run_with(FIXTURE, release, &[("kmod_sysctl.ident", "hello")], -1, &[], 3000);
+        assert!(r.passed(), "{FIXTURE} on {release} under --fuzz 3000:\n{}", r.render());
+        assert!(r.fuzz.contains("debug.kmod_sysctl.locked"), "{}", r.fuzz);
+        assert_huge_lengths_sent(&r.fuzz);
     }
 }
 

@@ -44,6 +44,14 @@
 //!   copies what fits, still advances `oldidx` by the full length and gives `ENOMEM`; a
 //!   `SYSCTL_IN` of more than what is left gives `EINVAL`. `userland_sysctl` retries on
 //!   `EAGAIN` and reports `validlen` as the length when the buffer was too short.
+//! * User requests are `__sysctl(2)` calls of a simulated process ([`sys___sysctl`] with a
+//!   [`UserCall`] of user addresses): `copyin` of `*oldlenp` and `copyout` of the length
+//!   (`EFAULT`), `copyout`/`copyin` of the values (`EFAULT` outside the process's memory),
+//!   `sysctlmemlock` for old buffers over `4 * PAGE_SIZE`, and `sysctl_wire_old_buffer`'s
+//!   `vslock` (sys/vm/vm_glue.c: `EINVAL`, `ENOMEM` above [`VM_PAGE_MAX_USER_WIRED`],
+//!   `EFAULT`). Read from the 14.x/15.0 text of kern_sysctl.c (RB-tree `sysctl_find_oid`)
+//!   and a 13.x one (SLIST): `userland_sysctl`, `sysctl_old_user`, `sysctl_new_user` and
+//!   `sysctl_wire_old_buffer` are the same in both.
 //! * The default handlers `sysctl_handle_int`/`long`/`64`/`8`/`16`/`32`/`bool`/`string`/
 //!   `opaque` and `sysctl_wire_old_buffer`.
 
