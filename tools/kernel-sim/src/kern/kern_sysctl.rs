@@ -1820,7 +1820,9 @@ pub struct SysctlReply {
     /// The old value (as much as fitted).
     pub old: Vec<u8>,
     /// `*oldlenp` after the call: the length needed when no buffer was given, the bytes
-    /// copied otherwise (`validlen` when the buffer was too short).
+    /// copied otherwise (`validlen` when the buffer was too short); when the call failed
+    /// with an errno other than `ENOMEM`, what was passed (`sys___sysctl` does not copy the
+    /// length out): the buffer's size, 0 without one.
     pub oldlen: usize,
 }
 
