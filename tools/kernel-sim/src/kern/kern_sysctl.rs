@@ -1006,8 +1006,10 @@ extern "C" fn h_string(_oidp: usize, arg1: usize, arg2: i64, req: usize) -> i32 
     if e != 0 || rd_usize(req + R_NEWPTR) == 0 {
         return e;
     }
-    let left = rd_usize(req + R_NEWLEN) as i64 - rd_usize(req + R_NEWIDX) as i64;
-    if left >= size as i64 || left < 0 {
+    // `req->newlen - req->newidx >= arg2 || ... < 0`: size_t arithmetic, so a huge newlen
+    // is EINVAL here, before any allocation or copy.
+    let left = rd_usize(req + R_NEWLEN).wrapping_sub(rd_usize(req + R_NEWIDX));
+    if left >= size {
         return EINVAL;
     }
     if left == 0 {
@@ -1015,13 +1017,13 @@ extern "C" fn h_string(_oidp: usize, arg1: usize, arg2: i64, req: usize) -> i32 
         unsafe { *(arg1 as *mut u8) = 0 };
         return 0;
     }
-    let mut tmp = vec![0u8; left as usize];
-    let e = inp(req, tmp.as_mut_ptr() as usize, left as usize);
+    let mut tmp = vec![0u8; left];
+    let e = inp(req, tmp.as_mut_ptr() as usize, left);
     if e == 0 {
         // SAFETY: left < size bytes plus the NUL fit the buffer.
         unsafe {
-            std::ptr::copy_nonoverlapping(tmp.as_ptr(), arg1 as *mut u8, left as usize);
-            *(arg1 as *mut u8).add(left as usize) = 0;
+            std::ptr::copy_nonoverlapping(tmp.as_ptr(), arg1 as *mut u8, left);
+            *(arg1 as *mut u8).add(left) = 0;
         }
     }
     e
