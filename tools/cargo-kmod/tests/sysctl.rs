@@ -168,7 +168,8 @@ fn the_example_run_shows_the_tree_the_tunable_and_the_permission_check() {
 }
 
 /// `--fuzz` covers every sysctl the module created (random writes of 0..1 MiB, short reads,
-/// concurrent and unprivileged processes): only errnos, no panic, fault or leak.
+/// huge newlen/oldlen over short, unmapped or NULL user buffers, concurrent and
+/// unprivileged processes): only errnos, no panic, fault or leak.
 #[test]
 fn counters_survive_the_sysctl_fuzzer() {
     let _g = lock();
@@ -178,6 +179,32 @@ fn counters_survive_the_sysctl_fuzzer() {
         let r = kmod_run(module, release, &[], 5000);
         assert!(r.passed(), "{module} on {release} under --fuzz 5000:\n{}", r.render());
         assert!(r.fuzz.contains("debug.counters"), "the fuzzer must reach the module's sysctls:\n{}", r.fuzz);
+        assert_huge_lengths_sent(&r.fuzz);
+    }
+}
+
+/// The sysctl fuzz summary counts calls with huge lengths or unmapped/NULL buffers: some
+/// were made.
+fn assert_huge_lengths_sent(fuzz: &str) {
+    let n: u64 = fuzz
+        .split_once(" with huge lengths or unmapped/NULL buffers)")
+        .and_then(|(before, _)| before.rsplit(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no count of huge-length calls in:\n{fuzz}"));
+    assert!(n > 0, "{fuzz}");
+}
+
+/// Issue 15: every kind of leaf of the crate (fixture kmod-sysctl: scalars through
+/// `sysctl_handle_*`, the string and opaque leaves, the `add_proc` handlers over a
+/// `Request` that wire the old buffer or take 4 bytes) under
+/// the fuzzer's huge `newlen`/`*oldlenp` and unmapped buffers: errnos only on every release.
+#[test]
+fn crate_leaves_survive_huge_lengths() {
+    let _g = lock();
+    for release in ["13.1", "14.0", "15.0"] {
+        let r = kmod_run_with(FIXTURE, release, &[("kmod_sysctl.ident", "hello")], -1, &[], 3000);
+        assert!(r.passed(), "{FIXTURE} on {release} under --fuzz 3000:\n{}", r.render());
+        assert!(r.fuzz.contains("debug.kmod_sysctl.locked"), "{}", r.fuzz);
+        assert_huge_lengths_sent(&r.fuzz);
     }
 }
 
@@ -318,5 +345,84 @@ fn a_handler_checks_priv_driver_on_the_requesting_thread() {
             })
             .collect();
         assert_eq!(failed, ["sysctl debug.kmod_sysctl.guarded=2", "sysctl debug.kmod_sysctl.guarded=3"], "{release}");
+    }
+}
+
+/// One `__sysctl(2)` of the process of `sh` with `*oldlenp` (at `lenp`) set to `oldlen`:
+/// (errno, `*oldlenp` after).
+fn raw_sysctl(sh: &mut kernel_sim::user::shell::Shell<'_>, lenp: usize, name: &str, old: usize, oldlen: usize, new: usize, newlen: usize) -> (i32, usize) {
+    sh.poke(lenp, &oldlen.to_ne_bytes());
+    let e = kernel_sim::user::sysctl::sysctl_raw(sh, name, old, lenp, new, newlen).unwrap_or_else(|e| panic!("{name}: crashed ({e}): {:?}", sh.fault));
+    (e, usize::from_ne_bytes(sh.peek(lenp, 8).try_into().unwrap()))
+}
+
+/// Issue 15, the crate's handlers under `__sysctl(2)` calls with huge lengths and unmapped
+/// buffers, on every release: the scalar leaf with a setter (counters' `value`) takes the 4
+/// bytes `sysctl_handle_int` asks for out of a huge `newlen` and faults over 2; the string leaf
+/// (counters' `name`) refuses a `newlen` of its size or more with `EINVAL` (no allocation) and
+/// keeps its value on a fault; the `add_proc` handlers over a `Request` (kmod-sysctl's
+/// `locked`: `wire_old_buffer(0)` then `output`; `guarded`: `input` of 4 bytes) answer what
+/// `sysctl_wire_old_buffer`/`vslock`, `SYSCTL_IN` and `SYSCTL_OUT` give.
+#[test]
+fn crate_handlers_answer_huge_lengths_like_the_kernel() {
+    use kernel_sim::user::Ucred;
+    use kernel_sim::user::shell::Shell;
+    const ENOMEM: i32 = 12;
+    const EFAULT: i32 = 14;
+    const EINVAL: i32 = 22;
+    const UNMAPPED: usize = 0x1000;
+    let _g = lock();
+    let ws = Workspace::locate().expect("workspace");
+    for release in ["13.1", "14.0", "15.0"] {
+        let build_ko = |m: &str| {
+            build(&ws, &BuildOptions { module: ws.root.join(m).display().to_string(), release: resolve(Some(release)).unwrap(), jobs: Some(2), verbose: false })
+                .unwrap_or_else(|e| panic!("build {m}: {e:#}"))
+                .ko
+        };
+        let (counters, fixture) = (build_ko("examples/counters"), build_ko(FIXTURE));
+        let mut k = Kernel::boot(SimRelease::by_name(release).expect("release"), SimOptions::default()).expect("boot");
+        let ids = [&counters, &fixture].map(|ko| k.load(ko).unwrap_or_else(|e| panic!("load: {e}\n{}", k.console())));
+        let pid = k.spawn("huge", Ucred::root());
+        let mut sh = Shell::new(&mut k, pid);
+        let (lenp, buf, end) = (sh.alloc(8).expect("memory"), sh.alloc(64).expect("memory"), sh.user_end());
+        let sh = &mut sh;
+        for (i, newlen) in [1usize << 20, 1 << 40, usize::MAX / 2, usize::MAX].into_iter().enumerate() {
+            // counters' value: 4 bytes of a huge newlen, its setter's EINVAL above 1000.
+            sh.poke(end - 4, &2000i32.to_ne_bytes());
+            assert_eq!(raw_sysctl(sh, lenp, "debug.counters.value", 0, 0, end - 4, newlen).0, EINVAL, "{release}: value 2000");
+            let v = (i as i32 + 1) * 5;
+            sh.poke(end - 4, &v.to_ne_bytes());
+            assert_eq!(raw_sysctl(sh, lenp, "debug.counters.value", 0, 0, end - 4, newlen).0, 0, "{release}: value, newlen {newlen:#x}");
+            assert_eq!(raw_sysctl(sh, lenp, "debug.counters.value", 0, 0, end - 2, newlen).0, EFAULT, "{release}: 2 bytes mapped");
+            assert_eq!(raw_sysctl(sh, lenp, "debug.counters.value", 0, 0, UNMAPPED, newlen).0, EFAULT);
+            assert_eq!(raw_sysctl(sh, lenp, "debug.counters.value", 0, 0, 0, newlen), (0, 4), "{release}: NULL new is a read");
+            // counters' name (at most 32 bytes).
+            assert_eq!(raw_sysctl(sh, lenp, "debug.counters.name", 0, 0, end - 4, newlen).0, EINVAL, "{release}: name, newlen {newlen:#x}");
+            // kmod-sysctl's guarded (ANYBODY, priv_check, Request::input of 4 bytes).
+            assert_eq!(raw_sysctl(sh, lenp, "debug.kmod_sysctl.guarded", 0, 0, end - 4, newlen).0, 0, "{release}: guarded");
+            assert_eq!(raw_sysctl(sh, lenp, "debug.kmod_sysctl.guarded", 0, 0, end - 2, newlen).0, EFAULT);
+            // Huge *oldlenp: room for the value at buf, none at the end of the memory.
+            assert_eq!(raw_sysctl(sh, lenp, "debug.counters.value", buf, newlen, 0, 0), (0, 4), "{release}: old, oldlen {newlen:#x}");
+            assert_eq!(sh.peek(buf, 4), v.to_ne_bytes(), "{release}: the value written, not changed by the faults");
+            assert_eq!(raw_sysctl(sh, lenp, "debug.counters.value", end - 2, newlen, 0, 0).0, EFAULT);
+            assert_eq!(raw_sysctl(sh, lenp, "debug.counters.name", end - 4, newlen, 0, 0).0, EFAULT, "{release}: 9 bytes of name, 4 mapped");
+            assert_eq!(raw_sysctl(sh, lenp, "debug.kmod_sysctl.pair", end - 4, newlen, 0, 0).0, EFAULT, "{release}: opaque");
+        }
+        assert_eq!(raw_sysctl(sh, lenp, "debug.counters.name", 0, 0, end - 4, 8).0, EFAULT, "{release}: 8 bytes said, 4 mapped");
+        assert_eq!(raw_sysctl(sh, lenp, "debug.counters.name", buf, 64, 0, 0), (0, 9));
+        assert_eq!(sh.peek(buf, 9), b"counters\0", "{release}: the name stays");
+        // kmod-sysctl's locked: Request::wire_old_buffer(0) vslocks all of *oldlenp: ENOMEM
+        // above vm.max_user_wired wires nothing (output: ENOMEM, *oldlenp 0); EINVAL when the
+        // range wraps; EFAULT for unmapped pages.
+        assert_eq!(raw_sysctl(sh, lenp, "debug.kmod_sysctl.locked", buf, 4, 0, 0), (0, 4));
+        assert_eq!(raw_sysctl(sh, lenp, "debug.kmod_sysctl.locked", buf, 1 << 40, 0, 0), (ENOMEM, 0), "{release}: locked");
+        assert_eq!(raw_sysctl(sh, lenp, "debug.kmod_sysctl.locked", buf, usize::MAX, 0, 0), (EINVAL, usize::MAX));
+        assert_eq!(raw_sysctl(sh, lenp, "debug.kmod_sysctl.locked", end - 64, 1 << 20, 0, 0).0, EFAULT);
+        assert_eq!(raw_sysctl(sh, lenp, "debug.kmod_sysctl.locked", UNMAPPED, 4, 0, 0).0, EFAULT);
+        let _ = sh;
+        for id in ids.into_iter().rev() {
+            k.unload(id).unwrap_or_else(|e| panic!("unload: {e}\n{}", k.console()));
+        }
+        assert!(k.panics().is_empty(), "{release}: {:?}", k.panics());
     }
 }

@@ -45,15 +45,17 @@ pub fn run_fuzz(k: &mut Kernel, ops: u64, seed: u64, cycle: u32, out: &mut Cycle
         return;
     }
     // The sysctls the modules registered (kernel_sim::user::sysctl_fuzz): random writes of
-    // 0..1 MiB, short reads, 4 concurrent processes (uid 1001 and jailed root among them).
+    // 0..1 MiB, short reads, huge newlen/oldlen over short, unmapped or NULL user buffers,
+    // 4 concurrent processes (uid 1001 and jailed root among them).
     let (names, r) = k.fuzz_sysctls(ops, seed);
     match r {
         Ok(_) if names.is_empty() => out.fuzz.push_str("no sysctls to fuzz (the modules registered none)\n"),
         Ok(st) => {
             out.fuzz.push_str(&format!(
-                "{} sysctl requests ({} failed with an errno) on {} from 4 processes (uid 1001 and jailed root among them); seed {seed}\n",
+                "{} sysctl requests ({} failed with an errno, {} with huge lengths or unmapped/NULL buffers) on {} from 4 processes (uid 1001 and jailed root among them); seed {seed}\n",
                 st.requests,
                 st.errors,
+                st.huge,
                 names.join(", ")
             ));
             if let Some(message) = st.failures.into_iter().next() {

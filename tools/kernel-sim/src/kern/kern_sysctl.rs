@@ -44,6 +44,14 @@
 //!   copies what fits, still advances `oldidx` by the full length and gives `ENOMEM`; a
 //!   `SYSCTL_IN` of more than what is left gives `EINVAL`. `userland_sysctl` retries on
 //!   `EAGAIN` and reports `validlen` as the length when the buffer was too short.
+//! * User requests are `__sysctl(2)` calls of a simulated process ([`sys___sysctl`] with a
+//!   [`UserCall`] of user addresses): `copyin` of `*oldlenp` and `copyout` of the length
+//!   (`EFAULT`), `copyout`/`copyin` of the values (`EFAULT` outside the process's memory),
+//!   `sysctlmemlock` for old buffers over `4 * PAGE_SIZE`, and `sysctl_wire_old_buffer`'s
+//!   `vslock` (sys/vm/vm_glue.c: `EINVAL`, `ENOMEM` above [`VM_PAGE_MAX_USER_WIRED`],
+//!   `EFAULT`). Read from the 14.x/15.0 text of kern_sysctl.c (RB-tree `sysctl_find_oid`)
+//!   and a 13.x one (SLIST): `userland_sysctl`, `sysctl_old_user`, `sysctl_new_user` and
+//!   `sysctl_wire_old_buffer` are the same in both.
 //! * The default handlers `sysctl_handle_int`/`long`/`64`/`8`/`16`/`32`/`bool`/`string`/
 //!   `opaque` and `sysctl_wire_old_buffer`.
 
@@ -225,6 +233,9 @@ pub struct SysctlState {
     pub cred: SysctlCred,
     /// `struct sysctl_ctx_entry`s handed out (`sysctl_ctx_entry_add`/`find`): (ctx, oid).
     pub ctx_entries: HashMap<(usize, usize), usize>,
+    /// `sysctlmemlock`: the thread (tid) of the user request with an old buffer of more than
+    /// `4 * PAGE_SIZE` bytes that runs now (`userland_sysctl` serialises them).
+    pub memlock: Option<u32>,
 }
 
 static STATE: Mutex<Option<SysctlState>> = Mutex::new(None);
@@ -443,7 +454,8 @@ fn load_tunable(oidp: usize) {
 
 // ---- requests ----
 
-/// A `struct sysctl_req` (96 bytes; FACTS.md section 6) with host buffers behind it.
+/// A `struct sysctl_req` (96 bytes; FACTS.md section 6) of a kernel request (tunables),
+/// with host buffers behind it. User requests build theirs in [`userland_sysctl`].
 pub struct Req {
     raw: Box<[u64; 12]>,
     old: Option<Vec<u8>>,
@@ -463,7 +475,9 @@ const R_NEWFUNC: usize = 72;
 const R_VALIDLEN: usize = 80;
 
 impl Req {
-    fn build(old: Option<usize>, new: Option<Vec<u8>>, user: bool) -> Req {
+    /// A request from the kernel (`kernel_sysctl`, tunables): `sysctl_old_kernel` /
+    /// `sysctl_new_kernel` over host buffers of `old` bytes and the `new` bytes.
+    pub fn new_kernel(old: Option<usize>, new: Option<Vec<u8>>) -> Req {
         let mut r = Req { raw: Box::new([0; 12]), old: old.map(|n| vec![0u8; n]), new };
         let p = r.ptr();
         wr_usize(p + R_TD, sched().curthread());
@@ -477,24 +491,9 @@ impl Req {
             wr_usize(p + R_NEWPTR, if n.is_empty() { NonNullEmpty::ptr() } else { n.as_mut_ptr() as usize });
             wr_usize(p + R_NEWLEN, n.len());
         }
-        let (of, nf) = if user {
-            (sysctl_old_user as *const () as usize, sysctl_new_user as *const () as usize)
-        } else {
-            (sysctl_old_kernel as *const () as usize, sysctl_new_kernel as *const () as usize)
-        };
-        wr_usize(p + R_OLDFUNC, of);
-        wr_usize(p + R_NEWFUNC, nf);
+        wr_usize(p + R_OLDFUNC, sysctl_old_kernel as *const () as usize);
+        wr_usize(p + R_NEWFUNC, sysctl_new_kernel as *const () as usize);
         r
-    }
-
-    /// A request from the kernel (`kernel_sysctl`, tunables).
-    pub fn new_kernel(old: Option<usize>, new: Option<Vec<u8>>) -> Req {
-        Req::build(old, new, false)
-    }
-
-    /// A request from a user process (`userland_sysctl`).
-    pub fn new_user(old: Option<usize>, new: Option<Vec<u8>>) -> Req {
-        Req::build(old, new, true)
     }
 
     /// Address of the `struct sysctl_req`.
@@ -503,8 +502,8 @@ impl Req {
     }
 }
 
-/// A non-NULL address for zero-length buffers (a user passing a valid pointer with length
-/// 0): never read or written, since lengths are 0.
+/// A non-NULL address for zero-length buffers (a kernel caller passing a valid pointer with
+/// length 0): never read or written, since lengths are 0.
 struct NonNullEmpty;
 static EMPTY: [u8; 8] = [0; 8];
 impl NonNullEmpty {
@@ -553,7 +552,11 @@ extern "C" fn sysctl_new_kernel(req: usize, p: usize, l: usize) -> i32 {
     0
 }
 
-/// `sysctl_old_user`.
+/// `sysctl_old_user` (sys/kern/kern_sysctl.c, the same text in 13.x and 14.x/15.0: `oldidx`
+/// advances by the full `l` first; with no old buffer that is all; a `WITNESS_WARN` unless
+/// the buffer is wired; what fits below `validlen` is copied out (`copyout_nofault` when
+/// wired, `copyout` otherwise: either gives `EFAULT` on an unmapped address, which is
+/// returned as is); `ENOMEM` when less than `l` fitted).
 extern "C" fn sysctl_old_user(req: usize, p: usize, l: usize) -> i32 {
     let origidx = rd_usize(req + R_OLDIDX);
     wr_usize(req + R_OLDIDX, origidx.wrapping_add(l));
@@ -561,7 +564,8 @@ extern "C" fn sysctl_old_user(req: usize, p: usize, l: usize) -> i32 {
     if oldptr == 0 {
         return 0;
     }
-    if rd_u32(req + R_LOCK) as i32 != REQ_WIRED {
+    let wired = rd_u32(req + R_LOCK) as i32 == REQ_WIRED;
+    if !wired {
         // WITNESS_WARN(WARN_GIANTOK | WARN_SLEEPOK, NULL, "sysctl_old_user()"): the copyout
         // may fault and sleep.
         super::subr_witness::warn_sleep(0, "sysctl_old_user()", ret_addr());
@@ -574,14 +578,24 @@ extern "C" fn sysctl_old_user(req: usize, p: usize, l: usize) -> i32 {
         if i > len - origidx {
             i = len - origidx;
         }
-        // copyout(p, oldptr + origidx, i)
-        // SAFETY: as in sysctl_old_kernel.
-        unsafe { std::ptr::copy(p as *const u8, (oldptr + origidx) as *mut u8, i) };
+        // copyout_nofault / copyout(p, (char *)req->oldptr + origidx, i): EFAULT outside the
+        // process's memory (an address past the end of the address space included).
+        let e = match oldptr.checked_add(origidx) {
+            Some(dst) => super::subr_uio::copyout(p, dst, i),
+            None if i == 0 => 0,
+            None => crate::user::errno::EFAULT,
+        };
+        if e != 0 {
+            return e;
+        }
     }
     if i < l { ENOMEM } else { 0 }
 }
 
-/// `sysctl_new_user`.
+/// `sysctl_new_user`: nothing without a new value; `EINVAL` when fewer than `l` bytes are
+/// left (`req->newlen - req->newidx < l`, in `size_t`: a huge `newlen` passes this check
+/// and the `copyin` of the `l` bytes the handler asked for decides); a `WITNESS_WARN`;
+/// `copyin` (`EFAULT` outside the process's memory), and `newidx` advances by `l` even then.
 extern "C" fn sysctl_new_user(req: usize, p: usize, l: usize) -> i32 {
     let newptr = rd_usize(req + R_NEWPTR);
     if newptr == 0 {
@@ -593,10 +607,42 @@ extern "C" fn sysctl_new_user(req: usize, p: usize, l: usize) -> i32 {
         return EINVAL;
     }
     super::subr_witness::warn_sleep(0, "sysctl_new_user()", ret_addr());
-    // copyin(newptr + newidx, p, l)
-    // SAFETY: bounds checked; p has l writable bytes.
-    unsafe { std::ptr::copy((newptr + newidx) as *const u8, p as *mut u8, l) };
-    wr_usize(req + R_NEWIDX, newidx + l);
+    let e = match newptr.checked_add(newidx) {
+        Some(src) => super::subr_uio::copyin(src, p, l),
+        None if l == 0 => 0,
+        None => crate::user::errno::EFAULT,
+    };
+    wr_usize(req + R_NEWIDX, newidx.wrapping_add(l));
+    e
+}
+
+/// `PAGE_SIZE` on amd64.
+const PAGE_SIZE: usize = 4096;
+
+/// `vm_page_max_user_wired` (vm.max_user_wired): `vm_pageout_init()` (sys/vm/vm_pageout.c)
+/// sets it to a third of the free pages at boot. The simulated machine has 4 GiB of free
+/// pages, so at most 349525 pages (about 1.33 GiB) can be wired.
+pub const VM_PAGE_MAX_USER_WIRED: usize = (4usize << 30) / PAGE_SIZE / 3;
+
+/// `vslock(addr, len)` (sys/vm/vm_glue.c, 13.x to 15.0): `EINVAL` when `addr + len` or its
+/// page-rounded end wraps around; `ENOMEM` for more than `vm_page_max_user_wired` pages;
+/// `vm_map_wire(..., VM_MAP_WIRE_SYSTEM | VM_MAP_WIRE_NOHOLES)` of the pages, which fails
+/// (`EFAULT`, "to match copy{in,out}() behaviour") when any of them is not mapped in the
+/// process.
+pub fn vslock(addr: usize, len: usize) -> i32 {
+    let last = addr.wrapping_add(len);
+    let start = addr & !(PAGE_SIZE - 1);
+    let end = last.wrapping_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+    if last < addr || end < addr {
+        return EINVAL;
+    }
+    let npages = (end - start) / PAGE_SIZE;
+    if npages > VM_PAGE_MAX_USER_WIRED {
+        return ENOMEM;
+    }
+    if !crate::user::user_range_ok(start, end - start) {
+        return crate::user::errno::EFAULT;
+    }
     0
 }
 
@@ -701,50 +747,129 @@ fn priv_sysctl_write(cred: SysctlCred, jail_ok: bool) -> i32 {
     super::kern_priv::priv_check_ucred(&u, if jail_ok { PRIV_SYSCTL_WRITEJAIL } else { PRIV_SYSCTL_WRITE })
 }
 
-/// The request of a user process: the checks of `sysctl_root` then the handler. Runs on the
-/// kernel stack (called through the gate by [`crate::Kernel::sysctl`]).
-pub(crate) extern "C" fn sim_userland_sysctl(ctx: usize) -> u64 {
-    // SAFETY: ctx is the UserCall of Kernel::sysctl, alive for the whole call.
-    let c = unsafe { &mut *(ctx as *mut UserCall) };
-    c.error = userland_sysctl(c);
-    // The gate's end checks userret (a handler that returned with a lock held).
-    0
-}
-
-/// One `__sysctl(2)` call by name from a simulated process.
-#[derive(Debug)]
+/// One `__sysctl(2)` call of a simulated user process, by name (the numeric MIB of the real
+/// call is what `sysctl.name2oid` gives for the name): every pointer is an address in the
+/// calling process's user memory ([`crate::user::UserVm`]), 0 for NULL.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserCall {
+    /// The dotted name.
     pub name: String,
-    pub cred: SysctlCred,
-    pub oldlen: Option<usize>,
-    pub new: Option<Vec<u8>>,
-    pub error: i32,
-    pub old: Vec<u8>,
-    pub retval: usize,
+    /// `old`: where the old value goes.
+    pub old: usize,
+    /// `oldlenp`: a `size_t` holding the old buffer's size, overwritten with the length.
+    pub oldlenp: usize,
+    /// `new`: the new value.
+    pub new: usize,
+    /// `newlen`.
+    pub newlen: usize,
 }
 
-pub(crate) fn userland_sysctl(c: &mut UserCall) -> i32 {
-    let mut req = Req::new_user(c.oldlen, c.new.clone());
-    with(|s| s.cred = c.cred);
-    let e = loop {
-        let p = req.ptr();
+/// `sys___sysctl(td, uap)` (sys/kern/kern_sysctl.c) for the process of the running thread
+/// (its credential and user memory): `userland_sysctl`, then, unless that failed with
+/// something other than `ENOMEM`, the length is copied out to `oldlenp` (`EFAULT` if it is
+/// not mapped). Returns the errno.
+#[allow(non_snake_case)]
+pub fn sys___sysctl(c: &UserCall) -> i32 {
+    let mut j = 0usize;
+    let error = userland_sysctl(&c.name, c.old, c.oldlenp, c.new, c.newlen, &mut j);
+    if error != 0 && error != ENOMEM {
+        return error;
+    }
+    if c.oldlenp != 0 {
+        let i = super::subr_uio::copyout(&j as *const usize as usize, c.oldlenp, std::mem::size_of::<usize>());
+        if i != 0 {
+            return i;
+        }
+    }
+    error
+}
+
+/// `userland_sysctl(td, name, namelen, old, oldlenp, inkernel = 0, new, newlen, retval,
+/// flags)` (sys/kern/kern_sysctl.c, 13.x to 15.0): `copyin` of `*oldlenp` (`EFAULT`),
+/// `validlen = oldlen`, a new value only when `new != NULL` (a NULL `new` with a nonzero
+/// `newlen` is a read), the user transfer functions; requests with an old buffer of more
+/// than `4 * PAGE_SIZE` bytes are serialised on `sysctlmemlock`; `sysctl_root` again while
+/// it answers `EAGAIN`; then `*retval` = `validlen` when the old buffer was too short,
+/// `oldidx` otherwise.
+fn userland_sysctl(name: &str, old: usize, oldlenp: usize, new: usize, newlen: usize, retval: &mut usize) -> i32 {
+    let cred = SysctlCred::from(&crate::user::curcred());
+    let mut raw = [0u64; 12];
+    let p = raw.as_mut_ptr() as usize;
+    wr_usize(p + R_TD, sched().curthread());
+    if oldlenp != 0 {
+        let mut oldlen = 0usize;
+        let e = super::subr_uio::copyin(oldlenp, &mut oldlen as *mut usize as usize, std::mem::size_of::<usize>());
+        if e != 0 {
+            return e;
+        }
+        wr_usize(p + R_OLDLEN, oldlen);
+    }
+    wr_usize(p + R_VALIDLEN, rd_usize(p + R_OLDLEN));
+    wr_usize(p + R_OLDPTR, old);
+    if new != 0 {
+        wr_usize(p + R_NEWLEN, newlen);
+        wr_usize(p + R_NEWPTR, new);
+    }
+    wr_usize(p + R_OLDFUNC, sysctl_old_user as *const () as usize);
+    wr_usize(p + R_NEWFUNC, sysctl_new_user as *const () as usize);
+    wr_u32(p + R_LOCK, REQ_UNWIRED as u32);
+    let memlocked = old != 0 && rd_usize(p + R_OLDLEN) > 4 * PAGE_SIZE;
+    if memlocked {
+        memlock_acquire();
+    }
+    with(|s| s.cred = cred);
+    let error = loop {
         wr_usize(p + R_OLDIDX, 0);
         wr_usize(p + R_NEWIDX, 0);
-        let e = sysctl_root(&c.name, c.cred, p);
+        let e = sysctl_root(name, cred, p);
         if e != EAGAIN {
             break e;
         }
         super::kern_switch::yield_now();
     };
     with(|s| s.cred = SysctlCred::ROOT);
-    let p = req.ptr();
+    // `if (req.lock == REQ_WIRED && req.validlen > 0) vsunlock(...)`: nothing is wired in
+    // the simulator's user memory.
+    if memlocked {
+        memlock_release();
+    }
+    if error != 0 && error != ENOMEM {
+        return error;
+    }
     let oldidx = rd_usize(p + R_OLDIDX);
     let validlen = rd_usize(p + R_VALIDLEN);
-    let oldptr = rd_usize(p + R_OLDPTR);
-    c.retval = if oldptr != 0 && oldidx > validlen { validlen } else { oldidx };
-    c.old = req.old.take().unwrap_or_default();
-    c.old.truncate(c.retval.min(c.old.len()));
-    e
+    *retval = if old != 0 && oldidx > validlen { validlen } else { oldidx };
+    error
+}
+
+/// The wait channel of `sysctlmemlock`.
+fn memlock_chan() -> usize {
+    &STATE as *const _ as usize
+}
+
+/// `sx_xlock(&sysctlmemlock)`: wait while another request holds it.
+fn memlock_acquire() {
+    loop {
+        let tid = sched().current().tid;
+        if with(|s| s.memlock.is_none().then(|| s.memlock = Some(tid)).is_some()) {
+            return;
+        }
+        super::kern_switch::block(super::kern_switch::Wait {
+            chan: memlock_chan(),
+            wmesg: "sysctlmem".into(),
+            deadline: None,
+            caller: 0,
+            on_lock: true,
+            seq: 0,
+            pri: 0,
+        });
+    }
+}
+
+/// `sx_xunlock(&sysctlmemlock)`.
+fn memlock_release() {
+    with(|s| s.memlock = None);
+    sched().wake_chan(memlock_chan(), true, false);
 }
 
 fn sysctl_root(name: &str, cred: SysctlCred, req: usize) -> i32 {
@@ -881,8 +1006,10 @@ extern "C" fn h_string(_oidp: usize, arg1: usize, arg2: i64, req: usize) -> i32 
     if e != 0 || rd_usize(req + R_NEWPTR) == 0 {
         return e;
     }
-    let left = rd_usize(req + R_NEWLEN) as i64 - rd_usize(req + R_NEWIDX) as i64;
-    if left >= size as i64 || left < 0 {
+    // `req->newlen - req->newidx >= arg2 || ... < 0`: size_t arithmetic, so a huge newlen
+    // is EINVAL here, before any allocation or copy.
+    let left = rd_usize(req + R_NEWLEN).wrapping_sub(rd_usize(req + R_NEWIDX));
+    if left >= size {
         return EINVAL;
     }
     if left == 0 {
@@ -890,13 +1017,13 @@ extern "C" fn h_string(_oidp: usize, arg1: usize, arg2: i64, req: usize) -> i32 
         unsafe { *(arg1 as *mut u8) = 0 };
         return 0;
     }
-    let mut tmp = vec![0u8; left as usize];
-    let e = inp(req, tmp.as_mut_ptr() as usize, left as usize);
+    let mut tmp = vec![0u8; left];
+    let e = inp(req, tmp.as_mut_ptr() as usize, left);
     if e == 0 {
         // SAFETY: left < size bytes plus the NUL fit the buffer.
         unsafe {
-            std::ptr::copy_nonoverlapping(tmp.as_ptr(), arg1 as *mut u8, left as usize);
-            *(arg1 as *mut u8).add(left as usize) = 0;
+            std::ptr::copy_nonoverlapping(tmp.as_ptr(), arg1 as *mut u8, left);
+            *(arg1 as *mut u8).add(left) = 0;
         }
     }
     e
@@ -911,11 +1038,26 @@ extern "C" fn h_opaque(_oidp: usize, arg1: usize, arg2: i64, req: usize) -> i32 
     inp(req, arg1, arg2 as usize)
 }
 
-/// `sysctl_wire_old_buffer(req, len)`: marks the request wired (vslock never fails here).
+/// `sysctl_wire_old_buffer(req, len)` (kern_sysctl.c): for a user request not wired yet,
+/// `vslock` the first `len` bytes (0 or more than `oldlen`: all of them) of the old buffer;
+/// `ENOMEM` from vslock (too many pages) wires nothing and sets `validlen` to 0 (later
+/// `SYSCTL_OUT`s copy nothing and answer `ENOMEM`), any other error (`EFAULT` for an
+/// unmapped page, `EINVAL` for a range that wraps) is returned. The request is then
+/// `REQ_WIRED` with `validlen` the wired length.
 extern "C" fn k_sysctl_wire_old_buffer(req: usize, len: usize) -> i32 {
     let oldlen = rd_usize(req + R_OLDLEN);
-    let wiredlen = if len > 0 && len < oldlen { len } else { oldlen };
-    if rd_u32(req + R_LOCK) as i32 != REQ_WIRED && rd_usize(req + R_OLDPTR) != 0 && rd_usize(req + R_OLDFUNC) == sysctl_old_user as *const () as usize {
+    let mut wiredlen = if len > 0 && len < oldlen { len } else { oldlen };
+    let oldptr = rd_usize(req + R_OLDPTR);
+    if rd_u32(req + R_LOCK) as i32 != REQ_WIRED && oldptr != 0 && rd_usize(req + R_OLDFUNC) == sysctl_old_user as *const () as usize {
+        if wiredlen != 0 {
+            let ret = vslock(oldptr, wiredlen);
+            if ret != 0 {
+                if ret != ENOMEM {
+                    return ret;
+                }
+                wiredlen = 0;
+            }
+        }
         wr_u32(req + R_LOCK, REQ_WIRED as u32);
         wr_usize(req + R_VALIDLEN, wiredlen);
     }
@@ -1485,6 +1627,7 @@ pub(crate) fn boot(release: &str, freebsd_version: u32, lookup: &dyn Fn(&str) ->
         ctxs: HashMap::new(),
         cred: SysctlCred::ROOT,
         ctx_entries: HashMap::new(),
+        memlock: None,
     });
     let l = layout;
     let node_fmt = super::kern_environment::leak_cstr("N");
@@ -1679,7 +1822,9 @@ pub struct SysctlReply {
     /// The old value (as much as fitted).
     pub old: Vec<u8>,
     /// `*oldlenp` after the call: the length needed when no buffer was given, the bytes
-    /// copied otherwise (`validlen` when the buffer was too short).
+    /// copied otherwise (`validlen` when the buffer was too short); when the call failed
+    /// with an errno other than `ENOMEM`, what was passed (`sys___sysctl` does not copy the
+    /// length out): the buffer's size, 0 without one.
     pub oldlen: usize,
 }
 
@@ -1734,15 +1879,25 @@ impl crate::Kernel {
         }
     }
 
-    /// `sysctl(3)` by name from a simulated process with credential `cred`: `oldlen` is the
-    /// size of the old buffer (`None`: no buffer, ask for the length), `new` the new value.
+    /// `sysctl(3)` by name from a simulated process with credential `cred` (a process made
+    /// for the call, whose memory holds the buffers): `oldlen` is the size of the old buffer
+    /// (`None`: no buffer, ask for the length), `new` the new value. For raw pointers and
+    /// lengths (unmapped, NULL, huge) use [`crate::user::sysctl::sysctl_raw`] in a process.
     /// Module faults in a handler are returned as `Err`.
     pub fn sysctl(&mut self, name: &str, oldlen: Option<usize>, new: Option<&[u8]>, cred: SysctlCred) -> Result<SysctlReply, crate::Fault> {
-        let mut c = Box::new(UserCall { name: name.to_string(), cred, oldlen, new: new.map(|n| n.to_vec()), error: 0, old: Vec::new(), retval: 0 });
-        super::kern_switch::sched().set_main_name("sysctl");
-        let p = &mut *c as *mut UserCall as u64;
-        self.exec_call(sim_userland_sysctl as *const () as usize, &[p], None).map_err(|a| self.fault(a))?;
-        Ok(SysctlReply { error: c.error, old: std::mem::take(&mut c.old), oldlen: c.retval })
+        let mut uc = if cred.uid == 0 { crate::user::Ucred::root() } else { crate::user::Ucred::user(cred.uid, cred.uid) };
+        uc.jailed = cred.jailed;
+        let pid = self.spawn("sysctl", uc);
+        let mut sh = crate::user::shell::Shell::new(self, pid);
+        let r = crate::user::sysctl::request_in(&mut sh, name, oldlen, new);
+        let fault = sh.fault.take();
+        self.exit_process(pid)?;
+        match (fault, r) {
+            (Some(f), _) => Err(*f),
+            (None, Ok(r)) => Ok(r),
+            // The process's memory could not hold the buffers.
+            (None, Err(e)) => Ok(SysctlReply { error: e, old: Vec::new(), oldlen: 0 }),
+        }
     }
 
     /// Read a whole value like sysctl(8): ask for the length, then read with room to spare

@@ -189,6 +189,12 @@ impl<'k> Shell<'k> {
         crate::kern::with(|k| k.user.procs.get(&pid).map(|p| p.vm.bytes(addr, len).to_vec())).unwrap_or_default()
     }
 
+    /// The first address past the process's memory (what lies there is unmapped).
+    pub fn user_end(&self) -> usize {
+        let pid = self.pid;
+        crate::kern::with(|k| k.user.procs.get(&pid).map(|p| p.vm.base + p.vm.len)).unwrap_or(0)
+    }
+
     /// Write bytes into the process's memory.
     pub fn poke(&mut self, addr: usize, data: &[u8]) {
         let pid = self.pid;

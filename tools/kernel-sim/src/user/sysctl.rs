@@ -19,7 +19,6 @@
 use crate::Fault;
 use crate::Kernel;
 use crate::kern::kern_sysctl::*;
-use crate::kern::kern_sysctl::userland_sysctl;
 
 /// What a command printed and its exit status.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -213,15 +212,50 @@ impl Backend for super::shell::Shell<'_> {
         self.k.sysctl_leaves(name)
     }
     fn request(&mut self, name: &str, oldlen: Option<usize>, new: Option<&[u8]>) -> Result<SysctlReply, i32> {
-        let pid = self.pid;
-        let cred = crate::kern::with(|k| k.user.procs.get(&pid).map(|p| SysctlCred::from(&p.cred))).unwrap_or(SysctlCred::ROOT);
-        let (name, new) = (name.to_string(), new.map(|n| n.to_vec()));
-        self.sys(move || {
-            let mut c = UserCall { name, cred, oldlen, new, error: 0, old: Vec::new(), retval: 0 };
-            let error = userland_sysctl(&mut c);
-            Ok(SysctlReply { error, old: c.old, oldlen: c.retval })
-        })
+        request_in(self, name, oldlen, new)
     }
+}
+
+/// `__sysctl(2)` with raw arguments, as the shell's process (on thread 0): every pointer is
+/// an address in the process's memory (or anything else: unmapped, NULL), the lengths are
+/// what the process passes. Returns the errno (`Err(EIO)` once module code crashed: the
+/// fault is in `sh.fault`).
+pub fn sysctl_raw(sh: &mut super::shell::Shell<'_>, name: &str, old: usize, oldlenp: usize, new: usize, newlen: usize) -> Result<i32, i32> {
+    let c = UserCall { name: name.to_string(), old, oldlenp, new, newlen };
+    sh.sys(move || Ok(sys___sysctl(&c)))
+}
+
+/// `sysctl(3)` like a program does it: `oldlen` bytes of the process's memory for the old
+/// value (`None`: NULL, the length is asked for), a `size_t` for `*oldlenp`, the new value
+/// copied into the process's memory; after the call the old value and `*oldlenp` are read
+/// back. `Err(ENOMEM)` when the process's memory cannot hold the buffers (malloc(3)
+/// failing), `Err(EIO)` when module code crashed.
+pub fn request_in(sh: &mut super::shell::Shell<'_>, name: &str, oldlen: Option<usize>, new: Option<&[u8]>) -> Result<SysctlReply, i32> {
+    const ENOMEM_: i32 = super::errno::ENOMEM;
+    let lenp = sh.alloc(std::mem::size_of::<usize>()).ok_or(ENOMEM_)?;
+    sh.poke(lenp, &oldlen.unwrap_or(0).to_ne_bytes());
+    let old = match oldlen {
+        Some(n) => sh.alloc(n).ok_or(ENOMEM_)?,
+        None => 0,
+    };
+    let (newp, newlen) = match new {
+        Some(v) => {
+            let a = sh.alloc(v.len()).ok_or(ENOMEM_)?;
+            sh.poke(a, v);
+            (a, v.len())
+        }
+        None => (0, 0),
+    };
+    let error = sysctl_raw(sh, name, old, lenp, newp, newlen)?;
+    let mut b = [0u8; std::mem::size_of::<usize>()];
+    let got = sh.peek(lenp, b.len());
+    b.copy_from_slice(&got);
+    let len = usize::from_ne_bytes(b);
+    let old = match oldlen {
+        Some(n) if error == 0 || error == ENOMEM => sh.peek(old, len.min(n)),
+        _ => Vec::new(),
+    };
+    Ok(SysctlReply { error, old, oldlen: len })
 }
 
 /// `sysctl` in the `--exec` runner ([`super::commands::COMMANDS`]): runs as the shell's
