@@ -239,7 +239,7 @@ fn build_into(
     let mut rlibs = Vec::new();
     for l in BufReader::new(child.stdout.take().expect("piped stdout")).lines() {
         let l = l?;
-        compiled.extend(crate::build::compiled_crate(&l));
+        compiled.extend(crate::build::compiled_crate(&l).filter(|c| c != "kmod_sysroot"));
         rlibs.extend(sysroot_rlib(&l));
     }
     let status = child.wait()?;
