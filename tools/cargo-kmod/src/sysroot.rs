@@ -11,7 +11,8 @@
 //! library is for tier-1 targets.
 //!
 //! The cache lives in `$CARGO_KMOD_CACHE_DIR`, else `$XDG_CACHE_HOME/cargo-kmod`, else
-//! `$HOME/.cache/cargo-kmod`, else (no home) the workspace's `target/kmod-sysroot`. One
+//! `$HOME/.cache/cargo-kmod`, else (no home, or one that cannot be written) the workspace's
+//! `target/kmod-sysroot`. One
 //! directory per [`key`]: the whole `rustc -vV`, the toolchain's sysroot and library
 //! source, the target spec, the code-generation flags, the build-std features and the
 //! profile. The key is stored in the directory (`key.txt`, written last) and compared in
@@ -138,7 +139,19 @@ fn has_rlib(lib: &Path, krate: &str) -> bool {
 /// toolchain and target spec; `fallback` is the cache root when there is no home
 /// directory). `jobs` is the inner cargo's `-j`.
 pub fn ensure(tc: &Toolchain, fallback: &Path, jobs: Option<u32>) -> anyhow::Result<Sysroot> {
-    ensure_in(tc, &cache_root(fallback), jobs)
+    let root = cache_root(fallback);
+    if root != fallback && std::env::var_os("CARGO_KMOD_CACHE_DIR").is_none() {
+        if let Err(e) = fs::create_dir_all(root.join("sysroot")) {
+            // A read-only or missing home: the workspace keeps its own sysroot.
+            eprintln!(
+                "note: cannot use the kernel sysroot cache {} ({e}); using {} (set CARGO_KMOD_CACHE_DIR to share one)",
+                root.display(),
+                fallback.display()
+            );
+            return ensure_in(tc, fallback, jobs);
+        }
+    }
+    ensure_in(tc, &root, jobs)
 }
 
 /// [`ensure`] with the cache root `root` (instead of [`cache_root`]).
