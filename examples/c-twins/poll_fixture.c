@@ -6,7 +6,7 @@
  * PFIX_CLEAR; always writable. A reader that has to wait is recorded with selrecord() on
  * sc->rsel, a struct selinfo inside a malloc'ed softc; a write sets the flag and calls
  * selwakeup() under the softc mutex that d_poll checks the flag with. PFIX_WAITING
- * (_IOR int) answers SEL_WAITING(&sc->rsel). MOD_UNLOAD: destroy_dev, then seldrain, then
+ * (_IOR int) answers SEL_WAITING(&sc->rsel), PFIX_POLLS (_IOR int) the d_poll calls so far. MOD_UNLOAD: destroy_dev, then seldrain, then
  * free of the softc.
  * /dev/pollfix_nopoll (0666): no d_poll: the kernel's no_poll answers.
  *
@@ -29,6 +29,7 @@
 
 #define	PFIX_CLEAR	_IO('P', 1)
 #define	PFIX_WAITING	_IOR('P', 2, int)
+#define	PFIX_POLLS	_IOR('P', 3, int)
 
 MALLOC_DEFINE(M_PFIX, "pollfix", "pollfix softc");
 
@@ -40,6 +41,7 @@ struct pfix_softc {
 };
 
 static struct pfix_softc *sc;
+static int pfix_polls;		/* d_poll calls so far */
 static struct cdev *pfix_dev, *pfix_nopoll_dev;
 
 static d_read_t pfix_read;
@@ -89,6 +91,9 @@ pfix_ioctl(struct cdev *dev, u_long cmd, caddr_t data, int fflag, struct thread 
 		sc->ready = 0;
 		mtx_unlock(&sc->mtx);
 		return (0);
+	case PFIX_POLLS:
+		*(int *)data = pfix_polls;
+		return (0);
 	case PFIX_WAITING:
 		mtx_lock(&sc->mtx);
 		*(int *)data = SEL_WAITING(&sc->rsel) ? 1 : 0;
@@ -105,6 +110,7 @@ pfix_poll(struct cdev *dev, int events, struct thread *td)
 	int revents = 0;
 
 	mtx_lock(&sc->mtx);
+	pfix_polls++;
 	if (events & (POLLIN | POLLRDNORM)) {
 		if (sc->ready)
 			revents |= events & (POLLIN | POLLRDNORM);

@@ -19,6 +19,7 @@ use kernel_sim::{Kernel, SimOptions, SimRelease};
 
 const PFIX_CLEAR: u64 = 0x2000_5001;
 const PFIX_WAITING: u64 = 0x4004_5002;
+const PFIX_POLLS: u64 = 0x4004_5003;
 
 fn boot_variant(tag: &str, flags: &[&str], target: common::Target, release: SimRelease) -> (Kernel, kernel_sim::ModuleId) {
     let ko = common::build_with(&format!("pollfix-{tag}-{target:?}"), &["poll_fixture.c"], target, flags);
@@ -185,4 +186,26 @@ fn a_third_selrecord_for_one_descriptor_panics_like_the_kernel() {
     assert_eq!(sh.poll(&[(fd, POLLIN as i16)], 0), Err(EIO));
     let f = sh.fault.take().expect("a panic");
     assert!(f.to_string().contains("selrecord: No free selfd on selq"), "{f}");
+}
+
+#[test]
+fn the_fuzzer_polls_and_survives() {
+    let _g = common::lock();
+    let (mut k, id) = boot();
+    let r = k.fuzz(3000, 4, 11);
+    assert!(r.failure.is_none() && r.fault.is_none(), "{:?} {:?}\n{}", r.failure, r.fault, k.console());
+    let pid = k.spawn("t", Ucred::root());
+    {
+        let mut sh = Shell::new(&mut k, pid);
+        let fd = sh.open("/dev/pollfix", O_RDONLY).unwrap();
+        let b = sh.alloc(4).unwrap();
+        sh.ioctl(fd, PFIX_POLLS, b).unwrap();
+        let polls = i32::from_ne_bytes(sh.peek(b, 4).try_into().unwrap());
+        assert!(polls > 20, "the fuzzer made {polls} d_poll calls");
+        sh.close(fd).unwrap();
+    }
+    k.exit_process(pid).unwrap();
+    k.unload(id).unwrap_or_else(|e| panic!("{e}\n{}", k.console()));
+    assert!(k.panics().is_empty(), "{:?}", k.panics());
+    assert_eq!(k.malloc_type("pollfix").map(|t| t.live_allocs), Some(0));
 }
