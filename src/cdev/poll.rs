@@ -50,6 +50,7 @@ use crate::errno::Errno;
 use crate::heap::{KBox, M_RUST};
 use crate::kernel::Kernel;
 use crate::malloc::Flags;
+use core::cell::Cell;
 use core::ffi::c_int;
 use core::marker::PhantomData;
 use core::ops::{BitAnd, BitOr, BitOrAssign, Not};
@@ -163,13 +164,15 @@ impl Not for PollEvents {
 }
 
 /// The polling thread of one `d_poll` call, valid for that call only: what
-/// [`SelInfo::record`] queues.
+/// [`SelInfo::record`] queues. Not `Send`/`Sync`: it stays on the polling thread.
 ///
 /// # Invariants
 /// `td` is the thread `d_poll` was called with, running that call while the value lives
-/// (the lifetime ties it to the call).
+/// (the lifetime ties it to the call); `records` counts the `selrecord` calls made with it,
+/// at most [`PollContext::MAX_RECORDS`].
 pub struct PollContext<'a> {
     td: *mut thread,
+    records: Cell<u8>,
     _call: PhantomData<&'a mut thread>,
 }
 
@@ -179,9 +182,15 @@ impl PollContext<'_> {
     /// # Safety
     /// `td` is the `td` of the running `d_poll`, and the value does not outlive that call.
     pub(crate) unsafe fn new(td: *mut thread) -> Self {
-        // INVARIANT: as the caller guarantees.
-        PollContext { td, _call: PhantomData }
+        // INVARIANT: as the caller guarantees; no record yet.
+        PollContext { td, records: Cell::new(0), _call: PhantomData }
     }
+
+    /// How many selinfos one `d_poll` call can record on: poll(2) and select(2) preallocate
+    /// two `selfd`s per descriptor before calling it (sys/kern/sys_generic.c `selfdalloc`:
+    /// "Some fo_poll routines have two select sets, one for read and another for write"),
+    /// and a third `selrecord` panics the kernel ("selrecord: No free selfd on selq").
+    pub const MAX_RECORDS: u8 = 2;
 }
 
 /// A `struct selinfo`: the list of threads asleep in poll(2) waiting for one condition of a
@@ -224,10 +233,19 @@ impl SelInfo {
     /// [`wakeup`](Self::wakeup) makes its poll(2) ask the device again. Call it from
     /// [`CharDevice::poll`](super::CharDevice::poll) for the events that are not ready, under
     /// the lock that the waker holds (see the module docs). Does not sleep; takes a default
-    /// mutex. During the kernel's rescan after a wakeup it does nothing.
+    /// mutex. During the kernel's rescan after a wakeup it does nothing. At most
+    /// [`PollContext::MAX_RECORDS`] (2) records per call reach the kernel; later ones are
+    /// ignored (a third would panic it): use one selinfo for reading and one for writing.
     pub fn record(&self, ctx: &PollContext<'_>) {
-        // SAFETY: `ctx.td` is the thread of the running d_poll (PollContext invariant); the
-        // selinfo is live and stays at this address until Drop's seldrain (invariant).
+        let n = ctx.records.get();
+        if n >= PollContext::MAX_RECORDS {
+            return;
+        }
+        // INVARIANT: counts this selrecord, at most MAX_RECORDS.
+        ctx.records.set(n + 1);
+        // SAFETY: `ctx.td` is the thread of the running d_poll (PollContext invariant), with
+        // a preallocated selfd left (at most two records per call); the selinfo is live and
+        // stays at this address until Drop's seldrain (invariant).
         unsafe { Kernel::selrecord(ctx.td, self.sip.as_ptr()) }
     }
 

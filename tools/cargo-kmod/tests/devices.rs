@@ -410,3 +410,33 @@ fn resize_answers_enomem_when_memory_runs_out() {
         k.unload(id).unwrap_or_else(|e| panic!("unload: {e}\n{}", k.console()));
     }
 }
+
+/// `SelInfo::record` passes at most two records per `d_poll` call to the kernel, which
+/// preallocates two `selfd`s per descriptor and panics on a third `selrecord`
+/// ("selrecord: No free selfd on selq", sys/kern/sys_generic.c): a safe module recording
+/// three times gets a poll(2) that times out, not a kernel panic.
+#[test]
+fn a_third_record_in_one_poll_call_does_not_reach_the_kernel() {
+    let _g = lock();
+    let ws = Workspace::locate().expect("workspace");
+    let release = resolve(Some("14.0")).expect("release");
+    let fixture = ws.root.join("tools/cargo-kmod/tests/fixtures/kmod-poll-records");
+    let ko = build(&ws, &BuildOptions { module: fixture.to_string_lossy().into_owned(), release, jobs: Some(2), verbose: false })
+        .unwrap_or_else(|e| panic!("cargo kmod build kmod-poll-records: {e:#}"))
+        .ko;
+    let mut k = Kernel::boot(SimRelease::V14_0, SimOptions::default()).expect("boot");
+    let id = k.load(&ko).unwrap_or_else(|e| panic!("load: {e}\n{}", k.console()));
+    let pid = k.spawn("t", Ucred::user(1001, 1001));
+    {
+        let mut sh = Shell::new(&mut k, pid);
+        let fd = sh.open("/dev/pollrec", O_RDONLY).expect("open");
+        let t0 = sh.k.ticks();
+        assert_eq!(sh.poll(&[(fd, POLLIN)], 30), Ok((0, vec![0])));
+        assert_eq!(sh.k.ticks() - t0, 30);
+        assert!(sh.fault.is_none(), "{:?}", sh.fault);
+        sh.close(fd).unwrap();
+    }
+    k.exit_process(pid).unwrap();
+    k.unload(id).unwrap_or_else(|e| panic!("unload: {e}\n{}", k.console()));
+    assert!(k.panics().is_empty(), "{:?}", k.panics());
+}
