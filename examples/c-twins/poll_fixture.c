@@ -12,7 +12,9 @@
  *
  * -DFIX_BUG_NO_SELDRAIN frees the softc without seldrain (a poller still sleeping would
  * write into the freed memory); -DFIX_BUG_THREE_RECORDS calls selrecord three times in one
- * d_poll (two selfds are preallocated per descriptor: "selrecord: No free selfd on selq").
+ * d_poll (two selfds are preallocated per descriptor: "selrecord: No free selfd on selq");
+ * -DFIX_BUG_WAKEUP_UNDER_SPIN calls selwakeup() with a spin mutex held (it locks a default
+ * mutex: WITNESS refuses).
  */
 #include <sys/param.h>
 #include <sys/module.h>
@@ -35,6 +37,7 @@ MALLOC_DEFINE(M_PFIX, "pollfix", "pollfix softc");
 
 struct pfix_softc {
 	struct mtx	mtx;
+	struct mtx	spin;
 	int		ready;
 	struct selinfo	rsel;
 	struct selinfo	extra;
@@ -76,7 +79,13 @@ pfix_write(struct cdev *dev, struct uio *uio, int ioflag)
 {
 	mtx_lock(&sc->mtx);
 	sc->ready = 1;
+#ifdef FIX_BUG_WAKEUP_UNDER_SPIN
+	mtx_lock_spin(&sc->spin);
 	selwakeup(&sc->rsel);
+	mtx_unlock_spin(&sc->spin);
+#else
+	selwakeup(&sc->rsel);
+#endif
 	mtx_unlock(&sc->mtx);
 	uio->uio_resid = 0;
 	return (0);
@@ -138,6 +147,7 @@ pfix_modevent(module_t mod, int what, void *arg)
 	case MOD_LOAD:
 		sc = malloc(sizeof(*sc), M_PFIX, M_WAITOK | M_ZERO);
 		mtx_init(&sc->mtx, "pollfix", NULL, MTX_DEF);
+		mtx_init(&sc->spin, "pollfix spin", NULL, MTX_SPIN);
 		make_dev_args_init(&args);
 		args.mda_flags = MAKEDEV_CHECKNAME | MAKEDEV_WAITOK;
 		args.mda_devsw = &pfix_cdevsw;
@@ -161,6 +171,7 @@ pfix_modevent(module_t mod, int what, void *arg)
 		seldrain(&sc->rsel);
 		seldrain(&sc->extra);
 #endif
+		mtx_destroy(&sc->spin);
 		mtx_destroy(&sc->mtx);
 		free(sc, M_PFIX);
 		return (0);

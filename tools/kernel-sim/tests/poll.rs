@@ -4,7 +4,7 @@
 //! poll woken by another process's write (`selrecord`/`selwakeup`, `SEL_WAITING`), a device
 //! destroyed under a sleeping poller (`seldrain`: it wakes with the destroyed device's
 //! answer, `dead_poll`), and the bugs: freeing a selinfo with a poller still queued, a third
-//! `selrecord` for one descriptor.
+//! `selrecord` for one descriptor, `selwakeup` under a spin mutex.
 mod common;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -208,4 +208,17 @@ fn the_fuzzer_polls_and_survives() {
     k.unload(id).unwrap_or_else(|e| panic!("{e}\n{}", k.console()));
     assert!(k.panics().is_empty(), "{:?}", k.panics());
     assert_eq!(k.malloc_type("pollfix").map(|t| t.live_allocs), Some(0));
+}
+
+#[test]
+fn selwakeup_with_a_spin_mutex_held_is_reported_by_witness() {
+    let _g = common::lock();
+    let (mut k, _id) = boot_variant("spin", &["-DFIX_BUG_WAKEUP_UNDER_SPIN"], common::Target::Fbsd14, SimRelease::V14_0);
+    let pid = k.spawn("t", Ucred::root());
+    let mut sh = Shell::new(&mut k, pid);
+    let fd = sh.open("/dev/pollfix", O_RDWR).unwrap();
+    let b = sh.alloc(4).unwrap();
+    assert_eq!(sh.write(fd, b, 1), Err(EIO));
+    let f = sh.fault.take().expect("a WITNESS panic");
+    assert!(f.to_string().contains("acquiring blockable sleep lock with spinlock or critical section held (sleep mutex) select mtxpool"), "{f}");
 }

@@ -36,7 +36,9 @@
 //!   `selrecord` sets `si_mtx` (a pool mutex) and initialises `si_tdlist`, whose
 //!   `tqh_first` is non-NULL while threads are queued (`SEL_WAITING`); a third `selrecord`
 //!   for one descriptor panics ("selrecord: No free selfd on selq"), as does one outside
-//!   poll(2). Checks of the simulator: freeing memory (free(9), or unloading the module for
+//!   poll(2). They lock `si_mtx`, a `MTX_DEF` mutex: inside a critical section or with a
+//!   spin mutex held WITNESS panics ("acquiring blockable sleep lock with spinlock or
+//!   critical section held"). Checks of the simulator: freeing memory (free(9), or unloading the module for
 //!   a static selinfo) that holds a selinfo with threads still queued is reported (those
 //!   threads would later write into the freed memory: `seldrain` it first).
 
@@ -569,7 +571,23 @@ pub fn sys_poll(ufds: usize, nfds: u32, timeout_ms: i32) -> Result<usize, i32> {
     Ok(n)
 }
 
+/// `mtx_lock(sip->si_mtx)` (a `MTX_DEF` mutex of the "select mtxpool" pool,
+/// `selectinit`): witness_checkorder refuses it inside a critical section or with a spin
+/// mutex held.
+fn check_pool_mutex(what: &str, caller: usize) {
+    if sched().current().crit > 0 {
+        kernel_panic(
+            format!(
+                "acquiring blockable sleep lock with spinlock or critical section held (sleep mutex) select mtxpool @ /usr/src/sys/kern/sys_generic.c ({what})\n  offending call at {}\n",
+                sym(caller)
+            ),
+            caller,
+        );
+    }
+}
+
 fn k_selrecord_impl(td: usize, sip: usize, caller: usize) {
+    check_pool_mutex("selrecord", caller);
     let t = sched().by_td(td).map(|i| sched().threads[i].tid);
     let Some(t) = t else {
         kernel_panic(format!("selrecord: {td:#x} is not a thread\n  offending call at {}\n", sym(caller)), caller);
@@ -650,14 +668,17 @@ extern "C" fn k_selrecord(td: usize, sip: usize) {
     k_selrecord_impl(td, sip, caller);
 }
 extern "C" fn k_selwakeup(sip: usize) {
+    check_pool_mutex("selwakeup", super::subr_witness::caller());
     doselwakeup(sip);
     super::kern_switch::preempt();
 }
 extern "C" fn k_selwakeuppri(sip: usize, _pri: i32) {
+    check_pool_mutex("selwakeuppri", super::subr_witness::caller());
     doselwakeup(sip);
     super::kern_switch::preempt();
 }
 extern "C" fn k_seldrain(sip: usize) {
+    check_pool_mutex("seldrain", super::subr_witness::caller());
     doselwakeup(sip);
 }
 
@@ -691,14 +712,17 @@ pub fn forget_selinfo_in(lo: usize, hi: usize) {
 }
 
 super::subr_witness::caller_shim!(sim_selrecord, k_selrecord);
+super::subr_witness::caller_shim!(sim_selwakeup, k_selwakeup);
+super::subr_witness::caller_shim!(sim_selwakeuppri, k_selwakeuppri);
+super::subr_witness::caller_shim!(sim_seldrain, k_seldrain);
 
 /// Register selrecord/selwakeup/selwakeuppri/seldrain.
 pub fn symbols(v: &mut Vec<crate::ksyms::KsymDef>) {
     use crate::ksyms::KsymDef;
     v.push(KsymDef::function("selrecord", sim_selrecord as *const () as usize));
-    v.push(KsymDef::function("selwakeup", k_selwakeup as *const () as usize));
-    v.push(KsymDef::function("selwakeuppri", k_selwakeuppri as *const () as usize));
-    v.push(KsymDef::function("seldrain", k_seldrain as *const () as usize));
+    v.push(KsymDef::function("selwakeup", sim_selwakeup as *const () as usize));
+    v.push(KsymDef::function("selwakeuppri", sim_selwakeuppri as *const () as usize));
+    v.push(KsymDef::function("seldrain", sim_seldrain as *const () as usize));
 }
 
 #[cfg(test)]
