@@ -374,8 +374,9 @@ fn selfdalloc(cookie: usize) {
     });
 }
 
-/// `selfdfree(stp, sfp)` for every selfd of the thread (`seltdclear`), or only the ones
-/// `keep` does not claim; returns the cookies of the selfds whose selinfo fired.
+/// `selfdfree(stp, sfp)` for every selfd of the thread and `st_flags = 0` (`seltdclear`,
+/// and the first half of `pollrescan`); returns the cookies of the selfds whose selinfo
+/// fired (`sf_si` cleared by `doselwakeup`).
 fn seltdclear() -> Vec<usize> {
     let t = tid();
     with(|k| {
