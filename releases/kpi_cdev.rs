@@ -3,12 +3,13 @@
 //! functions) and by the facade's mock kernel in its unit tests.
 //!
 //! Every method calls the function it names (`common/conf.rs`, `common/uio.rs`,
-//! `common/priv.rs`); `make_dev_args_init(a)` is the macro's expansion
+//! `common/priv.rs`, `common/selinfo.rs`); `make_dev_args_init(a)` is the macro's expansion
 //! `make_dev_args_init_impl(a, sizeof(struct make_dev_args))`.
 
 use crate::common::conf::{self, cdev, make_dev_args};
 use crate::common::kthread::thread;
 use crate::common::r#priv;
+use crate::common::selinfo::{self as sel, selinfo};
 use crate::common::uio::{self as uioh, uio};
 use crate::kpi::Kpi;
 use core::ffi::{c_int, c_void};
@@ -97,5 +98,33 @@ pub unsafe trait KpiCdev: Kpi {
     unsafe fn priv_check(td: *mut thread, privilege: c_int) -> c_int {
         // SAFETY: as documented.
         unsafe { r#priv::priv_check(td, privilege) }
+    }
+    /// `selrecord(td, sip)`: queues the polling thread `td` on `sip`. Takes a default
+    /// mutex; does not sleep.
+    ///
+    /// # Safety
+    /// Called from `d_poll` with its `td`; `sip` is a live selinfo that stays at this
+    /// address until `seldrain` ran on it.
+    unsafe fn selrecord(td: *mut thread, sip: *mut selinfo) {
+        // SAFETY: as documented.
+        unsafe { sel::selrecord(td, sip) }
+    }
+    /// `selwakeup(sip)`: wakes the threads queued on `sip`. Takes a default mutex; does not
+    /// sleep.
+    ///
+    /// # Safety
+    /// `sip` is a live selinfo (zeroed or used by `selrecord` only).
+    unsafe fn selwakeup(sip: *mut selinfo) {
+        // SAFETY: as documented.
+        unsafe { sel::selwakeup(sip) }
+    }
+    /// `seldrain(sip)`: wakes and unlinks every thread queued on `sip`; afterwards no
+    /// thread refers to it.
+    ///
+    /// # Safety
+    /// `sip` is a live selinfo.
+    unsafe fn seldrain(sip: *mut selinfo) {
+        // SAFETY: as documented.
+        unsafe { sel::seldrain(sip) }
     }
 }

@@ -4,7 +4,11 @@
  * at the file offset and ends the contents there, a read returns the contents from the
  * offset. ioctls: ECHO_GETLEN, ECHO_CLEAR (root only: priv_check(td, PRIV_DRIVER)),
  * ECHO_RESIZE (1..65536 bytes, EINVAL otherwise, ENOMEM when malloc fails); the same group
- * and number with another size is EINVAL, other commands ENOTTY. MOD_QUIESCE answers EBUSY
+ * and number with another size is EINVAL, other commands ENOTTY. poll: readable
+ * (POLLIN | POLLRDNORM) while the buffer holds data, always writable (POLLOUT |
+ * POLLWRNORM); a reader waiting in poll is recorded on echo_rsel (selrecord) and woken by
+ * the next write (selwakeup), both under the sx lock so no wakeup is lost; MOD_UNLOAD
+ * seldrains it after destroy_dev, before the module's memory goes. MOD_QUIESCE answers EBUSY
  * while the device is open; the unload destroys the device (destroy_dev waits for running
  * calls and runs the cdevpriv destructors).
  */
@@ -19,6 +23,8 @@
 #include <sys/malloc.h>
 #include <sys/priv.h>
 #include <sys/ioccom.h>
+#include <sys/poll.h>
+#include <sys/selinfo.h>
 #include <machine/atomic.h>
 
 #define	ECHO_GETLEN	_IOR('E', 1, uint32_t)
@@ -36,11 +42,13 @@ static size_t echo_size;
 static size_t echo_len;		/* bytes stored */
 static u_int echo_open;		/* open files not yet released (atomic) */
 static struct cdev *echo_dev;
+static struct selinfo echo_rsel;	/* readers waiting in poll */
 
 static d_open_t echo_open_m;
 static d_read_t echo_read;
 static d_write_t echo_write;
 static d_ioctl_t echo_ioctl;
+static d_poll_t echo_poll;
 
 static struct cdevsw echo_cdevsw = {
 	.d_version = D_VERSION,
@@ -49,6 +57,7 @@ static struct cdevsw echo_cdevsw = {
 	.d_read = echo_read,
 	.d_write = echo_write,
 	.d_ioctl = echo_ioctl,
+	.d_poll = echo_poll,
 };
 
 static void
@@ -106,8 +115,28 @@ echo_write(struct cdev *dev, struct uio *uio, int ioflag)
 	error = uiomove(echo_buf + off, echo_size - off, uio);
 	/* A write ends the contents where it stopped (also after a fault part way). */
 	echo_len = off + (before - uio->uio_resid);
+	if (echo_len > 0)
+		selwakeup(&echo_rsel);
 	sx_xunlock(&echo_sx);
 	return (error);
+}
+
+static int
+echo_poll(struct cdev *dev, int events, struct thread *td)
+{
+	int revents = 0;
+
+	if (events & (POLLIN | POLLRDNORM)) {
+		sx_slock(&echo_sx);
+		if (echo_len > 0)
+			revents |= events & (POLLIN | POLLRDNORM);
+		else
+			selrecord(td, &echo_rsel);
+		sx_sunlock(&echo_sx);
+	}
+	if (events & (POLLOUT | POLLWRNORM))
+		revents |= events & (POLLOUT | POLLWRNORM);
+	return (revents);
 }
 
 static int
@@ -190,6 +219,8 @@ echo_modevent(module_t mod, int what, void *arg)
 	case MOD_UNLOAD:
 		printf("echo: destroying /dev/echo\n");
 		destroy_dev(echo_dev);
+		/* No d_poll runs any more: wake the threads still waiting, then free. */
+		seldrain(&echo_rsel);
 		sx_destroy(&echo_sx);
 		free(echo_buf, M_ECHO);
 		return (0);

@@ -20,7 +20,9 @@ pub mod malloc;
 pub mod module;
 pub mod mutex;
 pub mod param;
+pub mod poll;
 pub mod r#priv;
+pub mod selinfo;
 pub mod sx;
 pub mod taskqueue;
 // sysctl.rs also holds two macros the release folders expand with their own `struct
@@ -58,6 +60,7 @@ macro_rules! common_tables {
             crate::common::uio::UIO_FUNCTIONS,
             crate::common::uio::COPY_FUNCTIONS,
             crate::common::r#priv::PRIV_FUNCTIONS,
+            crate::common::selinfo::SELINFO_FUNCTIONS,
             crate::common::callout::CALLOUT_FUNCTIONS,
             crate::common::taskqueue::TASKQUEUE_DATA,
             crate::common::taskqueue::TASKQUEUE_FUNCTIONS,
@@ -79,6 +82,7 @@ macro_rules! common_tables {
             crate::common::conf::CONF_STRUCTS,
             crate::common::uio::UIO_STRUCTS,
             crate::common::uio::IOVEC_STRUCTS,
+            crate::common::selinfo::SELINFO_STRUCTS,
             crate::common::callout::CALLOUT_STRUCTS,
             crate::common::taskqueue::TASKQUEUE_STRUCTS,
             crate::common::sysctl::SYSCTL_STRUCTS,
@@ -105,6 +109,7 @@ macro_rules! common_tables {
             crate::common::uio::UIO_CONSTS,
             crate::common::ioccom::IOCCOM_CONSTS,
             crate::common::r#priv::PRIV_CONSTS,
+            crate::common::poll::POLL_CONSTS,
             crate::common::sysctl::SYSCTL_CONSTS,
             $($own,)*
         ]

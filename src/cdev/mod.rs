@@ -45,6 +45,17 @@
 //! If a registration is leaked (`mem::forget`), the module refuses `MOD_UNLOAD` with
 //! `EBUSY` ([`live_devices`]): the device would call into unloaded code.
 //!
+//! # poll(2)
+//!
+//! [`CharDevice::poll`] answers poll(2)/select(2) (`d_poll`); without it the device is
+//! always readable and writable, as the kernel's `no_poll`. A device that makes pollers
+//! wait keeps a [`SelInfo`] per condition in its data `D`: [`SelInfo::record`] it in `poll`
+//! when the condition does not hold, [`SelInfo::wakeup`] it when it becomes true. Its
+//! `Drop` runs `seldrain`, and `D` is dropped only after `destroy_dev` returned (see
+//! Lifetime): no `d_poll` can record on it any more, every thread still asleep in poll(2)
+//! is woken and unlinked before the memory is freed, and then gets a destroyed device's
+//! answer (`POLLHUP`). See [`poll`](mod@poll).
+//!
 //! # Per-open state
 //!
 //! [`CharDevice::open`] returns the open file's state ([`CharDevice::File`]); it is
@@ -72,15 +83,18 @@
 //! | [`CharDevice`] methods | they run in the calling process's thread and may sleep | called by devfs, concurrently from many threads |
 //! | [`IoDest`]/[`IoSource`] copies, [`UserSliceReader`]/[`UserSliceWriter`] | yes (page faults) | inside the method, no [`Mutex`](crate::sync::Mutex) held (an [`SxLock`](crate::sync::SxLock) is fine) |
 //! | [`Caller::priv_check`] | no | inside the method |
+//! | [`SelInfo::record`] / [`SelInfo::wakeup`] / drop of [`SelInfo`] | no (take a default mutex) | `record` inside [`CharDevice::poll`]; no spin mutex held |
 
 /// The calling thread: moved to [`crate::caller`] (shared with sysctl handlers); still
 /// reachable here.
 pub use crate::caller;
 pub mod ioctl;
+pub mod poll;
 pub mod uio;
 
 pub use caller::{Caller, Privilege, UserSlice, UserSliceReader, UserSliceWriter};
 pub use ioctl::{Ioctl, IoctlArg, IoctlRequest};
+pub use poll::{PollContext, PollEvents, SelInfo};
 pub use uio::{IoDest, IoSource};
 
 use crate::errno::{ENODEV, ENOTTY, ENXIO, Errno, from_result, to_result};
@@ -143,6 +157,17 @@ pub trait CharDevice: Send + Sync + Sized + 'static {
     fn ioctl(&self, file: &Self::File, request: &mut IoctlRequest<'_>, caller: &Caller<'_>) -> Result<(), Errno> {
         let _ = (file, request, caller);
         Err(ENOTTY)
+    }
+
+    /// `d_poll`: poll(2), select(2) on the device. Answer the `events` that are ready now;
+    /// for those that are not, [`SelInfo::record`] the selinfo that your code
+    /// [`SelInfo::wakeup`]s when they become ready (see [`poll`](mod@poll)). Must not sleep
+    /// for long: it runs inside poll(2), before the kernel's own sleep. The default answers
+    /// like the kernel for a device without `d_poll` (kern_conf.c `no_poll`):
+    /// [`PollEvents::no_poll`], read and write always ready.
+    fn poll(&self, file: &Self::File, events: PollEvents, ctx: &PollContext<'_>) -> PollEvents {
+        let _ = (file, ctx);
+        events.no_poll()
     }
 }
 
@@ -234,7 +259,7 @@ impl<D: CharDevice> Registration<D> {
             d_read: Some(d_read::<D>),
             d_write: Some(d_write::<D>),
             d_ioctl: Some(d_ioctl::<D>),
-            d_poll: None,
+            d_poll: Some(d_poll::<D>),
             d_mmap: ptr::null_mut(),
             d_strategy: ptr::null_mut(),
             _spare88: ptr::null_mut(),
@@ -429,4 +454,23 @@ unsafe extern "C" fn d_ioctl<D: CharDevice>(dev: *mut cdev, cmd: c_ulong, data: 
         inner.data.ioctl(file, &mut request, &caller)
     };
     from_result(run())
+}
+
+unsafe extern "C" fn d_poll<D: CharDevice>(dev: *mut cdev, events: c_int, td: *mut thread) -> c_int {
+    let run = || -> Result<PollEvents, Errno> {
+        // SAFETY: devfs calls d_poll with its device, made by Registration::new for D.
+        let inner = unsafe { inner::<D>(dev)? };
+        // SAFETY: in a method of that device.
+        let file = unsafe { current_file::<D>()? };
+        // SAFETY: `td` is the thread of this d_poll call; the context lives for the call.
+        let ctx = unsafe { PollContext::new(td) };
+        Ok(inner.data.poll(file, PollEvents::from_bits(events), &ctx))
+    };
+    // d_poll answers events, not an errno: a method of a device always finds its data and
+    // file (devfs does not call a destroyed device; d_open attached the file's state), so
+    // an error here cannot happen; answer it as invalid, as poll(2) does for a bad descriptor.
+    match run() {
+        Ok(revents) => revents.bits(),
+        Err(_) => PollEvents::NVAL.bits(),
+    }
 }

@@ -9,6 +9,9 @@
 //!   [`ECHO_RESIZE`] (`_IOW('E', 3, uint32_t)`) sets the buffer size, 1 to 65536 bytes
 //!   (`EINVAL` otherwise, `ENOMEM` when the allocation fails). The same group and number
 //!   with another size is `EINVAL`; other commands `ENOTTY`.
+//! - poll(2): readable (`POLLIN | POLLRDNORM`) while the buffer holds data, always
+//!   writable (`POLLOUT | POLLWRNORM`); a poller waiting to read is woken by the next write
+//!   ([`SelInfo`], recorded and woken under the buffer's lock so no wakeup is lost).
 //! - The node is `root:wheel 0600`. `kldunload` is refused with `EBUSY` while the device
 //!   is open; `kldunload -f` destroys it (waiting for running calls).
 //!
@@ -18,7 +21,9 @@
 
 use core::ffi::c_int;
 use core::pin::Pin;
-use freebsd_kmi::cdev::{Caller, CharDevice, DeviceOptions, IoDest, IoSource, Ioctl, IoctlRequest, Privilege, Registration};
+use freebsd_kmi::cdev::{
+    Caller, CharDevice, DeviceOptions, IoDest, IoSource, Ioctl, IoctlRequest, PollContext, PollEvents, Privilege, Registration, SelInfo,
+};
 use freebsd_kmi::errno::{EBUSY, EINVAL, ENOSPC, ENOTTY, Errno};
 use freebsd_kmi::heap::{KBox, KVec};
 use freebsd_kmi::kprintln;
@@ -58,6 +63,9 @@ fn zeroed(size: usize, flags: Flags) -> Result<KVec<u8>, Errno> {
 /// The device.
 struct Echo {
     buffer: Pin<KBox<SxLock<Buffer>>>,
+    /// Threads in poll(2) waiting for data to read. Dropped with the device's data, after
+    /// `destroy_dev`: its drop wakes them (`seldrain`) before the memory goes.
+    readable: SelInfo,
 }
 
 impl CharDevice for Echo {
@@ -90,7 +98,27 @@ impl CharDevice for Echo {
         let result = from.copy_to_slice(&mut data[offset..]);
         // A write ends the contents where it stopped (also after a fault part way).
         *len = offset + (before - from.remaining());
+        if *len > 0 {
+            // Under the lock poll checks the length with: no wakeup is lost.
+            self.readable.wakeup();
+        }
         result.map(drop)
+    }
+
+    fn poll(&self, _file: &(), events: PollEvents, ctx: &PollContext<'_>) -> PollEvents {
+        let mut revents = PollEvents::EMPTY;
+        if events.intersects(PollEvents::READ) {
+            let buffer = self.buffer.read();
+            if buffer.len > 0 {
+                revents |= events & PollEvents::READ;
+            } else {
+                self.readable.record(ctx);
+            }
+        }
+        if events.intersects(PollEvents::WRITE) {
+            revents |= events & PollEvents::WRITE;
+        }
+        revents
     }
 
     fn ioctl(&self, _file: &(), request: &mut IoctlRequest<'_>, caller: &Caller<'_>) -> Result<(), Errno> {
@@ -129,7 +157,8 @@ struct EchoModule {
 impl Module for EchoModule {
     fn load() -> Result<Self, Errno> {
         let buffer = SxLock::new_named(Buffer { data: zeroed(INITIAL_SIZE, Flags::WAITOK)?, len: 0 }, c"echo")?;
-        let dev = Registration::new(DeviceOptions::new(c"echo"), Echo { buffer })?;
+        let readable = SelInfo::new()?;
+        let dev = Registration::new(DeviceOptions::new(c"echo"), Echo { buffer, readable })?;
         kprintln!("echo: /dev/echo created ({} bytes)", INITIAL_SIZE);
         Ok(EchoModule { dev })
     }

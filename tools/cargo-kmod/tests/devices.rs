@@ -5,8 +5,10 @@
 //! jailed root, EACCES from devfs for a non-root user, EFAULT for an unmapped buffer),
 //! MOD_QUIESCE's EBUSY while open and a forced unload with the device open (later calls get
 //! ENXIO), ENOMEM from a resize when memory runs out, and a leaked registration keeping the
-//! module loaded. `cargo kmod run --exec` prints `hi` for both; both pass cycles, schedules
-//! and --fuzz.
+//! module loaded; poll(2) (readable while the buffer holds data, always writable, a
+//! destroyed device's `POLLHUP`), a poller asleep woken by a write and by a forced unload
+//! (the selinfo is drained before it is freed). `cargo kmod run --exec` prints `hi` for both;
+//! both pass cycles, schedules and --fuzz (which polls).
 //!
 //! In-process: one simulated kernel per process at a time, hence the lock.
 
@@ -48,6 +50,13 @@ const ECHO_GETLEN: u64 = 0x4000_0000 | 4 << 16 | 0x4501;
 const ECHO_CLEAR: u64 = 0x2000_0000 | 0x4502;
 const ECHO_RESIZE: u64 = 0x8000_0000 | 4 << 16 | 0x4503;
 
+// sys/sys/poll.h
+const POLLIN: i16 = 0x0001;
+const POLLOUT: i16 = 0x0004;
+const POLLRDNORM: i16 = 0x0040;
+const POLLHUP: i16 = 0x0010;
+const POLLNVAL: i16 = 0x0020;
+
 const EPERM: i32 = 1;
 const ENXIO: i32 = 6;
 const EFAULT: i32 = 14;
@@ -86,8 +95,16 @@ fn script(ko: &Path) -> (Trace, String) {
         fd = rec(&mut t, "root open", sh.open("/dev/echo", O_RDWR)).expect("root opens /dev/echo");
         let buf = sh.alloc(65536 + 64).expect("user memory");
         sh.poke(buf, b"hello world\n");
+        // Empty: writable, not readable (the 0 timeout does not sleep).
+        let r = sh.poll(&[(fd, POLLIN | POLLOUT)], 0);
+        rec(&mut t, "poll empty", r).ok();
         let r = sh.write(fd, buf, 12);
         rec(&mut t, "write 12", r).ok();
+        let r = sh.poll(&[(fd, POLLIN | POLLRDNORM | POLLOUT)], 0);
+        rec(&mut t, "poll with data", r).ok();
+        // Events outside POLLSTANDARD, a descriptor not open, a negative one.
+        let r = sh.poll(&[(fd, 0x2000), (77, POLLIN), (-1, POLLIN)], 0);
+        rec(&mut t, "poll odd", r).ok();
         let r = sh.lseek(fd, 0, 0);
         rec(&mut t, "lseek 0", r).ok();
         let r = sh.read(fd, buf + 100, 5);
@@ -172,6 +189,8 @@ fn script(ko: &Path) -> (Trace, String) {
         let b = sh.alloc(8).unwrap();
         let r = sh.read(fd, b, 4);
         rec(&mut t, "read after destroy", r).ok();
+        let r = sh.poll(&[(fd, POLLIN | POLLOUT)], -1);
+        rec(&mut t, "poll after destroy", r).ok();
         let r = sh.close(fd);
         rec(&mut t, "close after destroy", r).ok();
     }
@@ -225,6 +244,67 @@ fn echo_in_c_and_rust_answer_every_system_call_alike() {
     assert_eq!(get(t, "root CLEAR"), &ok("()"));
     assert_eq!(get(t, "kldunload while open"), &Err(EBUSY));
     assert_eq!(get(t, "read after destroy"), &Err(ENXIO));
+    assert_eq!(get(t, "poll empty"), &ok(&format!("{:?}", (1usize, vec![POLLOUT]))));
+    assert_eq!(get(t, "poll with data"), &ok(&format!("{:?}", (1usize, vec![POLLIN | POLLRDNORM | POLLOUT]))));
+    assert_eq!(get(t, "poll odd"), &ok(&format!("{:?}", (1usize, vec![0i16, POLLNVAL, 0]))));
+    // sys/fs/deadfs/dead_vnops.c dead_poll: POLLHUP | (events & (POLLIN | POLLRDNORM)).
+    assert_eq!(get(t, "poll after destroy"), &ok(&format!("{:?}", (1usize, vec![POLLHUP | POLLIN]))));
+}
+
+/// A process asleep in poll(2) on an empty /dev/echo is woken by another process's write
+/// (SelInfo::wakeup / selwakeup) and answers POLLIN; one asleep when the module is unloaded
+/// by force is woken by the selinfo's drain (Rust: SelInfo's Drop after destroy_dev; C:
+/// seldrain in MOD_UNLOAD) and answers the destroyed device's POLLHUP, with no panic and no
+/// access to freed memory; for both twins.
+#[test]
+fn echo_pollers_are_woken_by_writes_and_by_a_forced_unload() {
+    use kernel_sim::kern::sys_generic::{PollFd, kern_poll_kfds, sys_open};
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let _g = lock();
+    for ko in [rust_ko(), c_ko()] {
+        let mut k = Kernel::boot(SimRelease::V14_0, SimOptions::default()).expect("boot");
+        let id = k.load(&ko).unwrap_or_else(|e| panic!("load {}: {e}\n{}", ko.display(), k.console()));
+        let poller = k.spawn("poller", Ucred::root());
+        let writer = k.spawn("writer", Ucred::root());
+        let fd = k.syscall(poller, || sys_open("/dev/echo", O_RDWR)).unwrap().unwrap();
+        let sleep_in_poll = |k: &mut Kernel| {
+            let out: Rc<RefCell<Option<(i32, i16)>>> = Rc::new(RefCell::new(None));
+            let o = out.clone();
+            k.syscall_in_background(poller, move || {
+                let mut fds = [PollFd { fd, events: POLLIN | POLLRDNORM, revents: 0 }];
+                let e = kern_poll_kfds(&mut fds, -1);
+                *o.borrow_mut() = Some((e, fds[0].revents));
+            })
+            .unwrap();
+            assert!(out.borrow().is_none(), "{}: the buffer is empty: the poller sleeps", ko.display());
+            out
+        };
+        let out = sleep_in_poll(&mut k);
+        {
+            let mut sh = Shell::new(&mut k, writer);
+            let wfd = sh.open("/dev/echo", O_WRONLY).unwrap();
+            let b = sh.alloc(8).unwrap();
+            sh.poke(b, b"x");
+            assert_eq!(sh.write(wfd, b, 1), Ok(1));
+            sh.close(wfd).unwrap();
+        }
+        k.sleep(std::time::Duration::from_millis(1)).unwrap();
+        assert_eq!(*out.borrow(), Some((0, POLLIN | POLLRDNORM)), "{}", ko.display());
+        {
+            let mut sh = Shell::new(&mut k, poller);
+            sh.ioctl(fd, ECHO_CLEAR, 0).unwrap();
+        }
+        let out = sleep_in_poll(&mut k);
+        k.unload_force(id).unwrap_or_else(|e| panic!("{}: kldunload -f: {e}\n{}", ko.display(), k.console()));
+        k.sleep(std::time::Duration::from_millis(1)).unwrap();
+        assert!(k.panics().is_empty(), "{}: {:?}", ko.display(), k.panics());
+        assert_eq!(*out.borrow(), Some((0, POLLHUP | POLLIN | POLLRDNORM)), "{}", ko.display());
+        k.syscall(poller, move || kernel_sim::kern::sys_generic::sys_close(fd)).unwrap().unwrap();
+        k.exit_process(poller).unwrap();
+        k.exit_process(writer).unwrap();
+        assert_eq!(k.malloc_type("echo").map(|t| t.live_allocs), Some(0), "{}", ko.display());
+    }
 }
 
 fn run_echo(module: &str, config: RunConfig) -> RunReport {
@@ -329,4 +409,34 @@ fn resize_answers_enomem_when_memory_runs_out() {
         }
         k.unload(id).unwrap_or_else(|e| panic!("unload: {e}\n{}", k.console()));
     }
+}
+
+/// `SelInfo::record` passes at most two records per `d_poll` call to the kernel, which
+/// preallocates two `selfd`s per descriptor and panics on a third `selrecord`
+/// ("selrecord: No free selfd on selq", sys/kern/sys_generic.c): a safe module recording
+/// three times gets a poll(2) that times out, not a kernel panic.
+#[test]
+fn a_third_record_in_one_poll_call_does_not_reach_the_kernel() {
+    let _g = lock();
+    let ws = Workspace::locate().expect("workspace");
+    let release = resolve(Some("14.0")).expect("release");
+    let fixture = ws.root.join("tools/cargo-kmod/tests/fixtures/kmod-poll-records");
+    let ko = build(&ws, &BuildOptions { module: fixture.to_string_lossy().into_owned(), release, jobs: Some(2), verbose: false })
+        .unwrap_or_else(|e| panic!("cargo kmod build kmod-poll-records: {e:#}"))
+        .ko;
+    let mut k = Kernel::boot(SimRelease::V14_0, SimOptions::default()).expect("boot");
+    let id = k.load(&ko).unwrap_or_else(|e| panic!("load: {e}\n{}", k.console()));
+    let pid = k.spawn("t", Ucred::user(1001, 1001));
+    {
+        let mut sh = Shell::new(&mut k, pid);
+        let fd = sh.open("/dev/pollrec", O_RDONLY).expect("open");
+        let t0 = sh.k.ticks();
+        assert_eq!(sh.poll(&[(fd, POLLIN)], 30), Ok((0, vec![0])));
+        assert_eq!(sh.k.ticks() - t0, 30);
+        assert!(sh.fault.is_none(), "{:?}", sh.fault);
+        sh.close(fd).unwrap();
+    }
+    k.exit_process(pid).unwrap();
+    k.unload(id).unwrap_or_else(|e| panic!("unload: {e}\n{}", k.console()));
+    assert!(k.panics().is_empty(), "{:?}", k.panics());
 }

@@ -175,6 +175,7 @@ pub fn default_symbols() -> Vec<KsymDef> {
     crate::kern::kern_clock::symbols(&mut v);
     crate::kern::kern_conf::symbols(&mut v);
     crate::kern::devfs_vnops::symbols(&mut v);
+    crate::kern::sys_generic::symbols(&mut v);
     crate::kern::subr_uio::symbols(&mut v);
     crate::kern::kern_priv::symbols(&mut v);
     crate::kern::kern_mutex::symbols(&mut v);

@@ -296,6 +296,7 @@ impl Kernel {
             evh: Default::default(),
             devfs: Default::default(),
             user: Default::default(),
+            sel: Default::default(),
         }));
         if !kern::install(st) {
             // SAFETY: st was never shared.
@@ -1208,6 +1209,12 @@ impl Kernel {
                 .into_iter()
                 .map(|(l, func)| format!("event handler {} on \"{l}\"", self.symbolize(func).0)),
         );
+        what.extend(
+            kern::sys_generic::queued_selinfo_in(lo, hi)
+                .into_iter()
+                .map(|(s, n)| format!("struct selinfo {s:#x} with {n} thread(s) in poll(2) (seldrain it)")),
+        );
+        kern::sys_generic::forget_selinfo_in(lo, hi);
         kern::kern_timeout::forget_in(lo, hi);
         kern::subr_taskqueue::forget_in(lo, hi);
         kern::subr_eventhandler::forget_in(lo, hi);

@@ -16,6 +16,14 @@
 //!   (a NULL method is `enodev`, `ENODEV`, as `prep_cdevsw` fills it; a NULL
 //!   `d_open`/`d_close` succeeds), `dev_relthread`. `ENOIOCTL` from `d_ioctl` becomes
 //!   `ENOTTY`; `FIODTYPE` is answered by devfs (`d_flags & D_TYPEMASK`).
+//! * poll (`devfs_poll_f`): `d_poll(dev, events, td)` with `td_fpop` set; a NULL `d_poll`
+//!   is kern_conf.c's `no_poll` (`poll_no_poll` of sys_generic.c: `POLLNVAL` for events
+//!   outside `POLLSTANDARD`, else `events & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)`).
+//!   Once `destroy_dev` started, `devfs_fp_check` fails and devfs asks the vnode
+//!   (`vnops.fo_poll` -> `VOP_POLL`, `devfs_specops.vop_poll = dead_poll`,
+//!   sys/fs/deadfs/dead_vnops.c): `POLLNVAL` for events outside `POLLSTANDARD`, else
+//!   `POLLHUP | (events & (POLLIN | POLLRDNORM))` (same text in the 13.0 tree
+//!   sobomax/freebsd14_vendor@0f7ff342 and freebsd/freebsd-src).
 //! * `devfs_set_cdevpriv(data, dtor)`: `ENOENT` outside a method called for a file,
 //!   `EBUSY` when the file already has one; `devfs_get_cdevpriv(&data)`: `EBADF` outside,
 //!   `ENOENT` when none; `devfs_clear_cdevpriv()` runs the destructor now.
@@ -307,6 +315,27 @@ pub fn ioctl(f: &Rc<File>, cmd: u64, data: usize) -> i32 {
     };
     leave(f.dev);
     if e == ENOIOCTL { ENOTTY } else { e }
+}
+
+/// `d_poll(dev, events, td)` for `f` (`devfs_poll_f`), or a destroyed device's answer.
+pub fn poll(f: &Rc<File>, events: i32) -> i32 {
+    use super::sys_generic::{dead_poll, poll_no_poll};
+    let (devsw, _) = match enter(f.dev, Some(f)) {
+        Ok(x) => x,
+        // devfs_fp_check failed: vnops.fo_poll -> VOP_POLL -> dead_poll.
+        Err(_) => return dead_poll(events),
+    };
+    let m = method(devsw, cdevsw::D_POLL);
+    let r = if m == 0 {
+        poll_no_poll(events)
+    } else {
+        let td = sched().curthread();
+        // SAFETY: d_poll_t: int (*)(struct cdev *, int, struct thread *).
+        let m: extern "C" fn(usize, i32, usize) -> i32 = unsafe { std::mem::transmute(m) };
+        m(f.dev, events, td)
+    };
+    leave(f.dev);
+    r
 }
 
 extern "C" fn k_devfs_set_cdevpriv(data: usize, dtor: usize) -> i32 {

@@ -68,6 +68,8 @@ pub mod cdevsw {
     pub const D_WRITE: usize = 48;
     /// `d_ioctl`.
     pub const D_IOCTL: usize = 56;
+    /// `d_poll`.
+    pub const D_POLL: usize = 64;
 }
 
 /// Offsets in `struct cdev` (sys/sys/conf.h; an `offsetof` probe against the 14.2 and 15.0

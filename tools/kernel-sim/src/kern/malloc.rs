@@ -488,6 +488,7 @@ pub(crate) fn do_free(addr: usize, mtp: usize, zero: bool, what: &str, caller: u
         Ok,
         Unknown,
         Mismatch(usize),
+        Selinfo(Vec<(usize, usize)>),
     }
     let out = with(|k| {
         let m = &mut k.malloc;
@@ -495,6 +496,14 @@ pub(crate) fn do_free(addr: usize, mtp: usize, zero: bool, what: &str, caller: u
         if a.mtp != mtp {
             return Out::Mismatch(a.mtp);
         }
+        // A struct selinfo in the block with threads still queued (sys_generic.c): they
+        // would unlink themselves from the freed memory later (selfdfree).
+        let end = addr + a.accounted;
+        let queued = k.sel.queued_in(addr, end);
+        if !queued.is_empty() {
+            return Out::Selinfo(queued);
+        }
+        let m = &mut k.malloc;
         let a = m.allocs.remove(&addr).expect("present");
         if zero {
             // SAFETY: the allocation is ours and a.accounted bytes long.
@@ -519,6 +528,19 @@ pub(crate) fn do_free(addr: usize, mtp: usize, zero: bool, what: &str, caller: u
     });
     match out {
         Out::Ok => super::kern_synch::kmem_freed(),
+        Out::Selinfo(q) => {
+            let list: Vec<String> = q.iter().map(|(s, n)| format!("struct selinfo {s:#x} ({n} thread(s) in poll(2))")).collect();
+            super::sys_generic::forget_selinfo_in(addr, q.last().map(|x| x.0 + 1).unwrap_or(addr));
+            kernel_panic(
+                format!(
+                    "{what}: {addr:#x} (type '{}') holds {} still queued by selrecord: seldrain() it before freeing, or the sleeping threads write into freed memory (kernel-sim check)\n  offending call at {}\n",
+                    type_name(mtp),
+                    list.join(", "),
+                    super::subr_witness::sym(caller)
+                ),
+                caller,
+            )
+        }
         Out::Unknown => kernel_panic(
             format!(
                 "{what}: address {addr:#x} (type '{}') was not returned by malloc(9) or was already freed (double free) (kernel-sim check)",

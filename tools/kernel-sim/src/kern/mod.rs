@@ -67,6 +67,8 @@ pub struct KState {
     pub devfs: kern_conf::Devfs,
     /// Simulated user processes (`crate::user`).
     pub user: crate::user::UserState,
+    /// Threads in poll(2) and the selinfos they are queued on (`sys_generic.rs`).
+    pub sel: sys_generic::SelState,
 }
 
 static KSTATE: AtomicPtr<KState> = AtomicPtr::new(std::ptr::null_mut());

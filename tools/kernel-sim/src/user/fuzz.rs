@@ -13,6 +13,9 @@
 //!   valid `_IO`/`_IOR`/`_IOW`/`_IOWR` encodings) and random ones, with a valid buffer
 //!   (random contents), a short one (it ends at the end of the process's memory), NULL,
 //!   an unmapped address, and encodings with huge lengths;
+//! * poll(2) of 1 to 3 descriptors (open, not open, or -1) for read, write, both or random
+//!   (also invalid) events, with a timeout of 0 or up to 20 ms (simulated time; a poller
+//!   may sleep until another process's write wakes it), the array valid, NULL or unmapped;
 //! * every buffer is valid, NULL, unmapped or partly mapped at random.
 //!
 //! Processes 2 and 4 are unprivileged (uid 1001, and root in a jail): when `priv_check`
@@ -179,6 +182,36 @@ impl Worker {
                 let off = self.below(4096) as i64;
                 let name = format!("{}(fd {fd}, {n} iovecs, offset {off})", if write { "pwritev" } else { "preadv" });
                 (name, sys::sys_rw(fd, &iovs, Some(off), write).map(|_| ()))
+            }
+            9 => {
+                use crate::kern::sys_generic::pollbits::*;
+                let n = 1 + self.below(3) as usize;
+                let a = self.addr(n * sys::POLLFD_SIZE);
+                let mut desc = Vec::new();
+                let mut raw = Vec::new();
+                for _ in 0..n {
+                    let fd = if self.below(8) == 0 { -1 } else { self.fd() };
+                    let events = match self.below(6) {
+                        0 | 1 => POLLIN | POLLRDNORM,
+                        2 => POLLOUT | POLLWRNORM,
+                        3 => POLLIN | POLLOUT,
+                        4 => POLLPRI | POLLRDBAND | POLLWRBAND,
+                        _ => self.next() as u16 as i32,
+                    } as i16;
+                    desc.push(format!("{fd}:{events:#x}"));
+                    raw.extend_from_slice(&fd.to_ne_bytes());
+                    raw.extend_from_slice(&events.to_ne_bytes());
+                    raw.extend_from_slice(&0i16.to_ne_bytes());
+                }
+                if a >= self.buf && a + raw.len() <= self.buf + BUF {
+                    crate::kern::with(|k| {
+                        if let Some(p) = k.user.procs.get_mut(&self.pid) {
+                            p.vm.bytes_mut(a, raw.len()).copy_from_slice(&raw);
+                        }
+                    });
+                }
+                let timeout = if self.below(2) == 0 { 0 } else { 1 + self.below(20) as i32 };
+                (format!("poll({a:#x} [{}], {n}, {timeout})", desc.join(" ")), sys::sys_poll(a, n as u32, timeout).map(|_| ()))
             }
             _ => {
                 let fd = self.fd();

@@ -236,6 +236,23 @@ impl<'k> Shell<'k> {
         self.sys(move || crate::kern::sys_generic::sys_ioctl(fd, com, data))
     }
 
+    /// `poll(fds, nfds, timeout_ms)` for `fds` = `(fd, events)` (the array is placed in the
+    /// process's memory): the number of ready descriptors and every `revents`.
+    pub fn poll(&mut self, fds: &[(i32, i16)], timeout_ms: i32) -> Result<(usize, Vec<i16>), i32> {
+        let size = crate::kern::sys_generic::POLLFD_SIZE;
+        let a = self.alloc(fds.len().max(1) * size).ok_or(super::errno::ENOMEM)?;
+        for (i, &(fd, ev)) in fds.iter().enumerate() {
+            let mut raw = fd.to_ne_bytes().to_vec();
+            raw.extend_from_slice(&ev.to_ne_bytes());
+            raw.extend_from_slice(&0i16.to_ne_bytes());
+            self.poke(a + i * size, &raw);
+        }
+        let n = fds.len() as u32;
+        let r = self.sys(move || crate::kern::sys_generic::sys_poll(a, n, timeout_ms))?;
+        let revents = (0..fds.len()).map(|i| i16::from_ne_bytes(self.peek(a + i * size + 6, 2).try_into().unwrap())).collect();
+        Ok((r, revents))
+    }
+
     /// Write bytes to standard output (the redirection's device, or collected).
     pub fn print(&mut self, data: &[u8]) -> Result<(), i32> {
         self.printed += data.len();
