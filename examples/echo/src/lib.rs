@@ -86,23 +86,23 @@ impl CharDevice for Echo {
             return Ok(());
         }
         let mut buffer = self.buffer.write();
-        let size = buffer.data.len();
-        if offset >= size {
+        let Buffer { data, len } = &mut *buffer;
+        if offset >= data.len() {
             return Err(ENOSPC);
         }
-        let Buffer { data, len } = &mut *buffer;
+        let (head, tail) = data.split_at_mut(offset);
         if offset > *len {
-            data[*len..offset].fill(0);
+            head[*len..].fill(0);
         }
         let before = from.remaining();
-        let result = from.copy_to_slice(&mut data[offset..]);
+        let result = from.copy_to_slice(tail).map(drop);
         // A write ends the contents where it stopped (also after a fault part way).
         *len = offset + (before - from.remaining());
         if *len > 0 {
             // Under the lock poll checks the length with: no wakeup is lost.
             self.readable.wakeup();
         }
-        result.map(drop)
+        result
     }
 
     fn poll(&self, _file: &(), events: PollEvents, ctx: &PollContext<'_>) -> PollEvents {
