@@ -249,7 +249,7 @@ pub fn build(ws: &Workspace, opts: &BuildOptions) -> anyhow::Result<BuildOutput>
     let spec = write_target_spec(&kmod_dir)?;
     let mut commands = Vec::new();
 
-    let sysroot = crate::sysroot::ensure(&tc, &ws.root.join("target").join("kmod-sysroot"), opts.jobs)?;
+    let sysroot = crate::sysroot::ensure(&tc, &ws.sysroot_fallback_dir(), opts.jobs)?;
     if opts.verbose {
         eprintln!("  kernel sysroot: {}", sysroot.dir.display());
     }

@@ -256,6 +256,12 @@ impl Workspace {
         self.root.join("target").join("kmod-build")
     }
 
+    /// `target/kmod-sysroot`: where the kernel sysroot goes when the per-user cache cannot
+    /// be used ([`crate::sysroot::ensure`]'s fallback).
+    pub fn sysroot_fallback_dir(&self) -> PathBuf {
+        self.root.join("target").join("kmod-sysroot")
+    }
+
     /// The module packages under `examples/` (directory names with a `Cargo.toml`).
     pub fn examples(&self) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(self.root.join("examples"))

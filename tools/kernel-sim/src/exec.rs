@@ -437,12 +437,8 @@ fn prepare_thread(pcpu: usize) {
 /// The execution environment of one simulated kernel.
 #[derive(Debug)]
 pub struct Executor {
-    stack_map: usize,
-    stack_map_len: usize,
-    /// Kernel stack bounds.
-    pub stack_lo: usize,
-    /// Kernel stack top.
-    pub stack_hi: usize,
+    /// The kernel stack of simulated thread 0, with its guard pages.
+    stack: KStack,
     /// The per-CPU block (`%gs` base); first word = `curthread`.
     pub pcpu: Box<[u64; 512]>,
     /// The fake `struct thread` of simulated thread 0 (zeroed, 8 KiB: `struct thread` is
@@ -459,25 +455,7 @@ impl Executor {
     /// Create the kernel stack, per-CPU block and watchdog.
     pub fn new(timeout: Duration, code_range: (usize, usize)) -> Executor {
         install_handlers();
-        let len = KSTACK_SIZE + 2 * GUARD;
-        // SAFETY: a fresh anonymous mapping; guard pages are made PROT_NONE below.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        assert!(p != libc::MAP_FAILED, "cannot map the kernel stack");
-        let base = p as usize;
-        // SAFETY: both guard pages are inside the mapping we just made.
-        unsafe {
-            libc::mprotect(base as *mut libc::c_void, GUARD, libc::PROT_NONE);
-            libc::mprotect((base + GUARD + KSTACK_SIZE) as *mut libc::c_void, GUARD, libc::PROT_NONE);
-        }
+        let stack = KStack::new(KSTACK_SIZE);
         let mut thread = FakeThread::new_boxed();
         let mut pcpu = Box::new([0u64; 512]);
         pcpu[0] = thread.0.as_mut_ptr() as u64;
@@ -503,10 +481,7 @@ impl Executor {
             })
             .expect("spawn watchdog");
         Executor {
-            stack_map: base,
-            stack_map_len: len,
-            stack_lo: base + GUARD,
-            stack_hi: base + GUARD + KSTACK_SIZE,
+            stack,
             pcpu,
             thread,
             watchdog_stop: stop,
@@ -518,8 +493,7 @@ impl Executor {
 
     /// Whether `addr` is in a guard page of the kernel stack.
     pub fn in_stack_guard(&self, addr: usize) -> bool {
-        (addr >= self.stack_map && addr < self.stack_lo)
-            || (addr >= self.stack_hi && addr < self.stack_map + self.stack_map_len)
+        self.stack.in_guard(addr)
     }
 
     /// Call `f(args[0..6])` on the kernel stack. Nested calls (from a host stub already on the
@@ -536,8 +510,8 @@ impl Executor {
             abort: None,
             // SAFETY: pthread_self has no preconditions.
             thread: unsafe { libc::pthread_self() },
-            stack_lo: self.stack_lo,
-            stack_hi: self.stack_hi,
+            stack_lo: self.stack.lo,
+            stack_hi: self.stack.hi,
             code_lo: self.code_range.0,
             code_hi: self.code_range.1,
         };
@@ -557,7 +531,7 @@ impl Executor {
                 &mut ctx as *mut GateCtx as *mut u8,
                 main_entry as *const () as usize,
                 a.as_ptr(),
-                self.stack_hi - TOP_RESERVE,
+                self.stack.hi - TOP_RESERVE,
             )
         };
         ACTIVE.store(std::ptr::null_mut(), Ordering::SeqCst);
@@ -580,8 +554,8 @@ impl Drop for Executor {
         if let Some(h) = self.watchdog.take() {
             let _ = h.join();
         }
-        // SAFETY: no call is active (calls are synchronous); the mapping is ours.
-        unsafe { libc::munmap(self.stack_map as *mut libc::c_void, self.stack_map_len) };
+        // The stack is unmapped when the field drops: no call is active (calls are
+        // synchronous).
         GS_BASE.with(|g| g.set(0));
     }
 }

@@ -99,7 +99,7 @@ pub fn time_sysroot(ws_root: &Path, jobs: u32) -> anyhow::Result<(Duration, Vec<
     let fresh = cargo_kmod::sysroot::ensure_in(&tc, &root, Some(jobs))?;
     let time = t0.elapsed();
     std::fs::remove_dir_all(&root).with_context(|| format!("rm -r {}", root.display()))?;
-    cargo_kmod::sysroot::ensure(&tc, &ws_root.join("target").join("kmod-sysroot"), Some(jobs))?;
+    cargo_kmod::sysroot::ensure(&tc, &Workspace::at(ws_root).sysroot_fallback_dir(), Some(jobs))?;
     Ok((time, fresh.compiled))
 }
 

@@ -286,14 +286,14 @@ pub fn clean_dumps(dir: &Path, tag: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs `kmod-bench measure-dev --release R --n N <ko>` under callgrind ([`crate::devio`]); returns the
-/// dumps of its regions.
-pub fn callgrind_dev_run(
+/// Runs `exe <args>` (a `kmod-bench` measuring subcommand) under callgrind with the output
+/// prefix `out` (dumps `<out>.cg.<n>-01`, log `<out>.valgrind.log`; earlier dumps removed
+/// first) and returns its dumps, which must number `expected`.
+fn callgrind_subcommand(
     exe: &Path,
-    ko: &Path,
-    release: &str,
-    n: u64,
+    args: &[&std::ffi::OsStr],
     out: &Path,
+    expected: usize,
 ) -> anyhow::Result<Vec<Dump>> {
     let dir = out.parent().context("output prefix has no directory")?;
     let tag = out
@@ -305,12 +305,7 @@ pub fn callgrind_dev_run(
     let prefix: PathBuf = dir.join(format!("{tag}.cg"));
     let log = dir.join(format!("{tag}.valgrind.log"));
     let mut cmd = valgrind_command(exe, &prefix, &log);
-    cmd.arg("measure-dev")
-        .arg("--release")
-        .arg(release)
-        .arg("--n")
-        .arg(n.to_string())
-        .arg(ko);
+    cmd.args(args);
     let output = cmd.output().context("run valgrind")?;
     if !output.status.success() {
         let log = std::fs::read_to_string(&log).unwrap_or_default();
@@ -323,13 +318,33 @@ pub fn callgrind_dev_run(
     }
     let dumps = callgrind::read_dumps(&prefix)?;
     ensure!(
-        dumps.len() == 2 * crate::devio::DEV_OPS.len(),
-        "expected {} callgrind dumps from {}, found {}",
-        2 * crate::devio::DEV_OPS.len(),
+        dumps.len() == expected,
+        "expected {expected} callgrind dumps from {}, found {}",
         prefix.display(),
         dumps.len()
     );
     Ok(dumps)
+}
+
+/// Runs `kmod-bench measure-dev --release R --n N <ko>` under callgrind ([`crate::devio`]); returns the
+/// dumps of its regions.
+pub fn callgrind_dev_run(
+    exe: &Path,
+    ko: &Path,
+    release: &str,
+    n: u64,
+    out: &Path,
+) -> anyhow::Result<Vec<Dump>> {
+    let n = n.to_string();
+    let args: [&std::ffi::OsStr; 6] = [
+        "measure-dev".as_ref(),
+        "--release".as_ref(),
+        release.as_ref(),
+        "--n".as_ref(),
+        n.as_ref(),
+        ko.as_os_str(),
+    ];
+    callgrind_subcommand(exe, &args, out, 2 * crate::devio::DEV_OPS.len())
 }
 
 /// Runs `kmod-bench measure` on `ko` under callgrind, writing `<out>.cg.<n>-01` dumps and
@@ -343,51 +358,18 @@ pub fn callgrind_run(
     cycles: u64,
     out: &Path,
 ) -> anyhow::Result<Vec<Dump>> {
-    let dir = out.parent().context("output prefix has no directory")?;
-    let tag = out
-        .file_name()
-        .context("output prefix has no file name")?
-        .to_string_lossy()
-        .into_owned();
-    std::fs::create_dir_all(dir)?;
-    for e in std::fs::read_dir(dir)? {
-        let p = e?.path();
-        if p.file_name()
-            .is_some_and(|f| f.to_string_lossy().starts_with(&format!("{tag}.cg")))
-        {
-            std::fs::remove_file(&p)?;
-        }
-    }
-    let prefix: PathBuf = dir.join(format!("{tag}.cg"));
-    let log = dir.join(format!("{tag}.valgrind.log"));
-    let mut cmd = valgrind_command(exe, &prefix, &log);
-    cmd.arg("measure")
-        .arg("--release")
-        .arg(release)
-        .arg("--n")
-        .arg(n.to_string())
-        .arg("--cycles")
-        .arg(cycles.to_string())
-        .arg(ko)
-        .args(funcs);
-    let out = cmd.output().context("run valgrind")?;
-    if !out.status.success() {
-        let log = std::fs::read_to_string(&log).unwrap_or_default();
-        bail!(
-            "{cmd:?} failed ({}):\n{}{}\n{log}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let dumps = callgrind::read_dumps(&prefix)?;
-    ensure!(
-        // Two per loop, two for the load + unload cycles, two for the sysctl reads.
-        dumps.len() == 2 * funcs.len() + 4,
-        "expected {} callgrind dumps from {}, found {}",
-        2 * funcs.len() + 4,
-        prefix.display(),
-        dumps.len()
-    );
-    Ok(dumps)
+    let (n, cycles) = (n.to_string(), cycles.to_string());
+    let mut args: Vec<&std::ffi::OsStr> = vec![
+        "measure".as_ref(),
+        "--release".as_ref(),
+        release.as_ref(),
+        "--n".as_ref(),
+        n.as_ref(),
+        "--cycles".as_ref(),
+        cycles.as_ref(),
+        ko.as_os_str(),
+    ];
+    args.extend(funcs.iter().map(|f| std::ffi::OsStr::new(f)));
+    // Two per loop, two for the load + unload cycles, two for the sysctl reads.
+    callgrind_subcommand(exe, &args, out, 2 * funcs.len() + 4)
 }
