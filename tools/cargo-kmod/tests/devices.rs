@@ -12,6 +12,8 @@
 //!
 //! In-process: one simulated kernel per process at a time, hence the lock.
 
+mod kmod_cli;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -372,15 +374,8 @@ fn echo_survives_the_fuzzer_in_c_and_rust() {
 #[test]
 fn a_leaked_device_registration_keeps_the_module_loaded() {
     let _g = lock();
-    let repo = Workspace::locate().expect("workspace").root;
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-kmod"))
-        .args(["run", "-j", "2", "--freebsd", "14.0", "tools/cargo-kmod/tests/fixtures/kmod-leak-cdev"])
-        .current_dir(&repo)
-        .output()
-        .expect("run cargo-kmod");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let all = format!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(!out.status.success(), "the unload must be refused:\n{all}");
+    let (ok, stdout, all) = kmod_cli::run(&["--freebsd", "14.0", "tools/cargo-kmod/tests/fixtures/kmod-leak-cdev"]);
+    assert!(!ok, "the unload must be refused:\n{all}");
     assert!(stdout.contains("kmod_leak_cdev: state dropped\n"), "{all}");
     assert!(stdout.contains("kldunload: module kmod_leak_cdev failed to unload: MOD_UNLOAD returned 16\n"), "{all}");
 }

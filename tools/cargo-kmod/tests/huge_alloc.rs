@@ -6,49 +6,9 @@
 //! `Vec::with_capacity(1 << 40)`: the alloc-error handler panics naming the size.
 //! One simulated kernel per `cargo kmod run` subprocess, so the tests may run in parallel.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod kmod_cli;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("repo root")
-}
-
-struct Out {
-    ok: bool,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    fn all(&self) -> String {
-        format!(
-            "--- stdout ---\n{}--- stderr ---\n{}",
-            self.stdout, self.stderr
-        )
-    }
-
-    fn verdict(&self) -> &str {
-        self.stdout.trim_end().lines().last().unwrap_or("")
-    }
-}
-
-fn run(args: &[&str]) -> Out {
-    let mut full = vec!["run", "-j", "2"];
-    full.extend_from_slice(args);
-    let out = Command::new(env!("CARGO_BIN_EXE_cargo-kmod"))
-        .args(&full)
-        .current_dir(repo())
-        .output()
-        .expect("run cargo-kmod");
-    Out {
-        ok: out.status.success(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
+use kmod_cli::kmod_run as run;
 
 fn fallible(mode: &str, release: &str) {
     let o = run(&[
@@ -58,7 +18,7 @@ fn fallible(mode: &str, release: &str) {
         "2",
         &format!("tools/cargo-kmod/tests/fixtures/kmod-huge-{mode}"),
     ]);
-    assert!(o.ok, "{}", o.all());
+    assert!(o.ok(), "{}", o.all());
     assert!(o.verdict().starts_with("PASS: "), "{}", o.all());
     let name = format!("kmod_huge_{mode}");
     for line in [
@@ -107,7 +67,7 @@ fn impossible_sizes_are_err_on_the_legacy_releases() {
 #[test]
 fn infallible_impossible_allocation_panics_naming_the_size() {
     let o = run(&["tools/cargo-kmod/tests/fixtures/kmod-huge-infallible"]);
-    assert!(!o.ok, "{}", o.all());
+    assert!(!o.ok(), "{}", o.all());
     let msg = "rust: memory allocation of 1099511627776 bytes (align 1) failed";
     assert!(o.stdout.contains(&format!("panic: {msg}")), "{}", o.all());
     assert!(

@@ -4,35 +4,15 @@
 //! The examples are built with the real kernel toolchain; a missing toolchain fails the
 //! tests with the tool's message naming the packages to install (nothing is skipped).
 
-use std::path::{Path, PathBuf};
+mod kmod_cli;
+
+use std::path::Path;
 use std::process::Command;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("repo root")
-}
+use kmod_cli::{Out, kmod, repo};
 
-struct Out {
-    ok: bool,
-    stdout: String,
-    stderr: String,
-}
-
+/// The report sections of `cargo kmod run`'s output.
 impl Out {
-    fn all(&self) -> String {
-        format!(
-            "--- stdout ---\n{}--- stderr ---\n{}",
-            self.stdout, self.stderr
-        )
-    }
-
-    /// The last line: the verdict.
-    fn verdict(&self) -> &str {
-        self.stdout.trim_end().lines().last().unwrap_or("")
-    }
-
     /// Text between `--- console ---` and the allocation report (without the runner's
     /// note on further cycles).
     fn console(&self) -> String {
@@ -76,25 +56,11 @@ impl Out {
     }
 }
 
-/// `cargo kmod <args>` from the workspace root.
-fn kmod(args: &[&str]) -> Out {
-    let out = Command::new(env!("CARGO_BIN_EXE_cargo-kmod"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("run cargo-kmod");
-    Out {
-        ok: out.status.success(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
 fn run_ok(args: &[&str]) -> Out {
     let mut full = vec!["run", "-j", "2"];
     full.extend_from_slice(args);
     let o = kmod(&full);
-    assert!(o.ok, "cargo kmod {} failed:\n{}", full.join(" "), o.all());
+    assert!(o.ok(), "cargo kmod {} failed:\n{}", full.join(" "), o.all());
     assert!(o.verdict().starts_with("PASS: "), "{}", o.all());
     assert!(
         o.stdout
@@ -110,7 +76,7 @@ fn run_fail(args: &[&str]) -> Out {
     full.extend_from_slice(args);
     let o = kmod(&full);
     assert!(
-        !o.ok,
+        !o.ok(),
         "cargo kmod {} must fail:\n{}",
         full.join(" "),
         o.all()
@@ -278,7 +244,7 @@ fn a_module_of_the_other_release_is_refused() {
         ("14.0", "15.0", "14"),
     ] {
         let b = kmod(&["build", "-j", "2", "--freebsd", built, "hello"]);
-        assert!(b.ok, "{}", b.all());
+        assert!(b.ok(), "{}", b.all());
         let ko = format!("target/kmod/{built}/hello.ko");
         let o = run_fail(&["--freebsd", run, &ko]);
         assert!(
@@ -486,23 +452,23 @@ fn shutdown_is_delivered() {
 #[test]
 fn missing_inputs_are_clear_errors() {
     let o = kmod(&["run", "no/such/module.ko"]);
-    assert!(!o.ok);
+    assert!(!o.ok());
     assert!(
         o.stderr.contains("no/such/module.ko: no such file"),
         "{}",
         o.all()
     );
     let o = kmod(&["run", "no-such-example"]);
-    assert!(!o.ok);
+    assert!(!o.ok());
     assert!(
         o.stderr.contains("unknown module `no-such-example`"),
         "{}",
         o.all()
     );
     let o = kmod(&["run"]);
-    assert!(!o.ok);
+    assert!(!o.ok());
     let o = kmod(&["run", "--cycles", "0", "hello"]);
-    assert!(!o.ok, "{}", o.all());
+    assert!(!o.ok(), "{}", o.all());
 }
 
 /// Scheduler flags: bad values are usage errors naming the flag; `--seed` and `--schedules`
@@ -510,13 +476,13 @@ fn missing_inputs_are_clear_errors() {
 #[test]
 fn schedule_flags_are_checked() {
     let o = kmod(&["run", "--schedules", "0", "hello"]);
-    assert!(!o.ok, "{}", o.all());
+    assert!(!o.ok(), "{}", o.all());
     assert!(o.stderr.contains("--schedules"), "{}", o.all());
     let o = kmod(&["run", "--seed", "x", "hello"]);
-    assert!(!o.ok, "{}", o.all());
+    assert!(!o.ok(), "{}", o.all());
     assert!(o.stderr.contains("--seed"), "{}", o.all());
     let o = kmod(&["run", "--seed", "1", "--schedules", "2", "hello"]);
-    assert!(!o.ok, "{}", o.all());
+    assert!(!o.ok(), "{}", o.all());
     assert!(o.stderr.contains("cannot be used with"), "{}", o.all());
     let o = run_ok(&["--freebsd", "14.0", "--schedules", "3", "hello"]);
     assert!(o.verdict().contains("; 3 seeded schedules"), "{}", o.all());

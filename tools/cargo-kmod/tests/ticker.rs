@@ -3,17 +3,14 @@
 //! task ran, and the unload drained everything, on 13.1, 14.0 and 15.0 and under seeded
 //! schedules. (`--cycles 1000 --nowait-sweep` is ci/matrix.sh's step for every example.)
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod kmod_cli;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
-}
+use std::path::Path;
 
+/// `cargo kmod <args>`: (success, stdout followed by stderr).
 fn kmod(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_cargo-kmod")).args(args).current_dir(repo()).output().expect("run cargo-kmod");
-    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.success(), all)
+    let o = kmod_cli::kmod(args);
+    (o.ok(), format!("{}{}", o.stdout, o.stderr))
 }
 
 #[test]

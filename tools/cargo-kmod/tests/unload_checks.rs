@@ -3,28 +3,23 @@
 //! (examples/c-twins/unload_race.c); a module whose symbols sit in zero-size sections is
 //! accepted by `check` and runs (examples/c-twins/empty_sections.c).
 
+mod kmod_cli;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use kernel_sim::twins::{self, Target};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
-}
 
 fn ko(tag: &str, source: &str) -> PathBuf {
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("c-twins");
     twins::build(&out, tag, &[source], Target::Fbsd14, &[]).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// `cargo kmod <args> <ko>`: (success, stdout, a newline, stderr).
 fn cargo_kmod(args: &[&str], ko: &Path) -> (bool, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_cargo-kmod"))
-        .args(args)
-        .arg(ko)
-        .current_dir(repo())
-        .output()
-        .expect("run cargo-kmod");
-    (o.status.success(), format!("{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+    let mut full = args.to_vec();
+    full.push(ko.to_str().expect("UTF-8 path"));
+    let o = kmod_cli::kmod(&full);
+    (o.ok(), format!("{}\n{}", o.stdout, o.stderr))
 }
 
 #[test]

@@ -6,9 +6,10 @@
 //! missing gcc/lld/headers fails the test with the install command). CLI runs are
 //! subprocesses; in-process kernels take a lock (one simulated kernel per process).
 
+mod kmod_cli;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
 
 use cargo_kmod::check::{Problem, check, check_for_kernel, kernel_exports};
@@ -18,50 +19,16 @@ use freebsd_kpi::kpi::SymbolKind;
 use kernel_sim::ksyms::{self, KsymKind};
 use kernel_sim::twins::{self, Target};
 use kernel_sim::{Kernel, LoadError, SimOptions, SimRelease};
+use kmod_cli::kmod;
 
 fn lock() -> MutexGuard<'static, ()> {
     static L: Mutex<()> = Mutex::new(());
     L.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("repo root")
-}
-
 fn c_ko(tag: &str, source: &str, extra: &[&str]) -> PathBuf {
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("verdicts");
     twins::build(&out, tag, &[source], Target::Fbsd14, extra).unwrap_or_else(|e| panic!("{e}"))
-}
-
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    fn all(&self) -> String {
-        format!("--- stdout ---\n{}--- stderr ---\n{}", self.stdout, self.stderr)
-    }
-    fn verdict(&self) -> &str {
-        self.stdout.trim_end().lines().last().unwrap_or("")
-    }
-}
-
-fn kmod(args: &[&str]) -> Out {
-    let out = Command::new(env!("CARGO_BIN_EXE_cargo-kmod"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("run cargo-kmod");
-    Out {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
 }
 
 fn kind_of(k: &KsymKind) -> SymbolKind {

@@ -42,6 +42,25 @@ fn mem(sh: &mut Shell<'_>) -> Mem {
     Mem { lenp: sh.alloc(8).expect("memory"), buf: sh.alloc(64).expect("memory"), end: sh.user_end() }
 }
 
+/// On 14.0 and 15.0: loads the fixture, runs `f` on the kernel, then unloads it and checks
+/// that nothing panicked.
+fn each_loaded(f: impl Fn(&mut Kernel)) {
+    each(|t, r| {
+        let (mut k, id) = boot(t, r, &[]);
+        f(&mut k);
+        k.unload(id).unwrap_or_else(|e| panic!("unload: {e}\n{}", k.console()));
+        assert!(k.panics().is_empty(), "{:?}", k.panics());
+    });
+}
+
+/// A shell of a new root process in `k`, with its [`Mem`].
+fn root_shell(k: &mut Kernel) -> (Shell<'_>, Mem) {
+    let pid = k.spawn("huge", Ucred::root());
+    let mut sh = Shell::new(k, pid);
+    let m = mem(&mut sh);
+    (sh, m)
+}
+
 /// `__sysctl(2)` with `*oldlenp` set to `oldlen` first: (errno, `*oldlenp` after).
 fn call(sh: &mut Shell<'_>, m: &Mem, name: &str, old: usize, oldlen: usize, new: usize, newlen: usize) -> (i32, usize) {
     sh.poke(m.lenp, &oldlen.to_ne_bytes());
@@ -61,11 +80,8 @@ fn read_int(k: &mut Kernel, name: &str) -> Vec<u8> {
 #[test]
 fn huge_newlen_to_an_int_leaf() {
     let _g = common::lock();
-    each(|t, r| {
-        let (mut k, id) = boot(t, r, &[]);
-        let pid = k.spawn("huge", Ucred::root());
-        let mut sh = Shell::new(&mut k, pid);
-        let m = mem(&mut sh);
+    each_loaded(|k| {
+        let (mut sh, m) = root_shell(k);
         // Values of four equal bytes: whether a faulting copyin stores the bytes before the
         // fault or none, the int reads the same.
         let value = |i: usize| [0x10 + i as u8; 4];
@@ -83,16 +99,13 @@ fn huge_newlen_to_an_int_leaf() {
         // Fewer than 4 bytes said: EINVAL before any copy.
         assert_eq!(call(&mut sh, &m, "debug.huge.int", 0, 0, UNMAPPED, 3).0, EINVAL);
         drop(sh);
-        assert_eq!(read_int(&mut k, "debug.huge.int"), value(HUGE.len() - 1));
+        assert_eq!(read_int(k, "debug.huge.int"), value(HUGE.len() - 1));
         // Unprivileged: EPERM from sysctl_root before the handler (CTLFLAG_ANYBODY is set on
         // debug.huge.int, so use the string leaf).
         let user = k.spawn("huge", Ucred::user(1001, 1001));
-        let mut sh = Shell::new(&mut k, user);
+        let mut sh = Shell::new(k, user);
         let m = mem(&mut sh);
         assert_eq!(call(&mut sh, &m, "debug.huge.str", 0, 0, UNMAPPED, usize::MAX).0, EPERM);
-        drop(sh);
-        k.unload(id).unwrap_or_else(|e| panic!("unload: {e}\n{}", k.console()));
-        assert!(k.panics().is_empty(), "{:?}", k.panics());
     });
 }
 
@@ -103,11 +116,8 @@ fn huge_newlen_to_an_int_leaf() {
 #[test]
 fn huge_newlen_to_string_opaque_and_proc_leaves() {
     let _g = common::lock();
-    each(|t, r| {
-        let (mut k, id) = boot(t, r, &[]);
-        let pid = k.spawn("huge", Ucred::root());
-        let mut sh = Shell::new(&mut k, pid);
-        let m = mem(&mut sh);
+    each_loaded(|k| {
+        let (mut sh, m) = root_shell(k);
         sh.poke(m.end - 8, b"abcdefgh");
         for &newlen in &HUGE {
             assert_eq!(call(&mut sh, &m, "debug.huge.str", 0, 0, m.end - 4, newlen).0, EINVAL, "string, newlen {newlen:#x}");
@@ -123,11 +133,9 @@ fn huge_newlen_to_string_opaque_and_proc_leaves() {
         assert_eq!(call(&mut sh, &m, "debug.huge.blob", 0, 0, m.end - 4, 8).0, EFAULT);
         assert_eq!(call(&mut sh, &m, "debug.huge.blob", 0, 0, m.end - 4, 4).0, 0);
         drop(sh);
-        assert_eq!(read_int(&mut k, "debug.huge.str"), b"small\0");
-        assert_eq!(read_int(&mut k, "debug.huge.opaque"), b"abcdefgh");
-        assert_eq!(read_int(&mut k, "debug.huge.blob"), b"efgh");
-        k.unload(id).unwrap_or_else(|e| panic!("unload: {e}\n{}", k.console()));
-        assert!(k.panics().is_empty(), "{:?}", k.panics());
+        assert_eq!(read_int(k, "debug.huge.str"), b"small\0");
+        assert_eq!(read_int(k, "debug.huge.opaque"), b"abcdefgh");
+        assert_eq!(read_int(k, "debug.huge.blob"), b"efgh");
     });
 }
 
@@ -138,11 +146,8 @@ fn huge_newlen_to_string_opaque_and_proc_leaves() {
 #[test]
 fn huge_and_unmapped_old_buffers() {
     let _g = common::lock();
-    each(|t, r| {
-        let (mut k, id) = boot(t, r, &[]);
-        let pid = k.spawn("huge", Ucred::root());
-        let mut sh = Shell::new(&mut k, pid);
-        let m = mem(&mut sh);
+    each_loaded(|k| {
+        let (mut sh, m) = root_shell(k);
         for &oldlen in &HUGE {
             assert_eq!(call(&mut sh, &m, "debug.huge.int", m.buf, oldlen, 0, 0), (0, 4), "oldlen {oldlen:#x}, room for 4");
             assert_eq!(sh.peek(m.buf, 4), 1i32.to_ne_bytes());
@@ -162,9 +167,6 @@ fn huge_and_unmapped_old_buffers() {
         assert_eq!(e, EFAULT, "an oldlenp that runs past the mapping");
         let e = sysctl_raw(&mut sh, "debug.huge.int", m.buf, 0, 0, 0).expect("no crash");
         assert_eq!(e, ENOMEM, "NULL oldlenp: oldlen 0");
-        drop(sh);
-        k.unload(id).unwrap_or_else(|e| panic!("unload: {e}\n{}", k.console()));
-        assert!(k.panics().is_empty(), "{:?}", k.panics());
     });
 }
 
@@ -175,11 +177,8 @@ fn huge_and_unmapped_old_buffers() {
 #[test]
 fn wiring_a_huge_or_unmapped_old_buffer() {
     let _g = common::lock();
-    each(|t, r| {
-        let (mut k, id) = boot(t, r, &[]);
-        let pid = k.spawn("huge", Ucred::root());
-        let mut sh = Shell::new(&mut k, pid);
-        let m = mem(&mut sh);
+    each_loaded(|k| {
+        let (mut sh, m) = root_shell(k);
         assert_eq!(call(&mut sh, &m, "debug.huge.wire0", m.buf, 4, 0, 0), (0, 4));
         let too_many = (VM_PAGE_MAX_USER_WIRED + 1) * 4096;
         for oldlen in [too_many, 1 << 31, 1 << 40, usize::MAX / 2] {
@@ -189,9 +188,6 @@ fn wiring_a_huge_or_unmapped_old_buffer() {
         assert_eq!(call(&mut sh, &m, "debug.huge.wire0", m.end - 64, 1 << 20, 0, 0).0, EFAULT, "past the mapping");
         assert_eq!(call(&mut sh, &m, "debug.huge.wire0", m.end - 64, 1 << 30, 0, 0).0, EFAULT, "1 GiB: few enough pages, unmapped");
         assert_eq!(call(&mut sh, &m, "debug.huge.wire0", UNMAPPED, 4, 0, 0).0, EFAULT);
-        drop(sh);
-        k.unload(id).unwrap_or_else(|e| panic!("unload: {e}\n{}", k.console()));
-        assert!(k.panics().is_empty(), "{:?}", k.panics());
     });
 }
 
